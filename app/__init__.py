@@ -1,0 +1,88 @@
+"""TMS: one Flask app for passengers, operators, drivers, station agents and platform admins."""
+
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+from flask import Flask, Response
+from sqlalchemy.exc import IntegrityError
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import config as settings
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. ``config`` overrides what the environment says (tests use it)."""
+    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR))
+    app.config.from_mapping(settings.load((config or {}).get("TMS_ENV")))
+    app.config.update(config or {})
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+    if app.config["PROXY_FIX_X_FOR"]:
+        hops = app.config["PROXY_FIX_X_FOR"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    _init_extensions(app)
+    _init_boundary(app)
+    _init_templates(app)
+
+    from app import cli, web
+    from app.core import errors, security
+
+    errors.init_app(app)
+    security.init_app(app)
+    web.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
+    from app.accounts.queries import user_for_session
+    from app.core.models import render_migration_item
+    from app.extensions import csrf, db, login_manager, migrate, redis_binding, sock
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        settings.INSTANCE_DIR.mkdir(exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True, render_item=render_migration_item)
+    csrf.init_app(app)
+    sock.init_app(app)
+    redis_binding.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "portal.accounts.login"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(user_for_session)
+
+
+def _init_boundary(app: Flask) -> None:
+    """One commit per request: kept for answers below 400, rolled back for the rest."""
+    from app.core import tx
+    from app.core.errors import error_response
+
+    @app.after_request
+    def finish_transaction(response: Response) -> Response:
+        if response.status_code >= 400:
+            tx.rollback()
+            return response
+        try:
+            tx.commit()
+        except IntegrityError:
+            tx.rollback()
+            app.logger.exception("commit refused by a database constraint")
+            return error_response(409, "conflict", "Someone else changed this at the same time. Please try again.")
+        return response
+
+
+def _init_templates(app: Flask) -> None:
+    zone = ZoneInfo(app.config["DISPLAY_TIMEZONE"])
+
+    @app.template_filter("local")
+    def local_time(value, fmt: str = "%d %b %Y %H:%M"):
+        return value.astimezone(zone).strftime(fmt) if value else ""
+
+    @app.template_filter("money")
+    def money(amount: int, currency: str = "RWF") -> str:
+        return f"{amount:,} {currency}"

@@ -1,0 +1,1 @@
+"""Users, roles, memberships, sign-in, password reset and API tokens."""

@@ -1,0 +1,118 @@
+"""Account forms. Field errors are written for people, not for developers."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField, TelField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+
+from app.accounts.rules import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, normalize_phone
+
+REQUIRED = "This field is required."
+
+
+def _email_field(label: str = "Email") -> EmailField:
+    return EmailField(
+        label,
+        validators=[
+            DataRequired(REQUIRED),
+            Length(max=254, message="Email addresses are at most 254 characters."),
+            Email("Enter an email address such as name@example.com.", check_deliverability=False),
+        ],
+        filters=[lambda v: v.strip().lower() if isinstance(v, str) else v],
+        render_kw={"autocomplete": "email"},
+    )
+
+
+def _new_password_field(label: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(REQUIRED),
+            Length(
+                min=PASSWORD_MIN_LENGTH,
+                max=PASSWORD_MAX_LENGTH,
+                message=f"Use {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters.",
+            ),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+def _confirm_field(other: str) -> PasswordField:
+    return PasswordField(
+        "Repeat the password",
+        validators=[DataRequired(REQUIRED), EqualTo(other, "The two passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class PhoneField(TelField):
+    """A phone number, normalised to E.164 when the form validates."""
+
+    def pre_validate(self, form) -> None:
+        if self.data:
+            try:
+                self.data = normalize_phone(self.data)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from exc
+
+
+def _name_field() -> StringField:
+    return StringField(
+        "Full name",
+        validators=[DataRequired(REQUIRED), Length(max=120, message="Names are at most 120 characters.")],
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        render_kw={"autocomplete": "name"},
+    )
+
+
+def _phone_field() -> PhoneField:
+    return PhoneField(
+        "Mobile phone",
+        validators=[Optional()],
+        description="For tickets by SMS. Example: 0788 123 456",
+        render_kw={"autocomplete": "tel"},
+    )
+
+
+class LoginForm(FlaskForm):
+    email = _email_field()
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX_LENGTH, message="That password is too long.")],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class SignupForm(FlaskForm):
+    name = _name_field()
+    email = _email_field()
+    phone = _phone_field()
+    password = _new_password_field("Password")
+    confirm = _confirm_field("password")
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = _email_field()
+
+
+class ResetPasswordForm(FlaskForm):
+    password = _new_password_field("New password")
+    confirm = _confirm_field("password")
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password = _new_password_field("New password")
+    confirm = _confirm_field("password")
+
+
+class ProfileForm(FlaskForm):
+    name = _name_field()
+    email = _email_field()
+    phone = _phone_field()

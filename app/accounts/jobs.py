@@ -1,0 +1,28 @@
+"""Account emails, sent by workers."""
+
+from __future__ import annotations
+
+from flask import current_app, render_template
+
+from app.accounts.models import User
+from app.core.jobs import job
+from app.extensions import db
+from app.notifications.channels import email
+
+
+@job
+def send_password_reset_email(user_id: int) -> None:
+    from app.accounts.services import make_reset_token
+
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_enabled:
+        return
+    link = f"{current_app.config['BASE_URL']}/password/reset/{make_reset_token(user)}"
+    minutes = current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"] // 60
+    context = {"user": user, "link": link, "minutes": minutes}
+    email.send(
+        to=user.email,
+        subject="Reset your TMS password",
+        text=render_template("emails/password_reset.txt", **context),
+        html=render_template("emails/password_reset.html", **context),
+    )

@@ -1,0 +1,58 @@
+"""Command-line tools: ``flask demo load`` and ``flask accounts create-superadmin``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app.core import tx
+
+demo = AppGroup("demo", help="Demo data for trying TMS out.")
+accounts = AppGroup("accounts", help="Account administration.")
+
+
+@demo.command("load")
+def demo_load() -> None:
+    """Load Rwandan demo operators, stations and one login per role (safe to run twice)."""
+    from app import demo as demo_data
+
+    if current_app.config["TMS_ENV"] == "production":
+        raise click.ClickException("refusing to load demo accounts into a production database")
+    logins = demo_data.load()
+    tx.commit()
+    click.echo(f"Demo data loaded. Every demo login uses the password: {demo_data.DEMO_PASSWORD}")
+    for email, what in logins:
+        click.echo(f"  {email:<24} {what}")
+
+
+@accounts.command("create-superadmin")
+@click.argument("email")
+@click.option("--name", default="Platform admin")
+@click.password_option()
+def create_superadmin(email: str, name: str, password: str) -> None:
+    """Create a platform super admin (the first login of a new installation)."""
+    from app.accounts.models import User
+    from app.accounts.queries import user_by_email
+    from app.accounts.services import hash_password
+    from app.core.models import utcnow
+    from app.extensions import db
+
+    if user_by_email(email):
+        raise click.ClickException(f"{email} already has an account")
+    db.session.add(
+        User(
+            email=email.lower(),
+            name=name,
+            password_hash=hash_password(password),
+            is_super_admin=True,
+            last_login_at=utcnow(),
+        )
+    )
+    tx.commit()
+    click.echo(f"Super admin {email} created.")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(demo)
+    app.cli.add_command(accounts)

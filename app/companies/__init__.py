@@ -1,0 +1,1 @@
+"""Tenants (transport companies) and the stations they serve."""

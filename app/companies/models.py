@@ -1,0 +1,49 @@
+"""Companies (tenants) and stations (shared by every company on the platform)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.models import TimestampMixin
+from app.extensions import db
+
+COMPANY_STATUSES = ("active", "suspended")
+
+
+class Company(TimestampMixin, db.Model):
+    __tablename__ = "companies"
+    __table_args__ = (CheckConstraint("status IN ('active', 'suspended')", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)  # public slug
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    phone: Mapped[str | None] = mapped_column(String(16))
+    email: Mapped[str | None] = mapped_column(String(254))
+    currency: Mapped[str] = mapped_column(String(3), default="RWF")
+    timezone: Mapped[str] = mapped_column(String(40), default="Africa/Kigali")
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+    def __repr__(self) -> str:
+        return f"<Company {self.code}>"
+
+
+class Station(TimestampMixin, db.Model):
+    __tablename__ = "stations"
+    __table_args__ = (UniqueConstraint("name", "city"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    city: Mapped[str] = mapped_column(String(80), index=True)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    added_by_company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id", ondelete="SET NULL"))
+
+    def __repr__(self) -> str:
+        return f"<Station {self.code}>"

@@ -1,0 +1,1 @@
+"""Plumbing shared by every domain: models base, transactions, errors, rendering, jobs, realtime."""

@@ -1,0 +1,118 @@
+"""The DomainError family and the one table that turns errors into responses (STYLE.md §11)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.core import htmx, tx
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A rule of the business refused the request. Subclasses name the rule."""
+
+    status = 409
+    code = "conflict"
+    message = "This action conflicts with the current state."
+
+    def __init__(self, message: str | None = None, *, fields: dict[str, list[str]] | None = None):
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.fields = fields or {}
+
+
+class InvalidInput(DomainError):
+    status = 422
+    code = "invalid"
+    message = "Some fields need attention."
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+    message = "Send the request body as JSON (Content-Type: application/json)."
+
+
+class NotAuthenticated(DomainError):
+    status = 401
+    code = "not_authenticated"
+    message = "Please sign in to continue."
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+    message = "You do not have access to this page."
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+    message = "We could not find that."
+
+
+class RateLimited(DomainError):
+    status = 429
+    code = "rate_limited"
+    message = "Too many attempts. Please wait a minute and try again."
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 60):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None) -> Response:
+    """Render one error for whoever asked: JSON client, htmx request or full page."""
+    if wants_json():
+        response = jsonify(error={"code": code, "message": message, "fields": fields or {}})
+        response.status_code = status
+    elif status == 401:
+        login = url_for("portal.accounts.login", next=request.full_path.rstrip("?"))
+        response = Response(status=401, headers={"HX-Redirect": login}) if htmx.is_htmx() else redirect(login)
+    elif htmx.is_htmx():
+        response = htmx.toast(message, level="error", status=status)
+    else:
+        response = Response(render_template("errors/error.html", status=status, message=message), status=status)
+    return response
+
+
+def _domain(error: DomainError) -> Response:
+    tx.rollback()
+    response = error_response(error.status, error.code, error.message, error.fields)
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _http(error: HTTPException) -> Response:
+    tx.rollback()
+    status = error.code or 500
+    if isinstance(error, CSRFError):
+        return error_response(400, "csrf", "Your session expired. Reload the page and try again.")
+    if status == 405 or status == 404 or status < 500:
+        message = {404: "We could not find that page.", 405: "That action is not allowed here."}.get(
+            status, error.description or "Bad request."
+        )
+        return error_response(status, (error.name or "error").lower().replace(" ", "_"), message)
+    return _server_error(error)
+
+
+def _server_error(error: Exception) -> Response:
+    tx.rollback()
+    log.exception("unhandled error on %s %s", request.method, request.path, exc_info=error)
+    return error_response(500, "server_error", "Something went wrong on our side. Please try again.")
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(DomainError, _domain)
+    app.register_error_handler(HTTPException, _http)
+    app.register_error_handler(Exception, _server_error)

@@ -1,0 +1,94 @@
+"""Demo data for ``make run``: Rwandan operators, stations and one account per role.
+
+Loading twice changes nothing: rows are matched on their natural keys.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.accounts.models import Membership, User
+from app.accounts.rules import Role
+from app.accounts.services import hash_password
+from app.companies.models import Company, Station
+from app.core.models import utcnow
+from app.extensions import db
+
+DEMO_PASSWORD = "kigali-demo-2026"  # noqa: S105  (printed by make run; refused in production)
+
+# Approximate coordinates of the main bus parks.
+STATIONS = [
+    ("kgl-nyabugogo", "Nyabugogo Bus Park", "Kigali", -1.9393, 30.0447),
+    ("kgl-remera", "Remera Bus Park", "Kigali", -1.9536, 30.1048),
+    ("muhanga", "Muhanga Bus Park", "Muhanga", -2.0847, 29.7563),
+    ("nyanza", "Nyanza Bus Park", "Nyanza", -2.3515, 29.7507),
+    ("huye", "Huye Bus Park", "Huye", -2.5966, 29.7394),
+    ("nyamagabe", "Nyamagabe Bus Park", "Nyamagabe", -2.4766, 29.5717),
+    ("rusizi", "Kamembe Bus Park", "Rusizi", -2.4781, 28.9080),
+    ("karongi", "Karongi Bus Park", "Karongi", -2.0603, 29.3478),
+    ("musanze", "Musanze Bus Park", "Musanze", -1.4998, 29.6344),
+    ("rubavu", "Rubavu Bus Park", "Rubavu", -1.7013, 29.2561),
+    ("gicumbi", "Gicumbi Bus Park", "Gicumbi", -1.5762, 30.0675),
+    ("rwamagana", "Rwamagana Bus Park", "Rwamagana", -1.9487, 30.4347),
+    ("kayonza", "Kayonza Bus Park", "Kayonza", -1.8998, 30.5089),
+    ("nyagatare", "Nyagatare Bus Park", "Nyagatare", -1.2981, 30.3275),
+]
+
+COMPANIES = [
+    ("virunga-express", "Virunga Express", "+250788300100", "info@virunga.rw"),
+    ("akagera-coaches", "Akagera Coaches", "+250788300200", "info@akagera.rw"),
+    ("nyungwe-line", "Nyungwe Line", "+250788300300", "info@nyungwe.rw"),
+]
+
+# (email, name, phone, super admin?, company code, role)
+ACCOUNTS = [
+    ("admin@tms.rw", "Aline Uwase", "+250788100001", True, None, None),
+    ("manager@virunga.rw", "Eric Habimana", "+250788100002", False, "virunga-express", Role.ADMIN),
+    ("dispatcher@virunga.rw", "Claudine Mukamana", "+250788100003", False, "virunga-express", Role.DISPATCHER),
+    ("driver@virunga.rw", "Jean Bosco Niyonzima", "+250788100004", False, "virunga-express", Role.DRIVER),
+    ("agent@virunga.rw", "Diane Ingabire", "+250788100005", False, "virunga-express", Role.AGENT),
+    ("manager@akagera.rw", "Patrick Mugisha", "+250788100006", False, "akagera-coaches", Role.ADMIN),
+    ("manager@nyungwe.rw", "Grace Uwimana", "+250788100007", False, "nyungwe-line", Role.ADMIN),
+    ("passenger@tms.rw", "Olivier Nshimiyimana", "+250788100008", False, None, None),
+]
+
+
+def _upsert(model, key: dict, **values):
+    row = db.session.scalar(select(model).filter_by(**key))
+    if row is None:
+        row = model(**key, **values)
+        db.session.add(row)
+    return row
+
+
+def load() -> list[tuple[str, str]]:
+    """Load the demo data; return (email, what the account is) for each demo login."""
+    for code, name, city, lat, lon in STATIONS:
+        _upsert(Station, {"code": code}, name=name, city=city, latitude=lat, longitude=lon)
+    companies = {
+        code: _upsert(Company, {"code": code}, name=name, phone=phone, email=email)
+        for code, name, phone, email in COMPANIES
+    }
+    db.session.flush()
+
+    password_hash = hash_password(DEMO_PASSWORD)
+    logins = []
+    for email, name, phone, is_admin, company_code, role in ACCOUNTS:
+        user = _upsert(
+            User,
+            {"email": email},
+            name=name,
+            phone=phone,
+            password_hash=password_hash,
+            is_super_admin=is_admin,
+            last_login_at=utcnow(),
+        )
+        db.session.flush()
+        what = "super admin" if is_admin else "customer"
+        if company_code:
+            company = companies[company_code]
+            _upsert(Membership, {"user_id": user.id, "company_id": company.id}, role=role.value)
+            what = f"{role.label}, {company.name}"
+        logins.append((email, what))
+    db.session.flush()
+    return logins

@@ -1,0 +1,1 @@
+"""Messages to people: email and SMS channels (delivery records arrive with the notifications work)."""

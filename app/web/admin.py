@@ -1,0 +1,9 @@
+"""Super-admin dashboard at ``/admin`` for the platform's own staff."""
+
+from __future__ import annotations
+
+from app.companies.views.admin import blueprint as companies
+from app.web.surface import make_surface
+
+blueprint = make_surface("admin", "/admin", admits=lambda user: user if user.is_super_admin else None)
+blueprint.register_blueprint(companies)

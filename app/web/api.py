@@ -1,0 +1,42 @@
+"""JSON API at ``/api/v1`` for devices and partners, authenticated by short-lived bearer tokens.
+
+Token-authenticated, so ``core.security`` skips the CSRF check here: a browser never sends the
+bearer header by itself, and bodies must be JSON, which a cross-site form cannot send.
+"""
+
+from __future__ import annotations
+
+import jwt
+from flask import request
+
+from app.accounts import queries as accounts
+from app.accounts.views.api import blueprint as accounts_api
+from app.core.errors import NotAuthenticated, UnsupportedMediaType
+from app.core.security import read_token
+from app.web.surface import make_surface
+
+
+def bearer_user():
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise NotAuthenticated("Send a bearer token from POST /api/v1/auth/token.")
+    try:
+        claims = read_token(token)
+    except jwt.InvalidTokenError as exc:
+        raise NotAuthenticated("The bearer token is invalid or expired.") from exc
+    user = accounts.active_user_for_token(claims)
+    if user is None:
+        raise NotAuthenticated("The bearer token is no longer valid.")
+    return user
+
+
+blueprint = make_surface("api", "/api/v1", admits=lambda user: user, identify=bearer_user)
+
+
+@blueprint.before_request
+def require_json_body() -> None:
+    if request.method in {"POST", "PUT", "PATCH"} and not request.is_json:
+        raise UnsupportedMediaType()
+
+
+blueprint.register_blueprint(accounts_api)

@@ -1,0 +1,27 @@
+"""Customer portal at ``/``: public pages for everyone, account pages for signed-in users."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from app.accounts.views.portal import blueprint as accounts
+from app.companies import queries as companies
+from app.core.htmx import render
+from app.web.surface import make_surface, public
+
+blueprint = make_surface("portal", "/", admits=lambda user: user)
+home = Blueprint("home", __name__)
+
+
+@home.get("/")
+@public
+def index():
+    return render(
+        "home/portal/index.html",
+        operators=companies.active_companies(),
+        stations=companies.stations_by_city(),
+    )
+
+
+blueprint.register_blueprint(home)
+blueprint.register_blueprint(accounts)

@@ -1,0 +1,65 @@
+"""Surfaces are parent blueprints that deny by default.
+
+Every endpoint under a surface needs a signed-in user whom the surface admits, unless its view is
+marked :func:`public`. Domains hang child blueprints under a surface, so endpoints read
+``surface.domain.action``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, current_app, g, request, session
+from flask_login import current_user
+
+from app.core.errors import Forbidden, NotAuthenticated
+
+
+def public(view: Callable) -> Callable:
+    """Let anonymous visitors reach this view."""
+    view.is_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def is_public(endpoint: str | None) -> bool:
+    view = current_app.view_functions.get(endpoint or "")
+    return view is None or getattr(view, "is_public", False)
+
+
+def company_member(roles):
+    """``admits`` for company surfaces: the caller's membership with one of ``roles``, in the
+    company chosen this session if it qualifies."""
+    from app.accounts.queries import membership_for
+
+    return lambda user: membership_for(user, roles, session.get("company_id"))
+
+
+def session_user():
+    """The user signed in through the browser session, or None."""
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+def make_surface(
+    name: str,
+    url_prefix: str,
+    admits: Callable[[object], object],
+    identify: Callable[[], object] = session_user,
+) -> Blueprint:
+    """A surface. ``identify()`` finds the caller; ``admits(user)`` returns a truthy access
+    context (kept as ``g.access``, e.g. the membership that grants entry) or None."""
+    blueprint = Blueprint(name, __name__, url_prefix=url_prefix)
+
+    @blueprint.before_request
+    def guard() -> None:
+        if is_public(request.endpoint):
+            return
+        user = identify()
+        if user is None:
+            raise NotAuthenticated()
+        access = admits(user)
+        if not access:
+            raise Forbidden()
+        g.user = user
+        g.access = access
+
+    return blueprint

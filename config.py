@@ -1,0 +1,121 @@
+"""Settings read from the environment.
+
+Three modes (``TMS_ENV``): ``development`` (the default, used by ``make run``), ``test`` and
+``production``. Without ``DATABASE_URL``/``REDIS_URL`` the app runs embedded: SQLite under
+``instance/``, an in-process Redis substitute and jobs run inline. Production refuses to start
+without its secrets and real services.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+PRODUCTION_REQUIRED = ("SECRET_KEY", "JWT_SIGNING_KEY", "QR_SIGNING_KEYS", "DATABASE_URL", "REDIS_URL", "BASE_URL")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the process must not start."""
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {value!r}") from exc
+
+
+def _local_secret(name: str) -> str:
+    """A per-checkout secret for development, kept under instance/ so restarts keep sessions."""
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    path = INSTANCE_DIR / f"{name}.secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def parse_signing_keys(raw: str) -> dict[str, bytes]:
+    """``kid:secret[,kid:secret...]``; the first key signs, all of them verify."""
+    keys: dict[str, bytes] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        kid, sep, secret = item.partition(":")
+        if not sep or not kid or len(secret) < 32:
+            raise ConfigError("QR_SIGNING_KEYS entries must look like kid:secret with a secret of 32+ characters")
+        keys[kid] = secret.encode()
+    if not keys:
+        raise ConfigError("QR_SIGNING_KEYS is empty")
+    return keys
+
+
+def load(env: str | None = None) -> dict:
+    """Build the settings dict for ``app.config.from_mapping``."""
+    env = env or os.environ.get("TMS_ENV", "development")
+    if env not in {"development", "test", "production"}:
+        raise ConfigError(f"TMS_ENV must be development, test or production, not {env!r}")
+    production = env == "production"
+    if production:
+        missing = [name for name in PRODUCTION_REQUIRED if not os.environ.get(name)]
+        if missing:
+            raise ConfigError(f"production needs these environment variables: {', '.join(missing)}")
+
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'tms.db'}"
+    redis_url = os.environ.get("REDIS_URL") or None
+
+    def secret(name: str) -> str:
+        return os.environ.get(name) or _local_secret(name.lower())
+
+    qr_keys_raw = os.environ.get("QR_SIGNING_KEYS") or f"dev1:{secret('QR_DEV_KEY')}"
+    return {
+        "TMS_ENV": env,
+        "TESTING": env == "test",
+        "SECRET_KEY": secret("SECRET_KEY"),
+        "JWT_SIGNING_KEY": secret("JWT_SIGNING_KEY"),
+        "JWT_ALGORITHM": "HS256",
+        "JWT_AUDIENCE": "tms-api",
+        "JWT_ISSUER": "tms",
+        "JWT_TTL_SECONDS": _int("JWT_TTL_SECONDS", 900),
+        "QR_SIGNING_KEYS": parse_signing_keys(qr_keys_raw),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True} if database_url.startswith("postgresql") else {},
+        "REDIS_URL": redis_url,
+        # Without a real Redis there is no worker to hand jobs to: run them inline after commit.
+        "JOBS_INLINE": redis_url is None or _flag("JOBS_INLINE"),
+        "BASE_URL": (os.environ.get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USE_TLS": _flag("MAIL_USE_TLS"),
+        "MAIL_USE_SSL": _flag("MAIL_USE_SSL"),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER") or "TMS <no-reply@tms.rw>",
+        "MAIL_TIMEOUT_SECONDS": _int("MAIL_TIMEOUT_SECONDS", 10),
+        "PROXY_FIX_X_FOR": _int("PROXY_FIX_X_FOR", 0),
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT": _int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 10),
+        "LOGIN_MAX_FAILURES_PER_IP": _int("LOGIN_MAX_FAILURES_PER_IP", 50),
+        "LOGIN_WINDOW_SECONDS": _int("LOGIN_WINDOW_SECONDS", 60),
+        "PASSWORD_RESET_MAX_AGE_SECONDS": _int("PASSWORD_RESET_MAX_AGE_SECONDS", 3600),
+        "DISPLAY_TIMEZONE": "Africa/Kigali",
+        "SESSION_COOKIE_NAME": "tms_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production or _flag("SESSION_COOKIE_SECURE"),
+        "PERMANENT_SESSION_LIFETIME": _int("SESSION_LIFETIME_SECONDS", 12 * 3600),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+    }

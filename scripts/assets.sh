@@ -1,0 +1,9 @@
+#!/bin/sh
+# Copy the front-end libraries installed by `npm ci` into app/static/vendor/ (not committed).
+set -eu
+cd "$(dirname "$0")/.."
+vendor=app/static/vendor
+mkdir -p "$vendor"
+cp node_modules/htmx.org/dist/htmx.min.js "$vendor/htmx.min.js"
+cp node_modules/htmx-ext-ws/dist/ws.min.js "$vendor/htmx-ext-ws.min.js"
+echo "assets: $(ls "$vendor" | tr '\n' ' ')"

@@ -1,0 +1,44 @@
+"""RQ worker for the ``high``, ``default`` and ``low`` queues, with RQ's scheduler.
+
+Run one process per core or so (``python worker.py``); every process serves all three queues in
+priority order, so payments and notifications never wait behind analytics. Each job runs inside
+a fresh app context; ``app.core.jobs.job`` commits or rolls it back.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from rq import SimpleWorker
+
+from app import create_app
+from app.extensions import QUEUE_NAMES
+
+
+class AppWorker(SimpleWorker):
+    """Runs jobs in this process (no fork: database pools survive) inside an app context."""
+
+    flask_app = None
+
+    def perform_job(self, job, queue):
+        with self.flask_app.app_context():
+            return super().perform_job(job, queue)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    parser.add_argument("--queues", nargs="+", default=list(QUEUE_NAMES), choices=QUEUE_NAMES)
+    args = parser.parse_args()
+
+    app = create_app()
+    if app.config["JOBS_INLINE"]:
+        raise SystemExit("REDIS_URL is not set: jobs run inline in the web process; no worker is needed.")
+    AppWorker.flask_app = app
+    queues = [app.extensions["queues"][name] for name in args.queues]
+    worker = AppWorker(queues, connection=app.extensions["redis"])
+    worker.work(burst=args.burst, with_scheduler=True)
+
+
+if __name__ == "__main__":
+    main()
