@@ -1,0 +1,51 @@
+# Two commands do everything: `make run` (the whole app on the embedded default) and `make test`.
+.PHONY: run test lint format lock assets services clean
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+
+run: $(VENV)/.runtime assets ## set up, migrate, load demo data, serve on http://127.0.0.1:8000
+	$(FLASK) db upgrade
+	$(FLASK) demo load
+	@echo "Serving TMS on http://127.0.0.1:8000 (Ctrl-C to stop)"
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+test: $(VENV)/.dev assets services ## set up, start PostgreSQL/Redis/Chromium, run the whole suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
+
+services: ## install (as root) and start PostgreSQL, Redis and Chromium when missing
+	sh scripts/services.sh
+
+assets: node_modules/.package-lock.json
+	sh scripts/assets.sh
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(BIN)/pip install -q -r requirements-dev.txt
+	@touch $@
+
+lock: $(VENV)/.dev ## re-pin requirements*.txt from requirements*.in
+	$(BIN)/pip-compile -q --strip-extras --no-header --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
+	$(BIN)/pip-compile -q --strip-extras --no-header --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements-dev.txt requirements-dev.in
+
+clean:
+	rm -rf $(VENV) node_modules app/static/vendor .pytest_cache .ruff_cache

@@ -1,0 +1,128 @@
+"""Every surface denies by default: anonymous visitors and wrong roles are refused."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests import factories
+
+# The only endpoints an anonymous visitor may reach. Adding one is a security decision:
+# it must be added here too.
+ANONYMOUS = {
+    "static",
+    "health.healthz",
+    "health.readyz",
+    "portal.home.index",
+    "portal.accounts.login",
+    "portal.accounts.signup",
+    "portal.accounts.forgot_password",
+    "portal.accounts.reset_password",
+    "api.accounts.token",
+}
+
+SURFACE_ROLES = {
+    "portal": {"customer", "super_admin", "admin", "dispatcher", "driver", "agent"},
+    "console": {"admin", "dispatcher"},
+    "admin": {"super_admin"},
+    "driver": {"driver"},
+    "pos": {"agent"},
+    "api": {"customer", "super_admin", "admin", "dispatcher", "driver", "agent"},
+}
+
+
+def concrete_url(rule) -> str:
+    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: "1" if "id" in m.group(1) else "x", rule.rule)
+
+
+def guarded_rules(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in ANONYMOUS:
+            continue
+        method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
+        yield rule, method
+
+
+def test_every_surface_is_guarded_or_listed(app):
+    surfaces = {rule.endpoint.split(".")[0] for rule in app.url_map.iter_rules()} - {"static", "health"}
+    assert surfaces == set(SURFACE_ROLES)
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        assert (rule.endpoint in ANONYMOUS) == getattr(view, "is_public", rule.endpoint == "static"), rule.endpoint
+
+
+def test_anonymous_visitors_are_refused_everywhere_else(app, client):
+    checked = 0
+    for rule, method in guarded_rules(app):
+        url = concrete_url(rule)
+        if rule.endpoint.startswith("api."):
+            response = client.open(url, method=method, json={} if method != "GET" else None)
+            assert response.status_code == 401, url
+            assert response.json["error"]["code"] == "not_authenticated"
+        else:
+            response = client.open(url, method=method, data={"csrf_token": client.csrf_token()})
+            assert response.status_code == 302, url
+            assert response.location.startswith("/login?next="), url
+        checked += 1
+    assert checked >= 8
+
+
+def test_anonymous_htmx_request_is_told_where_to_log_in(client):
+    response = client.htmx("get", "/console/")
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/login?next=/console/"
+
+
+@pytest.mark.parametrize("role", factories.ROLES)
+def test_each_surface_refuses_roles_it_does_not_serve(app, client, login_as, role):
+    login_as(role)
+    for rule, method in guarded_rules(app):
+        surface = rule.endpoint.split(".")[0]
+        if surface in {"api", "portal"} or method != "GET":
+            continue
+        response = client.get(concrete_url(rule))
+        expected = 200 if role in SURFACE_ROLES[surface] else 403
+        assert response.status_code == expected, (role, rule.rule)
+
+
+def test_api_refuses_a_session_cookie_without_a_bearer_token(client, login_as):
+    login_as("admin")
+    response = client.get("/api/v1/me")
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("role", "landing"),
+    [
+        ("customer", "/"),
+        ("super_admin", "/admin/"),
+        ("admin", "/console/"),
+        ("dispatcher", "/console/"),
+        ("driver", "/driver/"),
+        ("agent", "/pos/"),
+    ],
+)
+def test_login_lands_each_role_on_its_surface(client, role, landing):
+    user = factories.user_with_role(role)
+    response = client.submit("/login", {"email": user.email, "password": factories.PASSWORD})
+    assert response.status_code == 302
+    assert response.location == landing
+    assert client.get(landing).status_code == 200
+
+
+def test_a_suspended_company_closes_its_console(client, login_as):
+    user = login_as("admin")
+    user.memberships[0].company.status = "suspended"
+    assert client.get("/console/").status_code == 403
+
+
+def test_console_shows_only_the_members_own_company(client):
+    mine = factories.company(name="Virunga Test")
+    other = factories.company(name="Akagera Test")
+    factories.member("driver", of=other, name="Someone Else")
+    manager = factories.member("admin", of=mine, name="My Manager")
+    client.login(manager.email)
+    page = client.get("/console/").get_data(as_text=True)
+    assert "Virunga Test" in page and "My Manager" in page
+    assert "Akagera Test" not in page and "Someone Else" not in page
