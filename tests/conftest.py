@@ -158,7 +158,17 @@ CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
 class Client(FlaskClient):
-    """A browser-like test client: knows its CSRF token and can speak htmx."""
+    """A browser-like test client: knows its CSRF token and can speak htmx.
+
+    Each request gets its own app context, as in production (fresh ``g`` and database session);
+    afterwards the test's own session forgets what it had loaded, so it sees what was committed.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()
+        return response
 
     def csrf_token(self) -> str:
         page = self.get("/")

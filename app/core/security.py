@@ -41,8 +41,9 @@ def _headers(response: Response) -> Response:
 
 
 def _check_csrf() -> None:
-    # The JSON API authenticates with bearer tokens, which browsers never attach on their own.
-    if request.blueprints and request.blueprints[-1] == "api":
+    # The JSON API authenticates with bearer tokens, which browsers never attach on their own;
+    # a URL that matched no view runs nothing, and its 404/405 should say so.
+    if request.routing_exception is not None or request.blueprints[-1:] == ["api"]:
         return
     csrf.protect()
 

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from app.extensions import db
 from tests import factories
 
 # The only endpoints an anonymous visitor may reach. Adding one is a security decision:
@@ -114,6 +115,7 @@ def test_login_lands_each_role_on_its_surface(client, role, landing):
 def test_a_suspended_company_closes_its_console(client, login_as):
     user = login_as("admin")
     user.memberships[0].company.status = "suspended"
+    db.session.flush()
     assert client.get("/console/").status_code == 403
 
 
