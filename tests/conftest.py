@@ -125,7 +125,9 @@ def app(smtp_server):
         from flask_migrate import upgrade
 
         upgrade()
-    return app
+    yield app
+    with app.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)

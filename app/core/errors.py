@@ -98,7 +98,7 @@ def _http(error: HTTPException) -> Response:
     status = error.code or 500
     if isinstance(error, CSRFError):
         return error_response(400, "csrf", "Your session expired. Reload the page and try again.")
-    if status == 405 or status == 404 or status < 500:
+    if status < 500:
         message = {404: "We could not find that page.", 405: "That action is not allowed here."}.get(
             status, error.description or "Bad request."
         )

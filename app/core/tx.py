@@ -35,6 +35,8 @@ def commit() -> None:
 
 
 def rollback() -> None:
+    # Callbacks can be queued before any SQL ran; no transaction then, so no rollback event.
+    db.session.info.pop(_KEY, None)
     db.session.rollback()
 
 
