@@ -133,7 +133,7 @@ def app(smtp_server):
 @pytest.fixture(autouse=True)
 def _isolated(request, app):
     """One rolled-back transaction and an empty Redis database per test."""
-    if request.node.get_closest_marker("e2e"):
+    if request.node.get_closest_marker("e2e") or request.node.get_closest_marker("own_transactions"):
         yield
         return
     redis_lib.Redis.from_url(REDIS_URL).flushdb()

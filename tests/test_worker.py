@@ -1,0 +1,88 @@
+"""A real RQ worker process runs jobs inside the app, committing or rolling back each one."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, select
+
+from app.accounts import jobs as account_jobs
+from app.accounts.models import User
+from app.companies.models import Company
+from app.core import tx
+from app.core.jobs import enqueue, job
+from app.extensions import db
+from tests import factories
+from tests.conftest import DATABASE_URL, REDIS_URL
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.own_transactions
+
+
+@job
+def create_company_then(code: str, fail: bool) -> None:
+    db.session.add(Company(code=code, name=f"Worker {code}"))
+    db.session.flush()
+    if fail:
+        raise RuntimeError("the provider said no")
+
+
+def run_worker(smtp_port: int) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "TMS_ENV": "test",
+        "DATABASE_URL": DATABASE_URL,
+        "REDIS_URL": REDIS_URL,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_port),
+        "BASE_URL": "http://tms.test",
+    }
+    return subprocess.run(
+        [sys.executable, "worker.py", "--burst"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+def worker_app(app):
+    """The test app with jobs handed to Redis, as in production; rows made here are removed after."""
+    from app.extensions import redis_binding
+
+    app.config["JOBS_INLINE"] = False
+    redis_binding.init_app(app)
+    ctx = app.app_context()
+    ctx.push()
+    db.session.execute(delete(Company).where(Company.code.like("worker-%")))
+    db.session.commit()
+    yield app
+    db.session.rollback()
+    db.session.execute(delete(User).where(User.email == "worker@example.rw"))
+    db.session.execute(delete(Company).where(Company.code.like("worker-%")))
+    db.session.commit()
+    ctx.pop()
+    app.config["JOBS_INLINE"] = True
+    redis_binding.init_app(app)
+
+
+def test_worker_sends_the_password_reset_email(worker_app, smtp_server, mailbox):
+    user = factories.user(email="worker@example.rw")
+    enqueue("high", account_jobs.send_password_reset_email, user.id)
+    tx.commit()
+    result = run_worker(smtp_server[1])
+    assert result.returncode == 0, result.stderr
+    message = mailbox.wait_for("worker@example.rw", timeout=5)
+    assert "/password/reset/" in mailbox.link_in(message)
+
+
+def test_worker_commits_a_good_job_and_rolls_back_a_failed_one(worker_app, smtp_server):
+    worker_app.extensions["queues"]["default"].enqueue(create_company_then, "worker-ok", False)
+    worker_app.extensions["queues"]["default"].enqueue(create_company_then, "worker-bad", True)
+    result = run_worker(smtp_server[1])
+    assert result.returncode == 0, result.stderr
+    codes = set(db.session.scalars(select(Company.code).where(Company.code.like("worker-%"))))
+    assert codes == {"worker-ok"}
+    failed = worker_app.extensions["queues"]["default"].failed_job_registry
+    assert failed.count == 1
