@@ -112,6 +112,13 @@ def test_login_lands_each_role_on_its_surface(client, role, landing):
     assert client.get(landing).status_code == 200
 
 
+def test_a_signed_in_user_visiting_login_goes_to_their_surface(client, login_as):
+    login_as("driver")
+    response = client.get("/login")
+    assert response.status_code == 302
+    assert response.location == "/driver/"
+
+
 def test_a_suspended_company_closes_its_console(client, login_as):
     user = login_as("admin")
     user.memberships[0].company.status = "suspended"

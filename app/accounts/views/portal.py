@@ -6,7 +6,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, request, session, url_for
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from app.accounts import services
 from app.accounts.forms import (
@@ -56,6 +56,8 @@ def _landing(user) -> str:
 @blueprint.route("/login", methods=["GET", "POST"])
 @public
 def login():
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(_landing(current_user))
     form = LoginForm()
     user = submit(
         form,
