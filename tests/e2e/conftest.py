@@ -1,0 +1,135 @@
+"""A live TMS for the browser: gunicorn and a real RQ worker as subprocesses on their own
+PostgreSQL database (``tms_e2e``) and Redis database, sending mail to the loopback SMTP server.
+
+Pages are driven by Debian's Chromium through Playwright; nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from sqlalchemy.engine import make_url
+
+from tests.conftest import DATABASE_URL, REDIS_URL, free_port, recreate_database
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+E2E_DATABASE_URL = make_url(DATABASE_URL).set(database="tms_e2e").render_as_string(hide_password=False)
+E2E_REDIS_URL = str(make_url(REDIS_URL).set(database="14"))
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.e2e)
+
+
+class LiveServer:
+    def __init__(self, env: dict[str, str], logs: Path):
+        self.env = env
+        self.logs = logs
+        self.url = env["BASE_URL"]
+        self.processes: list[subprocess.Popen] = []
+
+    def flask(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    def spawn(self, name: str, *command: str) -> None:
+        with (self.logs / f"{name}.log").open("w") as log:
+            process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.processes.append(process)
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for process in self.processes:
+                if process.poll() is not None:
+                    raise RuntimeError(f"a server process exited early; see {self.logs}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"the live server did not become ready; see {self.logs}")
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server(smtp_server, tmp_path_factory):
+    _, smtp_port = smtp_server
+    port = free_port()
+    recreate_database(E2E_DATABASE_URL)
+    redis_lib.Redis.from_url(E2E_REDIS_URL).flushdb()
+    env = {
+        **os.environ,
+        "TMS_ENV": "test",
+        "DATABASE_URL": E2E_DATABASE_URL,
+        "REDIS_URL": E2E_REDIS_URL,
+        "BASE_URL": f"http://127.0.0.1:{port}",
+        "SECRET_KEY": "e2e-secret-key-" + "x" * 32,
+        "JWT_SIGNING_KEY": "e2e-jwt-key-" + "y" * 32,
+        "QR_SIGNING_KEYS": "e2e:" + "z" * 40,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_port),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": "8",
+        "GUNICORN_GRACEFUL_TIMEOUT": "2",
+    }
+    server = LiveServer(env, tmp_path_factory.mktemp("live-server"))
+    server.flask("db", "upgrade")
+    server.flask("demo", "load")
+    server.spawn("web", sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app")
+    server.spawn("worker", sys.executable, "worker.py")
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server) -> str:
+    return live_server.url
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }

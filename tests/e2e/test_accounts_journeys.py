@@ -1,0 +1,114 @@
+"""What a new passenger does first, in a real browser against the live server."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from playwright.sync_api import Page, expect
+
+from tests.conftest import Mailbox
+
+PASSWORD = "a-long-passphrase-2026"
+_n = itertools.count(1)
+
+
+def unique_email() -> str:
+    return f"traveller{time.time_ns()}-{next(_n)}@example.rw"
+
+
+def nav(page: Page):
+    return page.get_by_role("navigation", name="Main")
+
+
+def sign_up(page: Page, email: str, password: str = PASSWORD) -> None:
+    page.goto("/")
+    nav(page).get_by_role("link", name="Sign up").click()
+    page.get_by_label("Full name").fill("Mutesi Ange")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Mobile phone").fill("0788 123 456")
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Repeat the password").fill(password)
+    page.get_by_role("button", name="Create account").click()
+
+
+def log_in(page: Page, email: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def log_out(page: Page) -> None:
+    nav(page).get_by_role("button", name="Log out").click()
+    expect(nav(page).get_by_role("link", name="Log in")).to_be_visible()
+
+
+def test_sign_up_log_out_and_log_back_in(page: Page):
+    email = unique_email()
+    sign_up(page, email)
+    expect(nav(page).get_by_role("button", name="Log out")).to_be_visible()
+    expect(nav(page).get_by_role("link", name="Mutesi Ange")).to_be_visible()
+
+    log_out(page)
+    log_in(page, email, PASSWORD)
+    expect(nav(page).get_by_role("link", name="Mutesi Ange")).to_be_visible()
+
+    nav(page).get_by_role("link", name="Mutesi Ange").click()
+    expect(page.get_by_label("Mobile phone")).to_have_value("+250788123456")
+
+
+def test_bad_sign_up_shows_each_field_error_and_keeps_what_was_typed(page: Page):
+    page.goto("/signup")
+    page.get_by_label("Full name").fill("Mutesi Ange")
+    page.get_by_label("Email").fill("not-an-email")
+    page.get_by_label("Mobile phone").fill("12")
+    page.get_by_label("Password", exact=True).fill("short")
+    page.get_by_label("Repeat the password").fill("different")
+    page.get_by_role("button", name="Create account").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the fields marked below.")
+    expect(page.get_by_label("Email")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#email-error")).to_contain_text("Enter an email address")
+    expect(page.locator("#phone-error")).to_be_visible()
+    expect(page.locator("#password-error")).to_contain_text("characters")
+    expect(page.locator("#confirm-error")).to_contain_text("The two passwords differ.")
+    expect(page.get_by_label("Full name")).to_have_value("Mutesi Ange")
+    expect(nav(page).get_by_role("link", name="Log in")).to_be_visible()  # still signed out
+
+
+def test_wrong_password_gets_one_generic_message(page: Page):
+    log_in(page, "passenger@tms.rw", "not-the-password")
+    expect(page.get_by_role("alert")).to_be_visible()
+    message = page.get_by_role("alert").inner_text()
+    log_in(page, f"nobody-{time.time_ns()}@example.rw", "not-the-password")
+    expect(page.get_by_role("alert")).to_have_text(message)  # no hint whether the account exists
+
+
+def test_password_reset_through_the_emailed_link(page: Page, mailbox: Mailbox):
+    email = unique_email()
+    sign_up(page, email)
+    log_out(page)
+
+    nav(page).get_by_role("link", name="Log in").click()
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_role("button", name="Send the link").click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+
+    link = Mailbox.link_in(mailbox.wait_for(email))
+    assert link.startswith(page.url.split("/password")[0])
+    new_password = "another-long-passphrase"
+    page.goto(link)
+    page.get_by_label("New password").fill(new_password)
+    page.get_by_label("Repeat the password").fill(new_password)
+    page.get_by_role("button", name="Save the new password").click()
+    expect(page.get_by_role("status").filter(has_text="Your password is changed")).to_be_visible()
+
+    log_in(page, email, PASSWORD)
+    expect(page.get_by_role("alert")).to_be_visible()  # the old password no longer works
+    log_in(page, email, new_password)
+    expect(nav(page).get_by_role("button", name="Log out")).to_be_visible()
+
+    page.goto(link)  # a used link is spent
+    expect(page.get_by_text("This reset link has expired or was already used.")).to_be_visible()
