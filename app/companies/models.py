@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import TimestampMixin
 from app.extensions import db
 
 COMPANY_STATUSES = ("active", "suspended")
+# Refund share by notice: (at least this many hours before departure, percent refunded).
+DEFAULT_REFUND_POLICY = [[24, 90], [2, 50]]
 
 
 class Company(TimestampMixin, db.Model):
     __tablename__ = "companies"
-    __table_args__ = (CheckConstraint("status IN ('active', 'suspended')", name="status"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'suspended')", name="status"),
+        CheckConstraint("hold_minutes BETWEEN 2 AND 60", name="hold_minutes"),
+        CheckConstraint("days_ahead BETWEEN 1 AND 90", name="days_ahead"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)  # public slug
@@ -23,6 +29,10 @@ class Company(TimestampMixin, db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     currency: Mapped[str] = mapped_column(String(3), default="RWF")
     timezone: Mapped[str] = mapped_column(String(40), default="Africa/Kigali")
+    # Money and sales settings, managed by the company's admins.
+    hold_minutes: Mapped[int] = mapped_column(SmallInteger, default=10)
+    refund_policy: Mapped[list] = mapped_column(JSON, default=lambda: [list(t) for t in DEFAULT_REFUND_POLICY])
+    days_ahead: Mapped[int] = mapped_column(SmallInteger, default=14)  # trips generated this far ahead
 
     @property
     def is_active(self) -> bool:

@@ -1,0 +1,101 @@
+"""Orders, tickets and the seat-leg inventory.
+
+A trip over stops s0..sn has legs 0..n-1. A ticket for a seat from stop i to stop j occupies
+``seat_legs`` rows (trip, seat, leg) for legs i..j-1; the unique constraint on those three is the
+last guard against selling a seat-leg twice, whatever code path tries.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.booking.rules import ORDER_STATUSES, TICKET_STATUSES
+from app.core.models import TimestampMixin
+from app.extensions import db
+from app.fleet.rules import SEAT_CLASSES
+
+if TYPE_CHECKING:
+    from app.accounts.models import User
+    from app.companies.models import Station
+    from app.fleet.models import Trip
+
+
+def _one_of(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
+class Order(TimestampMixin, db.Model):
+    """One checkout: the tickets bought together (a group that travels together)."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", ORDER_STATUSES), name="status"),
+        CheckConstraint("total >= 0", name="total"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    total: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    channel: Mapped[str] = mapped_column(String(10), default="web")  # web, api, console, pos
+    paid_at: Mapped[datetime | None]
+
+    user: Mapped[User | None] = relationship()
+    tickets: Mapped[list[Ticket]] = relationship(back_populates="order", order_by="Ticket.id")
+
+
+class Ticket(TimestampMixin, db.Model):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", TICKET_STATUSES), name="status"),
+        CheckConstraint(_one_of("seat_class", SEAT_CLASSES), name="seat_class"),
+        CheckConstraint("destination_position > origin_position", name="leg_range"),
+        CheckConstraint("price >= 0", name="price"),
+        Index("ix_tickets_trip_id_status", "trip_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)  # printed on the ticket
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id"))
+    seat_label: Mapped[str] = mapped_column(String(6))
+    seat_class: Mapped[str] = mapped_column(String(10))
+    origin_position: Mapped[int] = mapped_column(SmallInteger)
+    destination_position: Mapped[int] = mapped_column(SmallInteger)
+    origin_station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    destination_station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    passenger_name: Mapped[str] = mapped_column(String(120))
+    passenger_phone: Mapped[str | None] = mapped_column(String(16))
+    price: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    boarded_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+
+    order: Mapped[Order] = relationship(back_populates="tickets")
+    trip: Mapped[Trip] = relationship()
+    origin: Mapped[Station] = relationship(foreign_keys=[origin_station_id], lazy="joined")
+    destination: Mapped[Station] = relationship(foreign_keys=[destination_station_id], lazy="joined")
+
+    @property
+    def legs(self) -> range:
+        return range(self.origin_position, self.destination_position)
+
+
+class SeatLeg(db.Model):
+    __tablename__ = "seat_legs"
+    __table_args__ = (UniqueConstraint("trip_id", "seat_label", "leg"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"))
+    seat_label: Mapped[str] = mapped_column(String(6))
+    leg: Mapped[int] = mapped_column(SmallInteger)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)

@@ -1,0 +1,35 @@
+"""The fleet's refusals, each with the sentence a dispatcher reads."""
+
+from __future__ import annotations
+
+from app.core.errors import DomainError
+
+
+class TripNotEditable(DomainError):
+    code = "trip_not_editable"
+    message = "This trip can no longer be changed."
+
+
+class TransitionRefused(DomainError):
+    code = "transition_refused"
+    message = "The trip cannot move to that status."
+
+
+class AssignmentConflict(DomainError):
+    code = "assignment_conflict"
+    message = "That bus or driver is already on another trip at that time."
+
+
+class SwapRefused(DomainError):
+    code = "swap_refused"
+    message = "That bus cannot replace the current one."
+
+
+class RouteInUse(DomainError):
+    code = "route_in_use"
+    message = "Trips with sold seats still use this route's stops."
+
+
+class LayoutInUse(DomainError):
+    code = "layout_in_use"
+    message = "Sold seats on coming trips use seats this layout removes."

@@ -1,0 +1,1 @@
+"""Fleet operations: network (routes, fares), buses, trips and timetables, bus swaps."""

@@ -1,0 +1,173 @@
+"""Bus swap: put another bus on a trip that has not left, re-seating its passengers.
+
+Under the trip's row lock (bookings wait on it), in one transaction: check the new bus, map every
+active ticket to a seat of its class in the new layout (same label where it exists, groups kept
+side by side otherwise), rewrite the seat-leg rows, emit ``trip.bus_changed``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import delete
+
+from app.audit.services import record
+from app.booking.models import SeatLeg, Ticket
+from app.core import events
+from app.extensions import db
+from app.fleet import queries, rules
+from app.fleet.errors import SwapRefused, TripNotEditable
+from app.fleet.models import Bus, BusSeat, Trip
+
+
+def peak_by_class(tickets: list[Ticket], legs: int) -> dict[str, int]:
+    """Most passengers of each class on any one leg: the seats a bus must have for them."""
+    load: dict[str, list[int]] = defaultdict(lambda: [0] * max(legs, 1))
+    for ticket in tickets:
+        for leg in ticket.legs:
+            load[ticket.seat_class][leg] += 1
+    return {seat_class: max(counts) for seat_class, counts in load.items()}
+
+
+def _fits(occupied: dict[str, set[int]], label: str, legs: range) -> bool:
+    return occupied[label].isdisjoint(legs)
+
+
+def reseat(tickets: list[Ticket], seats: list[BusSeat]) -> dict[int, str]:
+    """Ticket id → seat label in the new layout. Keeps a ticket's label where the new bus has it
+    in the same class; seats each remaining group (an order) in adjacent seats where it can.
+    Raises SwapRefused if the class's seats cannot hold everyone."""
+    result: dict[int, str] = {}
+    for seat_class in {t.seat_class for t in tickets}:
+        pool = [s for s in seats if s.seat_class == seat_class]  # layout order: row, column
+        mine = [t for t in tickets if t.seat_class == seat_class]
+        placed = _place(mine, pool)
+        if placed is None:
+            placed = _place_by_interval(mine, pool)  # optimal: never fails when the peak fits
+        if placed is None:
+            raise SwapRefused(f"The new bus cannot seat every {rules.SEAT_CLASS_LABELS[seat_class]} passenger.")
+        result.update(placed)
+    return result
+
+
+def _place(tickets: list[Ticket], pool: list[BusSeat]) -> dict[int, str] | None:
+    labels = [s.label for s in pool]
+    occupied: dict[str, set[int]] = {label: set() for label in labels}
+    placed: dict[int, str] = {}
+    waiting: dict[int, list[Ticket]] = defaultdict(list)
+    for ticket in tickets:
+        if ticket.seat_label in occupied and _fits(occupied, ticket.seat_label, ticket.legs):
+            placed[ticket.id] = ticket.seat_label
+            occupied[ticket.seat_label].update(ticket.legs)
+        else:
+            waiting[ticket.order_id].append(ticket)
+    for group in sorted(waiting.values(), key=len, reverse=True):
+        block = _adjacent_block(group, labels, occupied)
+        for ticket, label in zip(group, block or [], strict=False):
+            placed[ticket.id] = label
+            occupied[label].update(ticket.legs)
+        if block:
+            continue
+        for ticket in group:
+            label = next((lb for lb in labels if _fits(occupied, lb, ticket.legs)), None)
+            if label is None:
+                return None
+            placed[ticket.id] = label
+            occupied[label].update(ticket.legs)
+    return placed
+
+
+def _adjacent_block(group: list[Ticket], labels: list[str], occupied) -> list[str] | None:
+    """The first run of len(group) consecutive seats (layout order) free for each member."""
+    size = len(group)
+    for start in range(len(labels) - size + 1):
+        window = labels[start : start + size]
+        if all(_fits(occupied, label, ticket.legs) for label, ticket in zip(window, group, strict=True)):
+            return window
+    return None
+
+
+def _place_by_interval(tickets: list[Ticket], pool: list[BusSeat]) -> dict[int, str] | None:
+    """Interval-graph colouring by boarding stop: uses no more seats than the busiest leg."""
+    occupied: dict[str, set[int]] = {s.label: set() for s in pool}
+    placed = {}
+    for ticket in sorted(tickets, key=lambda t: (t.origin_position, t.order_id, t.id)):
+        label = next((lb for lb in occupied if _fits(occupied, lb, ticket.legs)), None)
+        if label is None:
+            return None
+        placed[ticket.id] = label
+        occupied[label].update(ticket.legs)
+    return placed
+
+
+def swap_bus(actor, trip: Trip, new_bus: Bus, *, now: datetime) -> Trip:
+    trip = queries.lock_trip(trip.id)
+    if trip.status not in rules.EDITABLE:
+        raise TripNotEditable(rules.not_editable_reason(trip.status))
+    if new_bus.company_id != trip.company_id:
+        raise SwapRefused("That bus belongs to another company.")
+    if new_bus.id == trip.bus_id:
+        raise SwapRefused(f"Bus {new_bus.plate} is already on this trip.")
+    if new_bus.status != "active":
+        raise SwapRefused(f"Bus {new_bus.plate} is in {new_bus.status}, not in service.")
+    other = queries.overlapping_trip(trip, bus_id=new_bus.id)
+    if other is not None:
+        raise SwapRefused(f"Bus {new_bus.plate} is busy then, on trip {other.id} ({other.route.name}).")
+
+    tickets = queries.active_tickets(trip)
+    if len(tickets) > new_bus.capacity and not _legs_disjoint_enough(tickets, trip, new_bus):
+        raise SwapRefused(
+            f"Bus {new_bus.plate} has {new_bus.capacity} seats but {len(tickets)} passengers hold tickets."
+        )
+    for seat_class, peak in peak_by_class(tickets, trip.legs).items():
+        available = new_bus.seats_of_class(seat_class)
+        if peak > available:
+            label = rules.SEAT_CLASS_LABELS[seat_class]
+            raise SwapRefused(
+                f"Bus {new_bus.plate} has {available} {label} seats but {peak} {label} passengers travel together."
+            )
+    seating = reseat(tickets, new_bus.seats)
+
+    old_bus = trip.bus
+    moves = []
+    db.session.execute(delete(SeatLeg).where(SeatLeg.trip_id == trip.id))
+    for ticket in tickets:
+        new_label = seating[ticket.id]
+        if new_label != ticket.seat_label:
+            moves.append({"ticket_id": ticket.id, "from": ticket.seat_label, "to": new_label})
+        ticket.seat_label = new_label
+        db.session.add_all(
+            SeatLeg(trip_id=trip.id, seat_label=new_label, leg=leg, ticket_id=ticket.id) for leg in ticket.legs
+        )
+    trip.bus = new_bus
+    db.session.flush()
+    old_plate = old_bus.plate if old_bus else None
+    record(
+        actor,
+        "trip.bus_swapped",
+        trip,
+        f"Trip {trip.id}: bus {old_plate or 'none'} → {new_bus.plate}, {len(moves)} passengers re-seated",
+        company_id=trip.company_id,
+        before={"bus": old_plate},
+        after={"bus": new_bus.plate, "moved": moves},
+    )
+    events.emit(
+        "trip.bus_changed",
+        {
+            "trip_id": trip.id,
+            "old_plate": old_plate,
+            "new_plate": new_bus.plate,
+            "bus_id": new_bus.id,
+            "tickets": [t.id for t in tickets],
+            "moves": moves,
+        },
+        company_id=trip.company_id,
+        trip_id=trip.id,
+    )
+    return trip
+
+
+def _legs_disjoint_enough(tickets: list[Ticket], trip: Trip, bus: Bus) -> bool:
+    """More tickets than seats can still fit when passengers ride different parts of the route."""
+    return sum(peak_by_class(tickets, trip.legs).values()) <= bus.capacity
