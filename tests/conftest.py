@@ -19,6 +19,7 @@ import pytest
 import redis as redis_lib
 from aiosmtpd.controller import Controller
 from flask.testing import FlaskClient
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from app import create_app
@@ -152,6 +153,24 @@ def _isolated(request, app):
             outer.rollback()
             connection.close()
             engines[None] = engine
+
+
+@pytest.fixture
+def committed(app):
+    """For race tests (mark them ``own_transactions``): an app context whose commits are real, so
+    threads with their own connections see the data; every table is emptied afterwards."""
+    ctx = app.app_context()
+    ctx.push()
+    redis_lib.Redis.from_url(REDIS_URL).flushdb()
+    try:
+        yield app
+    finally:
+        db.session.rollback()
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables if t.name != "alembic_version")
+        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+        db.session.remove()
+        ctx.pop()
 
 
 # --- Clients ----------------------------------------------------------------------------------

@@ -123,6 +123,7 @@ class Bus(TimestampMixin, db.Model):
     model: Mapped[str | None] = mapped_column(String(80))
     status: Mapped[str] = mapped_column(String(12), default="active")
 
+    company: Mapped[Company] = relationship()
     seats: Mapped[list[BusSeat]] = relationship(
         back_populates="bus", order_by="(BusSeat.row, BusSeat.column)", cascade="all, delete-orphan", lazy="selectin"
     )

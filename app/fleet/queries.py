@@ -27,13 +27,17 @@ def company_object_or_404(model, company: Company, object_id: int):
 
 
 def lock_trip(trip_id: int) -> Trip:
-    """The trip, its row locked until the transaction ends (``SELECT ... FOR UPDATE``)."""
-    trip = db.session.scalar(
-        select(Trip).where(Trip.id == trip_id).with_for_update(of=Trip).execution_options(populate_existing=True)
-    )
-    if trip is None:
+    """The trip, its row locked until the transaction ends.
+
+    The lock is taken on the bare row first; the trip and its bus are read after it. Had the lock
+    been taken by the query that also joins the bus, PostgreSQL would hand back the updated trip
+    row joined to the bus row it saw before waiting (a swap committed meanwhile would leave a
+    stale or missing bus).
+    """
+    locked = db.session.scalar(select(Trip.id).where(Trip.id == trip_id).with_for_update())
+    if locked is None:
         raise NotFound()
-    return trip
+    return db.session.scalar(select(Trip).where(Trip.id == trip_id).execution_options(populate_existing=True))
 
 
 def routes_of(company: Company, *, active_only: bool = False) -> list[Route]:

@@ -7,6 +7,7 @@ marked :func:`public`. Domains hang child blueprints under a surface, so endpoin
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from flask import Blueprint, current_app, g, request, session
@@ -32,6 +33,22 @@ def company_member(roles):
     from app.accounts.queries import membership_for
 
     return lambda user: membership_for(user, roles, session.get("company_id"))
+
+
+def requires_role(*roles) -> Callable:
+    """Narrow a view to members with one of ``roles`` (the surface already admitted them)."""
+    allowed = {str(role) for role in roles}
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def guarded(*args, **kwargs):
+            if getattr(g.access, "role", None) not in allowed:
+                raise Forbidden("Only a company admin can open this page.")
+            return view(*args, **kwargs)
+
+        return guarded
+
+    return decorate
 
 
 def session_user():

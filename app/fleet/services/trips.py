@@ -35,6 +35,11 @@ def _ensure_editable(trip: Trip) -> None:
 
 
 def _ensure_free(trip: Trip, bus: Bus | None, driver_id: int | None) -> None:
+    with db.session.no_autoflush:  # the pending change is what is being checked
+        _check_free(trip, bus, driver_id)
+
+
+def _check_free(trip: Trip, bus: Bus | None, driver_id: int | None) -> None:
     if bus is not None:
         if bus.status != "active":
             raise AssignmentConflict(f"Bus {bus.plate} is in {bus.status}, not in service.")
