@@ -3,6 +3,9 @@
 Run one process per core or so (``python worker.py``); every process serves all three queues in
 priority order, so payments and notifications never wait behind analytics. Each job runs inside
 a fresh app context; ``app.core.jobs.job`` commits or rolls it back.
+
+``python worker.py --cron`` runs the periodic-job scheduler instead: exactly one per deployment.
+It only enqueues the jobs in ``PERIODIC`` on time; the workers run them.
 """
 
 from __future__ import annotations
@@ -10,9 +13,17 @@ from __future__ import annotations
 import argparse
 
 from rq import SimpleWorker
+from rq.cron import CronScheduler
 
 from app import create_app
 from app.extensions import QUEUE_NAMES
+from app.fleet.jobs import generate_upcoming_trips
+
+# (job, queue, cron expression in UTC). Every periodic job is idempotent: a late or doubled run
+# changes nothing that a single run would not.
+PERIODIC = [
+    (generate_upcoming_trips, "default", "15 * * * *"),
+]
 
 
 class AppWorker(SimpleWorker):
@@ -29,15 +40,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     parser.add_argument("--queues", nargs="+", default=list(QUEUE_NAMES), choices=QUEUE_NAMES)
+    parser.add_argument("--cron", action="store_true", help="run the periodic-job scheduler instead of a worker")
     args = parser.parse_args()
 
     app = create_app()
     if app.config["JOBS_INLINE"]:
         raise SystemExit("REDIS_URL is not set: jobs run inline in the web process; no worker is needed.")
+    if args.cron:
+        cron_scheduler(app.extensions["redis"]).start()
+        return
     AppWorker.flask_app = app
     queues = [app.extensions["queues"][name] for name in args.queues]
     worker = AppWorker(queues, connection=app.extensions["redis"])
     worker.work(burst=args.burst, with_scheduler=True)
+
+
+def cron_scheduler(connection) -> CronScheduler:
+    scheduler = CronScheduler(connection=connection)
+    for func, queue, cron in PERIODIC:
+        scheduler.register(func, queue, cron=cron)
+    return scheduler
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Command-line tools: ``flask demo load`` and ``flask accounts create-superadmin``."""
+"""Command-line tools: ``flask demo load``, ``flask accounts create-superadmin``, ``flask fleet generate-trips``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from app.core import tx
 
 demo = AppGroup("demo", help="Demo data for trying TMS out.")
 accounts = AppGroup("accounts", help="Account administration.")
+fleet = AppGroup("fleet", help="Fleet operations.")
 
 
 @demo.command("load")
@@ -53,6 +54,15 @@ def create_superadmin(email: str, name: str, password: str) -> None:
     click.echo(f"Super admin {email} created.")
 
 
+@fleet.command("generate-trips")
+def generate_trips() -> None:
+    """Create the timetabled trips of every active company up to its planning horizon."""
+    from app.fleet.jobs import generate_upcoming_trips
+
+    click.echo(f"{generate_upcoming_trips()} trips created.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(accounts)
+    app.cli.add_command(fleet)

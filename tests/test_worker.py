@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+import redis as redis_lib
+from rq import Queue
 from sqlalchemy import delete, select
 
 from app.accounts import jobs as account_jobs
@@ -86,3 +88,15 @@ def test_worker_commits_a_good_job_and_rolls_back_a_failed_one(worker_app, smtp_
     assert codes == {"worker-ok"}
     failed = worker_app.extensions["queues"]["default"].failed_job_registry
     assert failed.count == 1
+
+
+def test_the_cron_scheduler_hands_trip_generation_to_the_workers():
+    import worker
+
+    connection = redis_lib.Redis.from_url(REDIS_URL)
+    connection.flushdb()
+    [cron_job] = worker.cron_scheduler(connection).get_jobs()
+    assert cron_job.cron == "15 * * * *"
+    cron_job.enqueue(connection)  # what the scheduler does when the minute comes
+    queued = Queue("default", connection=connection).jobs
+    assert [job.func_name for job in queued] == ["app.fleet.jobs.generate_upcoming_trips"]
