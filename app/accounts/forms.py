@@ -11,7 +11,7 @@ from app.accounts.rules import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, normali
 REQUIRED = "This field is required."
 
 
-def _email_field(label: str = "Email") -> EmailField:
+def email_field(label: str = "Email") -> EmailField:
     return EmailField(
         label,
         validators=[
@@ -58,7 +58,7 @@ class PhoneField(TelField):
                 raise ValidationError(str(exc)) from exc
 
 
-def _name_field() -> StringField:
+def name_field() -> StringField:
     return StringField(
         "Full name",
         validators=[DataRequired(REQUIRED), Length(max=120, message="Names are at most 120 characters.")],
@@ -67,7 +67,7 @@ def _name_field() -> StringField:
     )
 
 
-def _phone_field() -> PhoneField:
+def phone_field() -> PhoneField:
     return PhoneField(
         "Mobile phone",
         validators=[Optional()],
@@ -77,7 +77,7 @@ def _phone_field() -> PhoneField:
 
 
 class LoginForm(FlaskForm):
-    email = _email_field()
+    email = email_field()
     password = PasswordField(
         "Password",
         validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX_LENGTH, message="That password is too long.")],
@@ -86,15 +86,15 @@ class LoginForm(FlaskForm):
 
 
 class SignupForm(FlaskForm):
-    name = _name_field()
-    email = _email_field()
-    phone = _phone_field()
+    name = name_field()
+    email = email_field()
+    phone = phone_field()
     password = _new_password_field("Password")
     confirm = _confirm_field("password")
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = _email_field()
+    email = email_field()
 
 
 class ResetPasswordForm(FlaskForm):
@@ -113,6 +113,6 @@ class ChangePasswordForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    name = _name_field()
-    email = _email_field()
-    phone = _phone_field()
+    name = name_field()
+    email = email_field()
+    phone = phone_field()

@@ -26,3 +26,21 @@ def send_password_reset_email(user_id: int) -> None:
         text=render_template("emails/password_reset.txt", **context),
         html=render_template("emails/password_reset.html", **context),
     )
+
+
+@job
+def send_staff_invitation_email(user_id: int, company_id: int) -> None:
+    from app.accounts.services import make_reset_token
+    from app.companies.models import Company
+
+    user, company = db.session.get(User, user_id), db.session.get(Company, company_id)
+    if user is None or company is None or not user.is_enabled:
+        return
+    link = f"{current_app.config['BASE_URL']}/password/reset/{make_reset_token(user, invitation=True)}"
+    context = {"user": user, "company": company, "link": link}
+    email.send(
+        to=user.email,
+        subject=f"You are invited to {company.name} on TMS",
+        text=render_template("emails/staff_invitation.txt", **context),
+        html=render_template("emails/staff_invitation.html", **context),
+    )

@@ -126,9 +126,16 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
 
 
-def make_reset_token(user: User) -> str:
+INVITATION_MAX_AGE_SECONDS = 7 * 24 * 3600
+
+
+def make_reset_token(user: User, *, invitation: bool = False) -> str:
     # Bound to the current password hash: once the password changes, the link is spent.
-    return _serializer().dumps({"u": user.id, "f": fingerprint(user.password_hash)})
+    # An invitation to new staff lasts a week; a reset link lasts PASSWORD_RESET_MAX_AGE_SECONDS.
+    data = {"u": user.id, "f": fingerprint(user.password_hash)}
+    if invitation:
+        data["i"] = 1
+    return _serializer().dumps(data)
 
 
 def request_password_reset(*, email: str) -> None:
@@ -139,9 +146,10 @@ def request_password_reset(*, email: str) -> None:
 
 
 def user_for_reset_token(token: str) -> User:
-    max_age = current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"]
     try:
-        data = _serializer().loads(token, max_age=max_age)
+        data = _serializer().loads(token, max_age=INVITATION_MAX_AGE_SECONDS)
+        age_limit = INVITATION_MAX_AGE_SECONDS if isinstance(data, dict) and data.get("i") else None
+        data = _serializer().loads(token, max_age=age_limit or current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"])
     except (SignatureExpired, BadSignature) as exc:
         raise InvalidResetLink() from exc
     user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None

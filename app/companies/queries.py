@@ -43,3 +43,12 @@ def members_of(company: Company) -> list[Membership]:
             select(Membership).where(Membership.company_id == company.id).order_by(Membership.role, Membership.id)
         )
     )
+
+
+def search_stations(text: str, limit: int = 100) -> list[Station]:
+    """Enabled stations whose name or city contains ``text`` (any case), by city and name."""
+    query = select(Station).where(Station.is_enabled.is_(True))
+    if text:
+        pattern = f"%{text.lower().replace('%', '').replace('_', '')}%"
+        query = query.where(func.lower(Station.name).like(pattern) | func.lower(Station.city).like(pattern))
+    return list(db.session.scalars(query.order_by(Station.city, Station.name).limit(limit)))

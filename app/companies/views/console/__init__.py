@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from flask import Blueprint, g
 
-from app.companies.queries import members_of
+from app.analytics import queries as analytics
 from app.core.htmx import render
+from app.core.models import utcnow
+from app.fleet.services.trips import today_for
 
 blueprint = Blueprint("companies", __name__)
 
 
 @blueprint.get("/")
 def dashboard():
-    membership = g.access
+    company = g.access.company
+    now = utcnow()
+    day = today_for(company, now)
     return render(
         "companies/console/dashboard.html",
-        membership=membership,
-        company=membership.company,
-        members=members_of(membership.company),
+        membership=g.access,
+        company=company,
+        day=day,
+        today=analytics.today(company, day, now),
     )
+
+
+from app.companies.views.console import settings, staff, stations  # noqa: E402, F401  (register routes)

@@ -1,0 +1,76 @@
+"""Console forms for stations, staff and company settings."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import FloatField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from app.accounts.forms import REQUIRED, email_field, name_field, phone_field
+from app.accounts.rules import Role
+from app.companies.services import STAFF_ROLES
+
+ROLE_CHOICES = {role.value: role.label for role in STAFF_ROLES}
+
+
+class StationForm(FlaskForm):
+    name = StringField(
+        "Station name",
+        validators=[DataRequired(REQUIRED), Length(max=120)],
+        render_kw={"placeholder": "Nyabugogo Bus Park"},
+    )
+    city = StringField("Town or city", validators=[DataRequired(REQUIRED), Length(max=80)])
+    latitude = FloatField(
+        "Latitude",
+        validators=[InputRequired("Enter the latitude, such as -1.9393.")],
+        description="Decimal degrees; negative south of the equator.",
+    )
+    longitude = FloatField("Longitude", validators=[InputRequired("Enter the longitude, such as 30.0447.")])
+
+
+class InviteForm(FlaskForm):
+    name = name_field()
+    email = email_field()
+    phone = phone_field()
+    role = SelectField("Role", choices=ROLE_CHOICES, default=Role.DRIVER.value)
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class SettingsForm(FlaskForm):
+    hold_minutes = IntegerField(
+        "Seat hold (minutes)",
+        validators=[InputRequired(REQUIRED), NumberRange(2, 60)],
+        description="How long a passenger keeps seats while paying.",
+    )
+    days_ahead = IntegerField("Plan trips ahead (days)", validators=[InputRequired(REQUIRED), NumberRange(1, 90)])
+    hours_1 = IntegerField("At least … hours before departure", validators=[Optional(), NumberRange(0, 720)])
+    percent_1 = IntegerField("… refund %", validators=[Optional(), NumberRange(0, 100)])
+    hours_2 = IntegerField("At least … hours before departure", validators=[Optional(), NumberRange(0, 720)])
+    percent_2 = IntegerField("… refund %", validators=[Optional(), NumberRange(0, 100)])
+    hours_3 = IntegerField("At least … hours before departure", validators=[Optional(), NumberRange(0, 720)])
+    percent_3 = IntegerField("… refund %", validators=[Optional(), NumberRange(0, 100)])
+    hours_4 = IntegerField("At least … hours before departure", validators=[Optional(), NumberRange(0, 720)])
+    percent_4 = IntegerField("… refund %", validators=[Optional(), NumberRange(0, 100)])
+
+    TIERS = 4
+
+    def tier_fields(self):
+        return [(getattr(self, f"hours_{n}"), getattr(self, f"percent_{n}")) for n in range(1, self.TIERS + 1)]
+
+    def fill_policy(self, policy: list) -> None:
+        for (hours, percent), tier in zip(self.tier_fields(), policy, strict=False):
+            hours.data, percent.data = tier
+
+    def policy(self) -> list[list[int]]:
+        tiers = []
+        for hours, percent in self.tier_fields():
+            if hours.data is None and percent.data is None:
+                continue
+            if hours.data is None or percent.data is None:
+                (hours if hours.data is None else percent).errors.append("Fill both parts of this tier, or neither.")
+                continue
+            tiers.append([hours.data, percent.data])
+        return tiers

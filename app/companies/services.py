@@ -1,0 +1,173 @@
+"""Company operations: shared stations, staff, and the company's own settings."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+
+from sqlalchemy import func, select
+
+from app.accounts.models import Membership, User
+from app.accounts.queries import user_by_email
+from app.accounts.rules import Role
+from app.accounts.services import hash_password
+from app.audit.services import record, snapshot
+from app.companies.models import Company, Station
+from app.core.errors import DomainError, InvalidInput
+from app.core.jobs import enqueue
+from app.extensions import db
+
+# Rwanda with a margin: a station outside this box is a typo (a swapped sign, lat for lon).
+LATITUDES, LONGITUDES = (-3.0, -0.9), (28.8, 31.0)
+
+
+class StaffChangeRefused(DomainError):
+    code = "staff_change_refused"
+
+
+def _slug(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:30] or "station"
+
+
+def add_station(actor, company: Company, *, name: str, city: str, latitude: float, longitude: float) -> Station:
+    errors: dict[str, list[str]] = {}
+    if not LATITUDES[0] <= latitude <= LATITUDES[1]:
+        errors["latitude"] = ["Latitude in Rwanda is between -3.0 and -0.9 (south of the equator)."]
+    if not LONGITUDES[0] <= longitude <= LONGITUDES[1]:
+        errors["longitude"] = ["Longitude in Rwanda is between 28.8 and 31.0."]
+    duplicate = db.session.scalar(
+        select(Station).where(func.lower(Station.name) == name.lower(), func.lower(Station.city) == city.lower())
+    )
+    if duplicate is not None:
+        errors["name"] = [f"{duplicate.name} in {duplicate.city} already exists; every operator shares it."]
+    if errors:
+        raise InvalidInput(fields=errors)
+    code = _slug(f"{city}-{name}")
+    while db.session.scalar(select(Station.id).where(Station.code == code)):
+        code = f"{_slug(f'{city}-{name}')[:24]}-{secrets.token_hex(2)}"
+    station = Station(
+        code=code, name=name, city=city, latitude=latitude, longitude=longitude, added_by_company_id=company.id
+    )
+    db.session.add(station)
+    db.session.flush()
+    record(
+        actor,
+        "station.created",
+        station,
+        f"Station {name}, {city}",
+        company_id=company.id,
+        after=snapshot(station, ("name", "city", "latitude", "longitude")),
+    )
+    return station
+
+
+# --- Staff ----------------------------------------------------------------------------------
+
+STAFF_ROLES = (Role.ADMIN, Role.DISPATCHER, Role.DRIVER, Role.AGENT)
+
+
+def invite_staff(actor, company: Company, *, name: str, email: str, phone: str | None, role: str) -> Membership:
+    """Add someone to the company. New people get an account and an email to choose a password."""
+    from app.accounts.jobs import send_staff_invitation_email
+
+    if role not in {r.value for r in STAFF_ROLES}:
+        raise InvalidInput(fields={"role": ["Choose a role."]})
+    user = user_by_email(email)
+    if user is not None and db.session.scalar(
+        select(Membership.id).where(Membership.user_id == user.id, Membership.company_id == company.id)
+    ):
+        raise InvalidInput(fields={"email": [f"{email} is already on your staff."]})
+    if user is None:
+        user = User(email=email, name=name, phone=phone, password_hash=hash_password(secrets.token_urlsafe(32)))
+        db.session.add(user)
+        db.session.flush()
+    membership = Membership(user_id=user.id, company_id=company.id, role=role)
+    db.session.add(membership)
+    db.session.flush()
+    record(
+        actor,
+        "staff.invited",
+        membership,
+        f"{name} <{email}> invited as {Role(role).label}",
+        company_id=company.id,
+        after={"email": email, "role": role},
+    )
+    enqueue("high", send_staff_invitation_email, user.id, company.id)
+    return membership
+
+
+def change_role(actor, membership: Membership, role: str) -> Membership:
+    if role not in {r.value for r in STAFF_ROLES}:
+        raise InvalidInput(fields={"role": ["Choose a role."]})
+    if membership.user_id == actor.id and role != membership.role:
+        raise StaffChangeRefused("You cannot change your own role; ask another company admin.")
+    before = {"role": membership.role}
+    membership.role = role
+    db.session.flush()
+    record(
+        actor,
+        "staff.role_changed",
+        membership,
+        f"{membership.user.name}: {Role(before['role']).label} → {Role(role).label}",
+        company_id=membership.company_id,
+        before=before,
+        after={"role": role},
+    )
+    return membership
+
+
+def set_active(actor, membership: Membership, active: bool) -> Membership:
+    if membership.user_id == actor.id and not active:
+        raise StaffChangeRefused("You cannot deactivate yourself; ask another company admin.")
+    before = {"is_enabled": membership.is_enabled}
+    membership.is_enabled = active
+    db.session.flush()
+    record(
+        actor,
+        "staff.activated" if active else "staff.deactivated",
+        membership,
+        f"{membership.user.name} {'reactivated' if active else 'deactivated'}",
+        company_id=membership.company_id,
+        before=before,
+        after={"is_enabled": active},
+    )
+    return membership
+
+
+# --- Settings -------------------------------------------------------------------------------
+
+SETTINGS = ("hold_minutes", "days_ahead", "refund_policy")
+
+
+def update_settings(actor, company: Company, *, hold_minutes: int, days_ahead: int, refund_policy: list) -> Company:
+    errors: dict[str, list[str]] = {}
+    if not 2 <= hold_minutes <= 60:
+        errors["hold_minutes"] = ["Between 2 and 60 minutes."]
+    if not 1 <= days_ahead <= 90:
+        errors["days_ahead"] = ["Between 1 and 90 days."]
+    tiers = sorted(refund_policy, key=lambda tier: -tier[0])
+    for hours, percent in tiers:
+        if not (0 <= hours <= 720 and 0 <= percent <= 100):
+            errors["refund_policy"] = ["Hours from 0 to 720 and percentages from 0 to 100."]
+    if len({hours for hours, _ in tiers}) != len(tiers):
+        errors["refund_policy"] = ["Each tier needs its own number of hours."]
+    elif any(later[1] > earlier[1] for earlier, later in zip(tiers, tiers[1:], strict=False)):
+        errors["refund_policy"] = ["Cancelling later cannot refund more than cancelling earlier."]
+    if errors:
+        raise InvalidInput(fields=errors)
+    before = snapshot(company, SETTINGS)
+    company.hold_minutes, company.days_ahead = hold_minutes, days_ahead
+    company.refund_policy = [list(tier) for tier in tiers]
+    db.session.flush()
+    record(
+        actor,
+        "company.settings_updated",
+        company,
+        "Sales and refund settings",
+        company_id=company.id,
+        before=before,
+        after=snapshot(company, SETTINGS),
+    )
+    return company
