@@ -174,3 +174,9 @@ def trips_with_sales(route: Route) -> int:
             Ticket.status.in_(ACTIVE_TICKET_STATUSES),
         )
     )
+
+
+def manifest(trip: Trip) -> list[Ticket]:
+    """Active tickets of the trip by seat, for the dispatcher and the driver."""
+    tickets = active_tickets(trip)
+    return sorted(tickets, key=lambda t: (len(t.seat_label), t.seat_label, t.origin_position))

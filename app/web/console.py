@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from app.accounts.rules import CONSOLE_ROLES
+from app.audit.views.console import blueprint as audit
 from app.companies.views.console import blueprint as companies
+from app.fleet.views.console import blueprint as fleet
 from app.web.surface import company_member, make_surface
 
 blueprint = make_surface("console", "/console", admits=company_member(CONSOLE_ROLES))
 blueprint.register_blueprint(companies)
+blueprint.register_blueprint(fleet)
+blueprint.register_blueprint(audit)

@@ -46,6 +46,7 @@ def requires_role(*roles) -> Callable:
                 raise Forbidden("Only a company admin can open this page.")
             return view(*args, **kwargs)
 
+        guarded.required_roles = allowed  # type: ignore[attr-defined]  (read by the surface tests)
         return guarded
 
     return decorate

@@ -24,6 +24,10 @@ from app.fleet.rules import TripStatus
 AUDITED = ("status", "departs_at", "arrives_at", "bus_id", "driver_id", "delay_reason", "cancel_reason")
 
 
+def zone(company: Company) -> ZoneInfo:
+    return ZoneInfo(company.timezone)
+
+
 def local_datetime(company: Company, day: date, at: time) -> datetime:
     """A wall-clock time at the company's stations, as UTC."""
     return datetime.combine(day, at, tzinfo=ZoneInfo(company.timezone)).astimezone(ZoneInfo("UTC"))

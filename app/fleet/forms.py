@@ -1,0 +1,196 @@
+"""Console forms for the network, buses, timetables and what a dispatcher does to a trip. Messages
+are written for dispatchers. Choices are filled by the view from the company's own routes, buses and
+drivers, so another company's id is simply "not a valid choice"."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms import TimeField as _TimeField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.fleet.rules import SEAT_CLASS_LABELS, TRIP_STATUSES, WEEKDAY_NAMES
+
+REQUIRED = "This field is required."
+CANCEL_REASON = "Say why the trip is cancelled; passengers will read it."
+
+
+def optional_id(value):
+    """An id from a select or radio; blank means none. Garbage matches no choice."""
+    if value in (None, "", "None"):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+class TimeField(_TimeField):
+    """HH:MM as browsers send it (some add seconds)."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, format=["%H:%M", "%H:%M:%S"], **kwargs)
+
+
+def bus_choices(buses) -> list[SelectChoice]:
+    def describe(bus) -> str:
+        vip = bus.seats_of_class("vip")
+        return f"{bus.plate} · {bus.capacity} seats" + (f" ({vip} {SEAT_CLASS_LABELS['vip']})" if vip else "")
+
+    return [SelectChoice("", "No bus yet")] + [SelectChoice(str(bus.id), describe(bus)) for bus in buses]
+
+
+def driver_choices(drivers) -> list[SelectChoice]:
+    return [SelectChoice("", "No driver yet")] + [SelectChoice(str(d.id), d.name) for d in drivers]
+
+
+def swap_choices(buses) -> list[SelectChoice]:
+    return [SelectChoice(str(bus.id), bus.plate) for bus in buses]
+
+
+class _Assignment:
+    """Bus and driver selects, filled from the company's own fleet."""
+
+    def fill(self, *, routes=None, buses=(), drivers=()):
+        if routes is not None:
+            self.route_id.choices = [SelectChoice(str(route.id), route.name) for route in routes]
+        if hasattr(self, "bus_id"):
+            self.bus_id.choices = bus_choices(buses)
+        self.driver_id.choices = driver_choices(drivers)
+        return self
+
+
+class WeekdaysField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class TimetableForm(_Assignment, FlaskForm):
+    route_id = SelectField("Route", coerce=int, validators=[InputRequired("Choose a route.")])
+    departure_time = TimeField("Departure (local time)", validators=[InputRequired("Enter the time, e.g. 07:30.")])
+    weekdays = WeekdaysField(
+        "Days of the week",
+        coerce=int,
+        choices=[SelectChoice(str(day), name) for day, name in enumerate(WEEKDAY_NAMES)],
+    )
+    bus_id = SelectField("Bus", coerce=optional_id, validators=[Optional()])
+    driver_id = SelectField("Driver", coerce=optional_id, validators=[Optional()])
+    valid_from = DateField("Runs from", validators=[InputRequired("Choose the first day.")])
+    valid_to = DateField("Until (optional)", validators=[Optional()])
+    is_active = BooleanField("Active: generate trips from this timetable", default=True)
+
+    def validate_weekdays(self, field) -> None:
+        # Not DataRequired: its "required" flag would make a browser demand every checkbox.
+        if not field.data:
+            raise ValidationError("Pick at least one day of the week.")
+
+
+class TripForm(_Assignment, FlaskForm):
+    route_id = SelectField("Route", coerce=int, validators=[InputRequired("Choose a route.")])
+    day = DateField("Date", validators=[InputRequired("Choose the date.")])
+    departure = TimeField("Departure (local time)", validators=[InputRequired("Enter the time, e.g. 07:30.")])
+    bus_id = SelectField("Bus", coerce=optional_id, validators=[Optional()])
+    driver_id = SelectField("Driver", coerce=optional_id, validators=[Optional()])
+
+
+class AssignForm(_Assignment, FlaskForm):
+    bus_id = SelectField("Bus", coerce=optional_id, validators=[Optional()])
+    driver_id = SelectField("Driver", coerce=optional_id, validators=[Optional()])
+
+
+class StatusForm(FlaskForm):
+    # Every status is a valid choice: the status table in fleet.rules says which moves are allowed,
+    # and the service explains a refusal in words.
+    status = SelectField("New status", choices=[SelectChoice(s.value, s.label) for s in TRIP_STATUSES])
+
+
+class DelayForm(FlaskForm):
+    day = DateField("New departure date", validators=[InputRequired("Choose the date.")])
+    new_departure = TimeField("New departure time", validators=[InputRequired("Enter the time, e.g. 09:15.")])
+    reason = StringField(
+        "Reason (passengers see it)",
+        id="delay-reason",
+        validators=[
+            DataRequired("Say why the trip is late."),
+            Length(max=200, message="Keep it under 200 characters."),
+        ],
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+    )
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(
+        "Why is the trip cancelled? (passengers see it)",
+        id="cancel-reason",
+        validators=[DataRequired(CANCEL_REASON), Length(max=500, message="Keep it under 500 characters.")],
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+    )
+
+
+class SwapForm(FlaskForm):
+    bus_id = RadioField(
+        "Replacement bus",
+        coerce=optional_id,
+        validate_choice=False,
+        validators=[InputRequired("Choose the replacement bus.")],
+    )
+
+    def validate_bus_id(self, field) -> None:
+        if field.data not in {optional_id(choice.value) for choice in field.choices}:
+            raise ValidationError("Choose one of the buses listed.")
+
+
+class BusForm(FlaskForm):
+    plate = StringField(
+        "Plate",
+        validators=[DataRequired(REQUIRED), Length(max=20, message="Plates are short, such as RAD 123A.")],
+        render_kw={"autocapitalize": "characters", "placeholder": "RAD 123A"},
+    )
+    model = StringField("Make and model", validators=[Optional(), Length(max=80)])
+    status = SelectField("Status", choices={"active": "Active", "maintenance": "In maintenance", "retired": "Retired"})
+    layout = TextAreaField(
+        "Seat layout",
+        validators=[DataRequired("Draw the seats, or generate a layout below."), Length(max=4000)],
+        description=(
+            "One line per row from the front; “_” is the aisle or an empty place; add * after a VIP seat. "
+            "Example: 1A* 1B* _ 1C* 1D*"
+        ),
+        render_kw={"rows": 14, "spellcheck": "false"},
+    )
+
+
+class LayoutGeneratorForm(FlaskForm):
+    class Meta:
+        csrf = False  # only computes text for the editor; saves nothing
+
+    rows = IntegerField("Rows", default=12, validators=[InputRequired(), NumberRange(1, 30)])
+    left = IntegerField("Seats left of the aisle", default=2, validators=[InputRequired(), NumberRange(0, 4)])
+    right = IntegerField("Seats right of the aisle", default=2, validators=[InputRequired(), NumberRange(0, 4)])
+    vip_rows = IntegerField("VIP rows at the front", default=0, validators=[InputRequired(), NumberRange(0, 30)])
+    back_row_full = BooleanField("Full back bench", default=True)
+
+
+class RouteForm(FlaskForm):
+    name = StringField(
+        "Name",
+        validators=[DataRequired(REQUIRED), Length(max=120, message="At most 120 characters.")],
+        render_kw={"placeholder": "Kigali – Huye"},
+    )
+    vip_markup_percent = IntegerField(
+        "VIP markup (%)",
+        default=50,
+        validators=[InputRequired("Enter a percentage."), NumberRange(0, 500, "Between 0 and 500.")],
+        description="Default VIP fare = standard fare + this percentage.",
+    )
+    is_active = BooleanField("On sale", default=True)

@@ -1,0 +1,101 @@
+"""Console pages: buses and their seat layouts."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, request, url_for
+
+from app.core.errors import DomainError
+from app.core.forms import status_of, submit
+from app.core.htmx import render
+from app.core.models import utcnow
+from app.fleet import queries, rules
+from app.fleet.forms import BusForm, LayoutGeneratorForm
+from app.fleet.models import Bus
+from app.fleet.services import buses
+from app.fleet.views.console import blueprint
+
+
+@blueprint.get("/buses")
+def bus_list():
+    status = request.args.get("status") if request.args.get("status") in rules.BUS_STATUSES else None
+    return render("fleet/console/bus_list.html", buses=queries.buses_of(g.access.company, status=status), status=status)
+
+
+def _save(bus: Bus | None):
+    company = g.access.company
+    form = BusForm(obj=bus, layout=rules.layout_text(bus.seats)) if bus else BusForm()
+    if bus is None and not form.is_submitted():
+        form.layout.data = rules.generate_layout(12, 2, 2, 2, True)
+    saved = submit(
+        form,
+        lambda: buses.save_bus(
+            g.user,
+            company,
+            bus,
+            plate=form.plate.data,
+            model=form.model.data,
+            status=form.status.data,
+            layout=form.layout.data,
+            now=utcnow(),
+        ),
+        catch=(DomainError,),
+    )
+    if saved is not None:
+        flash(f"Bus {saved.plate} saved with {saved.capacity} seats.", "success")
+        return redirect(url_for(".bus_edit", bus_id=saved.id), 303)
+    return render(
+        "fleet/console/bus_form.html",
+        form=form,
+        bus=bus,
+        generator=LayoutGeneratorForm(formdata=None),
+        preview=_preview(form.layout.data),
+        status=status_of(form),
+    )
+
+
+def _preview(text: str | None) -> dict:
+    try:
+        return {"seats": rules.parse_layout(text or ""), "error": None}
+    except rules.LayoutError as error:
+        return {"seats": [], "error": str(error)}
+
+
+@blueprint.route("/buses/new", methods=["GET", "POST"])
+def bus_new():
+    return _save(None)
+
+
+@blueprint.route("/buses/<int:bus_id>", methods=["GET", "POST"])
+def bus_edit(bus_id: int):
+    return _save(queries.company_object_or_404(Bus, g.access.company, bus_id))
+
+
+@blueprint.post("/buses/layout-preview")
+def bus_layout_preview():
+    return render("fleet/console/_layout_preview.html", preview=_preview(request.form.get("layout", "")[:4000]))
+
+
+@blueprint.post("/buses/layout-generate")
+def bus_layout_generate():
+    generator = LayoutGeneratorForm()
+    form = BusForm(formdata=None)
+    if generator.validate():
+        try:
+            form.layout.data = rules.generate_layout(
+                generator.rows.data,
+                generator.left.data,
+                generator.right.data,
+                generator.vip_rows.data,
+                generator.back_row_full.data,
+            )
+        except rules.LayoutError as error:
+            generator.rows.errors = [str(error)]
+    else:
+        form.layout.data = request.form.get("layout", "")
+    return render(
+        "fleet/console/_layout_editor.html",
+        form=form,
+        generator=generator,
+        preview=_preview(form.layout.data),
+        status=200 if not generator.errors else 422,
+    )
