@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from app import demo
 from app.accounts.models import Membership, User
+from app.booking.models import SeatLeg, Ticket
 from app.companies.models import Company, Station
+from app.core.models import utcnow
 from app.extensions import db
+from app.fleet.models import Bus, Route, Timetable, Trip
+from app.fleet.services.trips import today_for
+
+MODELS = (User, Membership, Company, Station, Route, Bus, Timetable, Trip, Ticket, SeatLeg)
 
 
 def counts() -> tuple[int, ...]:
-    return tuple(db.session.scalar(select(func.count()).select_from(m)) for m in (User, Membership, Company, Station))
+    return tuple(db.session.scalar(select(func.count()).select_from(m)) for m in MODELS)
 
 
 def test_loading_twice_changes_nothing():
@@ -24,25 +31,54 @@ def test_loading_twice_changes_nothing():
     assert first[3] >= 9
 
 
+def test_each_operator_has_a_working_fleet_for_two_weeks():
+    demo.load()
+    for company in db.session.scalars(select(Company)):
+        routes = db.session.scalars(select(Route).where(Route.company_id == company.id)).all()
+        assert routes and all(3 <= len(route.stops) <= 6 for route in routes), company.name
+        buses = db.session.scalars(select(Bus).where(Bus.company_id == company.id)).all()
+        assert 8 <= len(buses) <= 15 and all(bus.capacity >= 25 for bus in buses)
+        drivers = db.session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.company_id == company.id, Membership.role == "driver")
+        )
+        assert drivers >= 4
+        days = set(db.session.scalars(select(Trip.service_date).where(Trip.company_id == company.id)))
+        today = today_for(company, utcnow())
+        assert {today + timedelta(days=n) for n in range(1, 14)} <= days
+        sold = db.session.scalar(
+            select(func.count())
+            .select_from(Ticket)
+            .join(Trip, Trip.id == Ticket.trip_id)
+            .where(Trip.company_id == company.id)
+        )
+        assert sold > 0
+
+
 def test_stations_sit_inside_rwanda():
     demo.load()
     for station in db.session.scalars(select(Station)):
         assert -2.9 < station.latitude < -1.0 and 28.8 < station.longitude < 31.0, station.name
 
 
-@pytest.mark.parametrize(
-    ("email", "landing"),
-    [
-        ("admin@tms.rw", "/admin/"),
-        ("manager@virunga.rw", "/console/"),
-        ("dispatcher@virunga.rw", "/console/"),
-        ("driver@virunga.rw", "/driver/"),
-        ("agent@virunga.rw", "/pos/"),
-        ("passenger@tms.rw", "/"),
-    ],
-)
-def test_every_demo_login_opens_its_surface(client, email, landing):
+LANDINGS = {
+    "admin@tms.rw": "/admin/",
+    "manager@virunga.rw": "/console/",
+    "dispatcher@virunga.rw": "/console/",
+    "driver@virunga.rw": "/driver/",
+    "agent@virunga.rw": "/pos/",
+    "manager@akagera.rw": "/console/",
+    "manager@nyungwe.rw": "/console/",
+    "passenger@tms.rw": "/",
+}
+
+
+def test_every_demo_login_opens_its_surface(app, client):  # `client` makes test clients browser-like
     demo.load()
-    response = client.submit("/login", {"email": email, "password": demo.DEMO_PASSWORD})
-    assert response.location == landing
-    assert client.get(landing).status_code == 200
+    assert set(LANDINGS) == {account[0] for account in demo.ACCOUNTS}
+    for email, landing in LANDINGS.items():
+        client = app.test_client()
+        response = client.submit("/login", {"email": email, "password": demo.DEMO_PASSWORD})
+        assert response.location == landing, email
+        assert client.get(landing).status_code == 200, email

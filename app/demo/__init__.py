@@ -1,4 +1,5 @@
-"""Demo data for ``make run``: Rwandan operators, stations and one account per role.
+"""Demo data for ``make run``: Rwandan operators, stations, one account per role, and each
+operator's fleet, timetables, trips and sales (``app.demo.fleet``).
 
 Loading twice changes nothing: rows are matched on their natural keys.
 """
@@ -12,6 +13,7 @@ from app.accounts.rules import Role
 from app.accounts.services import hash_password
 from app.companies.models import Company, Station
 from app.core.models import utcnow
+from app.demo import fleet
 from app.extensions import db
 
 DEMO_PASSWORD = "kigali-demo-2026"  # noqa: S105  (printed by make run; refused in production)
@@ -91,4 +93,5 @@ def load() -> list[tuple[str, str]]:
             what = f"{role.label}, {company.name}"
         logins.append((email, what))
     db.session.flush()
+    fleet.load(companies, utcnow())
     return logins
