@@ -1,0 +1,202 @@
+"""Console pages for shared stations, staff and the company's money settings."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+from sqlalchemy import select
+
+from app.accounts.models import Membership, User
+from app.audit.models import AuditEntry
+from app.companies.models import Company, Station
+from app.extensions import db
+from tests import factories
+
+
+@pytest.fixture
+def admin(login_as):
+    return login_as("admin", name="Aline Uwase")
+
+
+@pytest.fixture
+def company(admin):
+    return admin.memberships[0].company
+
+
+def text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def audit(action: str) -> AuditEntry | None:
+    return db.session.scalar(select(AuditEntry).where(AuditEntry.action == action))
+
+
+# --- Stations --------------------------------------------------------------------------------
+
+
+def test_stations_are_searched_by_name_or_town_as_a_fragment(client, company):
+    factories.station(name="Nyabugogo", city="Kigali")
+    factories.station(name="Huye Park", city="Huye")
+    page = text(client.get("/console/stations?q=huye"))
+    assert "Huye Park" in page and "Nyabugogo" not in page and "<html" in page
+
+    fragment = text(client.get("/console/stations?q=kiga", headers={"HX-Request": "true"}))
+    assert fragment.lstrip().startswith('<div id="station-results">') and "Nyabugogo" in fragment
+    nothing = text(client.get("/console/stations?q=zzz"))
+    assert "No station matches “zzz”" in nothing
+
+
+def test_a_missing_station_is_added_for_every_operator(client, company, login_as):
+    response = client.submit(
+        "/console/stations/new", {"name": "Nyanza Park", "city": "Nyanza", "latitude": "-2.35", "longitude": "29.74"}
+    )
+    assert response.status_code == 303
+    station = db.session.scalar(select(Station).where(Station.name == "Nyanza Park"))
+    assert station.added_by_company_id == company.id
+    assert audit("station.created").company_id == company.id
+
+    login_as("dispatcher")  # someone of another operator sees it too
+    assert "Nyanza Park" in text(client.get("/console/stations?q=nyanza"))
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"latitude": "2.35"}, "Latitude in Rwanda is between -3.0 and -0.9"),
+        ({"longitude": "-29.74"}, "Longitude in Rwanda is between 28.8 and 31.0."),
+        ({"latitude": "south"}, "Not a valid float value."),
+        ({"name": ""}, "This field is required."),
+        ({"name": "huye park", "city": "HUYE"}, "Huye Park in Huye already exists; every operator shares it."),
+    ],
+)
+def test_bad_or_duplicate_stations_are_field_errors(client, company, values, message):
+    factories.station(name="Huye Park", city="Huye")
+    before = db.session.scalar(select(db.func.count(Station.id)))
+    form = {"name": "Nyanza Park", "city": "Nyanza", "latitude": "-2.35", "longitude": "29.74", **values}
+    response = client.submit("/console/stations/new", form)
+    assert response.status_code == 422
+    assert message in text(response)
+    assert db.session.scalar(select(db.func.count(Station.id))) == before
+
+
+# --- Staff -----------------------------------------------------------------------------------
+
+
+def test_an_invited_driver_gets_an_email_to_choose_a_password_and_signs_in(client, company, mailbox):
+    response = client.submit(
+        "/console/staff/invite",
+        {"name": "Jean Mugabo", "email": "jean@example.rw", "phone": "0788 123 456", "role": "driver"},
+    )
+    assert response.status_code == 303
+    assert "Jean Mugabo" in text(client.get("/console/staff"))
+    assert audit("staff.invited").after == {"email": "jean@example.rw", "role": "driver"}
+
+    message = mailbox.wait_for("jean@example.rw")
+    assert message["Subject"] == f"You are invited to {company.name} on TMS"
+    path = mailbox.link_in(message).removeprefix("http://tms.test")
+    client.submit("/logout")
+    chosen = client.submit(path, {"password": "bus-driver-pass", "confirm": "bus-driver-pass"})
+    assert chosen.status_code == 303
+    signed_in = client.submit("/login", {"email": "jean@example.rw", "password": "bus-driver-pass"})
+    assert signed_in.status_code == 302 and signed_in.headers["Location"].endswith("/driver/")
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"email": "not-an-email"}, "Enter an email address such as name@example.com."),
+        ({"name": ""}, "This field is required."),
+        ({"role": "owner"}, "Not a valid choice."),
+        ({"email": "aline@example.rw"}, "aline@example.rw is already on your staff."),
+    ],
+)
+def test_bad_invitations_are_field_errors_and_send_nothing(client, admin, company, mailbox, values, message):
+    admin.email = "aline@example.rw"
+    db.session.flush()
+    form = {"name": "Jean Mugabo", "email": "jean@example.rw", "phone": "", "role": "driver", **values}
+    response = client.submit("/console/staff/invite", form)
+    assert response.status_code == 422
+    assert message in text(response)
+    assert db.session.scalar(select(User).where(User.email == "jean@example.rw")) is None
+    assert mailbox.messages == []
+
+
+def test_role_changes_are_audited_with_before_and_after(client, company):
+    member = factories.member("driver", of=company, name="Jean Mugabo")
+    membership = member.memberships[0]
+    response = client.submit(f"/console/staff/{membership.id}/role", {"role": "dispatcher"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Membership, membership.id).role == "dispatcher"
+    entry = audit("staff.role_changed")
+    assert entry.before == {"role": "driver"} and entry.after == {"role": "dispatcher"}
+    assert "Jean Mugabo" in entry.summary
+
+    bad = client.submit(f"/console/staff/{membership.id}/role", {"role": "super_admin"})
+    assert bad.status_code == 422
+
+
+def test_admins_cannot_demote_or_deactivate_themselves(client, admin):
+    own = admin.memberships[0]
+    demoted = client.submit(f"/console/staff/{own.id}/role", {"role": "driver"})
+    assert demoted.status_code == 409 and "You cannot change your own role" in text(demoted)
+    gone = client.submit(f"/console/staff/{own.id}/active")
+    assert gone.status_code == 409
+    db.session.expire_all()
+    assert db.session.get(Membership, own.id).is_enabled and db.session.get(Membership, own.id).role == "admin"
+
+
+def test_a_deactivated_dispatcher_loses_the_console_at_once(app, client, company):
+    dispatcher = factories.member("dispatcher", of=company)
+    their_browser = app.test_client()
+    their_browser.login(dispatcher.email)
+    assert their_browser.get("/console/").status_code == 200
+
+    response = client.submit(f"/console/staff/{dispatcher.memberships[0].id}/active")
+    assert response.status_code == 303
+    assert audit("staff.deactivated").after == {"is_enabled": False}
+    assert their_browser.get("/console/").status_code == 403
+
+    client.submit(f"/console/staff/{dispatcher.memberships[0].id}/active")
+    assert their_browser.get("/console/").status_code == 200
+
+
+# --- Settings --------------------------------------------------------------------------------
+
+
+def settings_form(**values) -> dict:
+    tiers = {"hours_1": "24", "percent_1": "90", "hours_2": "2", "percent_2": "50", "hours_3": "", "percent_3": ""}
+    return {"hold_minutes": "10", "days_ahead": "14", **tiers, "hours_4": "", "percent_4": "", **values}
+
+
+def test_settings_are_saved_and_audited(client, company):
+    response = client.submit("/console/settings", settings_form(hold_minutes="15", hours_3="0", percent_3="0"))
+    assert response.status_code == 303
+    db.session.expire_all()
+    saved = db.session.get(Company, company.id)
+    assert saved.hold_minutes == 15 and saved.refund_policy == [[24, 90], [2, 50], [0, 0]]
+    assert audit("company.settings_updated").after["hold_minutes"] == 15
+    page = text(client.get("/console/settings"))
+    assert 'value="15"' in page and 'value="90"' in page
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"hold_minutes": "0"}, "Number must be between 2 and 60."),
+        ({"days_ahead": "many"}, "Not a valid integer value."),
+        ({"percent_2": "120"}, "Number must be between 0 and 100."),
+        ({"percent_2": ""}, "Fill both parts of this tier, or neither."),
+        ({"percent_2": "95"}, "Cancelling later cannot refund more than cancelling earlier."),
+        ({"hours_2": "24"}, "Each tier needs its own number of hours."),
+    ],
+)
+def test_bad_settings_are_field_errors_and_change_nothing(client, company, values, message):
+    before = (company.hold_minutes, company.days_ahead, company.refund_policy)
+    response = client.submit("/console/settings", settings_form(**values))
+    assert response.status_code == 422
+    assert message in text(response)
+    db.session.expire_all()
+    saved = db.session.get(Company, company.id)
+    assert (saved.hold_minutes, saved.days_ahead, saved.refund_policy) == before
