@@ -29,15 +29,17 @@ def send_password_reset_email(user_id: int) -> None:
 
 
 @job
-def send_staff_invitation_email(user_id: int, company_id: int) -> None:
+def send_staff_invitation_email(user_id: int, company_id: int, *, new_account: bool = True) -> None:
+    """New people choose a password through the link; people who already have an account just sign in."""
     from app.accounts.services import make_reset_token
     from app.companies.models import Company
 
     user, company = db.session.get(User, user_id), db.session.get(Company, company_id)
     if user is None or company is None or not user.is_enabled:
         return
-    link = f"{current_app.config['BASE_URL']}/password/reset/{make_reset_token(user, invitation=True)}"
-    context = {"user": user, "company": company, "link": link}
+    base = current_app.config["BASE_URL"]
+    link = f"{base}/password/reset/{make_reset_token(user, invitation=True)}" if new_account else f"{base}/login"
+    context = {"user": user, "company": company, "link": link, "new_account": new_account}
     email.send(
         to=user.email,
         subject=f"You are invited to {company.name} on TMS",

@@ -79,7 +79,8 @@ def invite_staff(actor, company: Company, *, name: str, email: str, phone: str |
         select(Membership.id).where(Membership.user_id == user.id, Membership.company_id == company.id)
     ):
         raise InvalidInput(fields={"email": [f"{email} is already on your staff."]})
-    if user is None:
+    new_account = user is None
+    if new_account:
         user = User(email=email, name=name, phone=phone, password_hash=hash_password(secrets.token_urlsafe(32)))
         db.session.add(user)
         db.session.flush()
@@ -94,7 +95,7 @@ def invite_staff(actor, company: Company, *, name: str, email: str, phone: str |
         company_id=company.id,
         after={"email": email, "role": role},
     )
-    enqueue("high", send_staff_invitation_email, user.id, company.id)
+    enqueue("high", send_staff_invitation_email, user.id, company.id, new_account=new_account)
     return membership
 
 

@@ -102,6 +102,21 @@ def test_an_invited_driver_gets_an_email_to_choose_a_password_and_signs_in(clien
     assert signed_in.status_code == 302 and signed_in.headers["Location"].endswith("/driver/")
 
 
+def test_someone_with_an_account_is_invited_to_sign_in_and_keeps_their_password(client, company, mailbox):
+    existing = factories.user(email="claire@example.rw", name="Claire Ingabire")
+    response = client.submit(
+        "/console/staff/invite", {"name": "Claire", "email": "claire@example.rw", "phone": "", "role": "agent"}
+    )
+    assert response.status_code == 303
+    message = mailbox.wait_for("claire@example.rw")
+    assert mailbox.link_in(message) == "http://tms.test/login"
+    assert "password you already use" in mailbox.text_of(message)
+    db.session.expire_all()
+    assert [m.role for m in db.session.get(User, existing.id).memberships] == ["agent"]
+    client.submit("/logout")
+    assert client.submit("/login", {"email": "claire@example.rw", "password": factories.PASSWORD}).status_code == 302
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
