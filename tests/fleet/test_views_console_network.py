@@ -201,3 +201,20 @@ def test_bad_fares_are_field_errors_and_save_nothing(client, company, amount):
     assert "Enter a whole amount, 0 or more." in page and f'id="{name}-error"' in page
     db.session.expire_all()
     assert db.session.get(Route, route.id).fares == []
+
+
+def test_longer_times_that_would_run_a_bus_into_its_next_trip_are_refused(client, company):
+    route = factories.route(company, stops=2, name="Kigali – Huye")  # 60 minutes
+    bus = factories.bus(company)
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    first = factories.trip(route, bus_=bus, departs_at=start)
+    factories.trip(factories.route(company), bus_=bus, departs_at=start + timedelta(minutes=90))
+
+    form = edit_form(route, [0, 1])
+    form["minutes"] = ["0", "120"]
+    response = client.submit(f"/console/routes/{route.id}", form)
+    assert response.status_code == 409
+    assert f"trip {first.id} (Kigali – Huye" in text(response) and "would run into" in text(response)
+    db.session.expire_all()
+    assert db.session.get(type(first), first.id).arrives_at == start + timedelta(minutes=60)
+    assert saved_route(company, "Kigali – Huye").duration_minutes == 60

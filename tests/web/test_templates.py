@@ -1,8 +1,8 @@
 """Template conventions that a full-page render cannot catch.
 
 htmx asks for one block of a page (``app.core.htmx.render``), and a block rendered alone sees
-neither the template's top-level imports nor those of an enclosing block. So every block imports
-the macros it calls itself.
+neither the template's top-level imports nor those of an enclosing block; an included partial may
+be included from such a block. So every block and every partial imports the macros it calls.
 """
 
 from __future__ import annotations
@@ -37,15 +37,26 @@ def pages():
     return sorted(p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.html"))
 
 
+def macro_names(app) -> set[str]:
+    names = set()
+    for path in (TEMPLATES / "macros").glob("*.html"):
+        tree = app.jinja_env.parse(path.read_text())
+        names |= {macro.name for macro in tree.find_all(nodes.Macro)}
+    return names
+
+
 @pytest.mark.parametrize("name", pages())
-def test_every_block_imports_the_macros_it_calls(app, name):
+def test_every_block_and_include_imports_the_macros_it_calls(app, name):
     tree = app.jinja_env.parse((TEMPLATES / name).read_text(), name=name)
-    macros = imported_names(tree.find_all((nodes.FromImport, nodes.Import)))
-    for block in tree.find_all(nodes.Block):
-        mine = list(own_nodes(block))
+    macros = macro_names(app) | imported_names(tree.find_all((nodes.FromImport, nodes.Import)))
+    scopes = [("the template", tree)] if not name.startswith("macros/") else []
+    scopes += [(f"block {block.name}", block) for block in tree.find_all(nodes.Block)]
+    for scope, node in scopes:
+        mine = list(own_nodes(node))
+        defined = {n.name for n in mine if isinstance(n, nodes.Macro)}
         used = {n.name for n in mine if isinstance(n, nodes.Name) and n.ctx == "load"} & macros
-        missing = used - imported_names(mine)
-        assert not missing, f"block {block.name} of {name} calls {sorted(missing)} without importing them in the block"
+        missing = used - imported_names(mine) - defined
+        assert not missing, f"{scope} of {name} calls {sorted(missing)} without importing them there"
 
 
 def test_a_form_fragment_with_errors_renders(client):

@@ -249,15 +249,29 @@ def cancel_trip(actor, trip: Trip, *, reason: str, now: datetime) -> Trip:
 
 def refresh_unsold_trips(route: Route, *, now: datetime) -> int:
     """Give the route's new stops and times to its coming trips that have sold nothing."""
-    sold = set(queries.sold_count([t.id for t in _coming_trips(route, now)]))
-    changed = 0
-    for trip in _coming_trips(route, now):
-        if trip.id in sold:
-            continue
-        _copy_stops(trip, route)
-        changed += 1
-    db.session.flush()
-    return changed
+    coming = _coming_trips(route, now)
+    sold = set(queries.sold_count([t.id for t in coming]))
+    changed = [trip for trip in coming if trip.id not in sold]
+    with db.session.no_autoflush:  # each new time range is checked against the others as stored
+        for trip in changed:
+            _copy_stops(trip, route)
+        for trip in changed:
+            _check_still_free(trip)
+    _flush_guarded()
+    return len(changed)
+
+
+def _check_still_free(trip: Trip) -> None:
+    """New route times must not stretch a trip into the next one of its bus or driver."""
+    for other in (
+        queries.overlapping_trip(trip, bus_id=trip.bus_id),
+        queries.overlapping_trip(trip, driver_id=trip.driver_id),
+    ):
+        if other is not None:
+            raise AssignmentConflict(
+                f"With these times {_describe(trip)} would run into {_describe(other)}, "
+                "which has the same bus or driver. Change one of the two trips first."
+            )
 
 
 def _coming_trips(route: Route, now: datetime) -> list[Trip]:

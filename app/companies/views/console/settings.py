@@ -8,6 +8,7 @@ from app.accounts.rules import Role
 from app.companies import services
 from app.companies.forms import SettingsForm
 from app.companies.views.console import blueprint
+from app.core import tx
 from app.core.errors import InvalidInput
 from app.core.htmx import render
 from app.web.surface import requires_role
@@ -33,6 +34,7 @@ def settings():
                     refund_policy=policy,
                 )
             except InvalidInput as error:
+                tx.rollback()
                 form.form_errors.extend(error.fields.pop("refund_policy", []))
                 for name, messages in error.fields.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, *messages]

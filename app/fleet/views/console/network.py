@@ -6,6 +6,7 @@ from flask import flash, g, redirect, request, url_for
 
 from app.accounts.rules import Role
 from app.companies.queries import stations_by_city
+from app.core import tx
 from app.core.errors import DomainError, InvalidInput
 from app.core.htmx import render
 from app.core.models import utcnow
@@ -85,12 +86,14 @@ def _save(route: Route | None):
                 now=utcnow(),
             )
         except InvalidInput as error:
+            tx.rollback()  # the page shown again reads the stored route
             stop_errors = {k: v for k, v in error.fields.items() if k.startswith("stops")}
             for name, messages in error.fields.items():
                 if not name.startswith("stops"):
                     getattr(form, name).errors = [*getattr(form, name).errors, *messages]
             status = 422
         except DomainError as error:
+            tx.rollback()
             form.form_errors.append(error.message)
             status = error.status
         else:
@@ -134,6 +137,7 @@ def route_fares(route_id: int):
         try:
             network.set_fares(g.user, route, amounts)
         except InvalidInput as error:
+            tx.rollback()
             errors, status = error.fields, 422
         else:
             flash("Fares saved.", "success")
