@@ -156,6 +156,7 @@ def trip(
                 station_id=s.station_id,
                 minutes_from_start=s.minutes_from_start,
                 km_from_start=s.km_from_start,
+                departs_at=departs_at + timedelta(minutes=s.minutes_from_start),
             )
             for s in route_.stops
         ],

@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.booking.rules import ORDER_STATUSES, TICKET_STATUSES
+from app.booking.rules import HOLD_STATUSES, ORDER_STATUSES, TICKET_STATUSES
 from app.core.models import TimestampMixin
 from app.extensions import db
 from app.fleet.rules import SEAT_CLASSES
@@ -47,6 +47,7 @@ class Order(TimestampMixin, db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     channel: Mapped[str] = mapped_column(String(10), default="web")  # web, api, console, pos
     paid_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]  # an unpaid order gives its seats back then
 
     user: Mapped[User | None] = relationship()
     tickets: Mapped[list[Ticket]] = relationship(back_populates="order", order_by="Ticket.id")
@@ -79,6 +80,9 @@ class Ticket(TimestampMixin, db.Model):
     status: Mapped[str] = mapped_column(String(12), default="pending")
     boarded_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    # The company's refund tiers when the ticket was bought: [[hours before departure, percent], ...]
+    refund_policy: Mapped[list] = mapped_column(JSON, default=list)
+    refund_amount: Mapped[int | None]  # set when cancelled; paid back by the payments side
 
     order: Mapped[Order] = relationship(back_populates="tickets")
     trip: Mapped[Trip] = relationship()
@@ -90,12 +94,49 @@ class Ticket(TimestampMixin, db.Model):
         return range(self.origin_position, self.destination_position)
 
 
+class Hold(TimestampMixin, db.Model):
+    """Seats kept for one buyer for a few minutes: committed rows with an expiry, never a lock."""
+
+    __tablename__ = "holds"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", HOLD_STATUSES), name="status"),
+        CheckConstraint("destination_position > origin_position", name="leg_range"),
+        Index("ix_holds_status_expires_at", "status", "expires_at"),
+        Index("ix_holds_user_id_status", "user_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(24), unique=True)  # unguessable; names the hold in URLs
+    trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    origin_position: Mapped[int] = mapped_column(SmallInteger)
+    destination_position: Mapped[int] = mapped_column(SmallInteger)
+    seats: Mapped[list] = mapped_column(JSON)  # labels, in the order the buyer picked them
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    expires_at: Mapped[datetime]
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+
+    trip: Mapped[Trip] = relationship()
+    user: Mapped[User] = relationship()
+    order: Mapped[Order | None] = relationship()
+
+    @property
+    def legs(self) -> range:
+        return range(self.origin_position, self.destination_position)
+
+
 class SeatLeg(db.Model):
+    """One seat on one leg of one trip, taken by a ticket or kept by a hold (exactly one)."""
+
     __tablename__ = "seat_legs"
-    __table_args__ = (UniqueConstraint("trip_id", "seat_label", "leg"),)
+    __table_args__ = (
+        UniqueConstraint("trip_id", "seat_label", "leg"),
+        CheckConstraint("(ticket_id IS NULL) <> (hold_id IS NULL)", name="owner"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"))
     seat_label: Mapped[str] = mapped_column(String(6))
     leg: Mapped[int] = mapped_column(SmallInteger)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    hold_id: Mapped[int | None] = mapped_column(ForeignKey("holds.id", ondelete="CASCADE"), index=True)

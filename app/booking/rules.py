@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 ORDER_STATUSES = ("pending", "paid", "failed", "expired", "cancelled", "refunded", "partially_refunded")
-TICKET_STATUSES = ("pending", "paid", "cancelled")
+TICKET_STATUSES = ("pending", "paid", "cancelled", "expired")
 # Tickets that hold a seat: a pending one is being paid for, a paid one is sold.
 ACTIVE_TICKET_STATUSES = ("pending", "paid")
 MAX_SEATS_PER_ORDER = 6
+# A hold keeps seats for a buyer while they fill in names and pay; it ends released (the buyer
+# gave up), expired (time ran out) or converted (it became an order).
+HOLD_STATUSES = ("active", "released", "expired", "converted")
+MAX_HELD_SEATS_PER_USER = 6  # across all of a user's active holds
+MAX_ACTIVE_HOLDS_PER_USER = 2

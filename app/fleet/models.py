@@ -238,19 +238,30 @@ class Trip(TimestampMixin, db.Model):
         """Expected time at stop ``position``."""
         return self.departs_at + timedelta(minutes=self.stops[position].minutes_from_start)
 
+    def place_stops(self) -> None:
+        """Give every stop its expected time from the current departure (after a copy or a delay)."""
+        for stop in self.stops:
+            stop.departs_at = self.departs_at + timedelta(minutes=stop.minutes_from_start)
+
     def __repr__(self) -> str:
         return f"<Trip {self.id} {self.status}>"
 
 
 class TripStop(db.Model):
     __tablename__ = "trip_stops"
-    __table_args__ = (CheckConstraint("minutes_from_start >= 0", name="minutes"),)
+    __table_args__ = (
+        CheckConstraint("minutes_from_start >= 0", name="minutes"),
+        Index("ix_trip_stops_station_id_departs_at", "station_id", "departs_at"),
+    )
 
     trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"), primary_key=True)
     position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), index=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
     minutes_from_start: Mapped[int]
     km_from_start: Mapped[float] = mapped_column(Float, default=0)
+    # When the bus is expected to leave this stop (UTC): the trip's departure plus the offset,
+    # moved with every delay. Search reads it through (station, time).
+    departs_at: Mapped[datetime]
 
     trip: Mapped[Trip] = relationship(back_populates="stops")
     station: Mapped[Station] = relationship(lazy="joined")

@@ -83,6 +83,7 @@ def _copy_stops(trip: Trip, route: Route) -> None:
         for stop in route.stops
     ]
     trip.arrives_at = trip.departs_at + timedelta(minutes=max(route.duration_minutes, 1))
+    trip.place_stops()
 
 
 def create_trip(
@@ -192,6 +193,7 @@ def delay_trip(actor, trip: Trip, *, new_departure: datetime, reason: str, now: 
     duration = trip.arrives_at - trip.departs_at
     trip.departs_at = new_departure
     trip.arrives_at = new_departure + duration
+    trip.place_stops()
     trip.delay_reason = reason
     _ensure_free(trip, trip.bus, trip.driver_id)
     _flush_guarded()
