@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from app.accounts.models import Membership, User
 from app.accounts.rules import Role
 from app.accounts.services import hash_password
-from app.booking import services as booking
 from app.booking.models import Order
+from app.booking.services import orders as booking
 from app.companies.models import Company, Station
 from app.extensions import db
 from app.fleet import rules as fleet_rules

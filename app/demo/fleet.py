@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from app.accounts.models import Membership, User
 from app.accounts.rules import Role
-from app.booking import services as booking
+from app.booking.errors import SeatUnavailable
+from app.booking.services import orders as booking
 from app.companies.models import Company, Station
 from app.extensions import db
 from app.fleet import rules
@@ -245,6 +246,6 @@ def _sales(company: Company, now: datetime, rng: random.Random) -> None:
                         paid=True,
                         now=now,
                     )
-            except booking.SeatUnavailable:
+            except SeatUnavailable:
                 pass
             wanted -= size

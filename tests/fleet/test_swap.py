@@ -11,9 +11,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.booking import services as booking
+from app.booking.errors import SeatUnavailable
 from app.booking.models import SeatLeg, Ticket
+from app.booking.services import orders as booking
 from app.core import events, tx
+from app.core.errors import InvalidInput
 from app.core.events import Event
 from app.extensions import db
 from app.fleet.errors import SwapRefused
@@ -185,7 +187,7 @@ def test_swap_racing_bookings_never_leaves_a_ticket_without_a_seat(committed, ro
                 )
                 tx.commit()
                 outcomes.append("sold")
-            except booking.SeatUnavailable:
+            except (SeatUnavailable, InvalidInput):  # taken, or not a seat of the bus it now has
                 tx.rollback()
                 outcomes.append("refused")
             except Exception as error:

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from app.booking import services as booking
 from app.booking.models import Ticket
+from app.booking.services import orders as booking
 from app.extensions import db
 from app.fleet import rules
 from app.fleet.models import Trip

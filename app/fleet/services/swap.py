@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from app.audit.services import record
-from app.booking.models import SeatLeg, Ticket
+from app.booking.models import Hold, SeatLeg, Ticket
+from app.booking.services import inventory
 from app.core import events
 from app.extensions import db
 from app.fleet import queries, rules
@@ -115,6 +116,7 @@ def swap_bus(actor, trip: Trip, new_bus: Bus, *, now: datetime) -> Trip:
     if other is not None:
         raise SwapRefused(f"Bus {new_bus.plate} is busy then, on trip {other.id} ({other.route.name}).")
 
+    inventory.release_expired(trip, now)
     tickets = queries.active_tickets(trip)
     if len(tickets) > new_bus.capacity and not _legs_disjoint_enough(tickets, trip, new_bus):
         raise SwapRefused(
@@ -132,6 +134,8 @@ def swap_bus(actor, trip: Trip, new_bus: Bus, *, now: datetime) -> Trip:
     old_bus = trip.bus
     moves = []
     db.session.execute(delete(SeatLeg).where(SeatLeg.trip_id == trip.id))
+    # Seats kept by buyers still choosing were picked on the old bus's map: they choose again.
+    db.session.execute(update(Hold).where(Hold.trip_id == trip.id, Hold.status == "active").values(status="released"))
     for ticket in tickets:
         new_label = seating[ticket.id]
         if new_label != ticket.seat_label:

@@ -1,0 +1,113 @@
+"""Holds: seats kept for one buyer for a few minutes while they fill in names and pay.
+
+A hold is a committed row that owns seat-leg rows and carries an expiry; nothing stays locked while
+the buyer types. It ends released (the buyer gave up), expired (time ran out: lazily under the
+trip's lock before any sale, and by a periodic job), or converted (it became an order).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+
+from app.accounts.models import User
+from app.booking.errors import HoldLimitReached, TripNotOnSale
+from app.booking.models import Hold, Order, SeatLeg
+from app.booking.rules import MAX_ACTIVE_HOLDS_PER_USER, MAX_HELD_SEATS_PER_USER, MAX_SEATS_PER_ORDER
+from app.booking.services import inventory
+from app.core.errors import InvalidInput, NotFound
+from app.extensions import db
+from app.fleet import queries
+
+
+def validate_seat_choice(seats: list[str]) -> list[str]:
+    seats = [label.strip().upper() for label in seats if label and label.strip()]
+    if not seats or len(seats) > MAX_SEATS_PER_ORDER:
+        raise InvalidInput(
+            f"Choose 1 to {MAX_SEATS_PER_ORDER} seats.",
+            fields={"seats": [f"Choose 1 to {MAX_SEATS_PER_ORDER} seats."]},
+        )
+    if len(set(seats)) != len(seats):
+        raise InvalidInput("Each seat once.", fields={"seats": ["Each seat once."]})
+    return seats
+
+
+def create_hold(user: User, trip_id: int, *, seats: list[str], origin: int, destination: int, now: datetime) -> Hold:
+    """Keep ``seats`` from stop ``origin`` to ``destination`` for ``user``: all of them or none."""
+    seats = validate_seat_choice(seats)
+    # The user's row first, then the trip's: one order of locks everywhere, so no deadlock, and
+    # two tabs of one user cannot both slip under the limits.
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    _check_limits(user, len(seats), now)
+    trip = inventory.lock_for_sale(trip_id, now)
+    inventory.check_leg_range(trip, origin, destination)
+    if trip.time_at(origin) <= now:
+        raise TripNotOnSale("This bus has already left that stop.")
+    inventory.check_seats(trip, seats)
+    company = trip.route.company
+    hold = Hold(
+        code=secrets.token_urlsafe(12),
+        trip_id=trip.id,
+        user_id=user.id,
+        origin_position=origin,
+        destination_position=destination,
+        seats=seats,
+        status="active",
+        expires_at=now + timedelta(minutes=company.hold_minutes),
+    )
+    db.session.add(hold)
+    db.session.flush()
+    rows = [SeatLeg(trip_id=trip.id, seat_label=s, leg=leg, hold_id=hold.id) for s in seats for leg in hold.legs]
+    inventory.occupy(trip, rows, seats, hold.legs)
+    return hold
+
+
+def _check_limits(user: User, wanted: int, now: datetime) -> None:
+    active = select(Hold).where(Hold.user_id == user.id, Hold.status == "active", Hold.expires_at > now)
+    holds = list(db.session.scalars(active))
+    if len(holds) >= MAX_ACTIVE_HOLDS_PER_USER:
+        raise HoldLimitReached(
+            f"You already have {len(holds)} bookings waiting for payment. Finish or give up one first."
+        )
+    held = sum(len(hold.seats) for hold in holds)
+    if held + wanted > MAX_HELD_SEATS_PER_USER:
+        raise HoldLimitReached(
+            f"You are keeping {held} seats already; one person may keep at most {MAX_HELD_SEATS_PER_USER} at a time."
+        )
+
+
+def hold_of(user: User, code: str) -> Hold:
+    """The user's hold by its code; another user's is not found."""
+    hold = db.session.scalar(select(Hold).where(Hold.code == code, Hold.user_id == user.id))
+    if hold is None:
+        raise NotFound("No such booking in progress.")
+    return hold
+
+
+def release_hold(user: User, code: str, *, now: datetime) -> Hold:
+    """The buyer gives up: the seats are free again at once."""
+    hold = hold_of(user, code)
+    if hold.status == "active":
+        inventory.release_expired(queries.lock_trip(hold.trip_id), now)
+        db.session.refresh(hold)
+        if hold.status == "active":  # not expired while we waited for the lock
+            db.session.execute(delete(SeatLeg).where(SeatLeg.hold_id == hold.id))
+            hold.status = "released"
+            db.session.flush()
+    return hold
+
+
+def seconds_left(hold: Hold, now: datetime) -> int:
+    return max(int((hold.expires_at - now).total_seconds()), 0)
+
+
+def expire_all(now: datetime) -> int:
+    """Release every expired hold and unpaid order, trip by trip under each trip's lock."""
+    trips = set(db.session.scalars(select(Hold.trip_id).where(Hold.status == "active", Hold.expires_at <= now))) | set(
+        db.session.scalars(select(Order.trip_id).where(Order.status == "pending", Order.expires_at <= now))
+    )
+    for trip_id in sorted(trips):
+        inventory.release_expired(queries.lock_trip(trip_id), now)
+    return len(trips)

@@ -1,0 +1,205 @@
+"""Orders and tickets: a checkout turns a hold into an order of tickets priced from the fare table;
+paying issues them. Direct sales (console, station counter) skip the hold."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+
+from app.accounts.rules import normalize_phone
+from app.booking.errors import HoldExpired, OrderNotPayable
+from app.booking.models import Hold, Order, SeatLeg, Ticket
+from app.booking.services import inventory
+from app.booking.services.holds import hold_of, validate_seat_choice
+from app.core import events
+from app.core.errors import InvalidInput
+from app.extensions import db
+from app.fleet import queries
+from app.fleet.models import Trip
+from app.fleet.services.network import fare_for
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread at a counter
+
+
+@dataclass(frozen=True)
+class Passenger:
+    name: str
+    phone: str | None = None
+
+
+def new_code(length: int = 8) -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def clean_passengers(passengers: list[Passenger], count: int) -> list[Passenger]:
+    """Names and phones as typed; field errors name the seat they belong to."""
+    if len(passengers) != count:
+        raise InvalidInput(fields={"passengers": [f"Give a name for each of the {count} seats."]})
+    errors: dict[str, list[str]] = {}
+    cleaned = []
+    for index, passenger in enumerate(passengers):
+        name = " ".join((passenger.name or "").split())
+        if not 2 <= len(name) <= 120:
+            errors[f"name-{index}"] = ["Enter the passenger's name as on their ID."]
+        phone = None
+        if passenger.phone and passenger.phone.strip():
+            try:
+                phone = normalize_phone(passenger.phone)
+            except ValueError as error:
+                errors[f"phone-{index}"] = [str(error)]
+        cleaned.append(Passenger(name, phone))
+    if errors:
+        raise InvalidInput(fields=errors)
+    return cleaned
+
+
+def _order(trip: Trip, actor, *, channel: str, paid: bool, now: datetime, expires_at=None) -> Order:
+    order = Order(
+        code=new_code(),
+        company_id=trip.company_id,
+        trip_id=trip.id,
+        user_id=getattr(actor, "id", None),
+        status="paid" if paid else "pending",
+        total=0,
+        currency=trip.route.company.currency,
+        channel=channel,
+        paid_at=now if paid else None,
+        expires_at=expires_at,
+    )
+    db.session.add(order)
+    return order
+
+
+def _tickets(trip: Trip, order: Order, seats, origin: int, destination: int, passengers) -> list[Ticket]:
+    """One ticket per seat, priced by the server from the fare table, with today's refund terms."""
+    layout = inventory.check_seats(trip, seats)
+    company = trip.route.company
+    origin_stop, destination_stop = trip.stops[origin], trip.stops[destination]
+    tickets = []
+    for label, passenger in zip(seats, passengers, strict=True):
+        seat_class = layout[label].seat_class
+        price = fare_for(trip.route, origin_stop.station_id, destination_stop.station_id, seat_class)
+        ticket = Ticket(
+            code=new_code(),
+            order=order,
+            trip_id=trip.id,
+            seat_label=label,
+            seat_class=seat_class,
+            origin_position=origin,
+            destination_position=destination,
+            origin_station_id=origin_stop.station_id,
+            destination_station_id=destination_stop.station_id,
+            passenger_name=passenger.name,
+            passenger_phone=passenger.phone,
+            price=price,
+            currency=company.currency,
+            status=order.status,
+            refund_policy=[list(tier) for tier in company.refund_policy],
+        )
+        order.total += price
+        db.session.add(ticket)
+        tickets.append(ticket)
+    db.session.flush()
+    return tickets
+
+
+def book_seats(
+    actor,
+    trip_id: int,
+    *,
+    seats: list[str],
+    origin: int,
+    destination: int,
+    passengers: list[Passenger],
+    channel: str,
+    paid: bool,
+    now: datetime,
+) -> Order:
+    """Sell ``seats`` from stop position ``origin`` to ``destination`` at once: all or none."""
+    seats = validate_seat_choice(seats)
+    if len(passengers) != len(seats):
+        raise InvalidInput(fields={"seats": ["Each seat once, with one passenger per seat."]})
+    trip = inventory.lock_for_sale(trip_id, now)
+    inventory.check_leg_range(trip, origin, destination)
+    inventory.check_seats(trip, seats)
+    order = _order(trip, actor, channel=channel, paid=paid, now=now)
+    tickets = _tickets(trip, order, seats, origin, destination, passengers)
+    legs = range(origin, destination)
+    rows = [SeatLeg(trip_id=trip.id, seat_label=t.seat_label, leg=leg, ticket_id=t.id) for t in tickets for leg in legs]
+    inventory.occupy(trip, rows, seats, legs)
+    if paid:
+        _announce_paid(order)
+    return order
+
+
+def checkout(user, hold_code: str, passengers: list[Passenger], *, channel: str, now: datetime) -> Order:
+    """Turn the user's hold into an order waiting for payment. The seats pass from the hold to the
+    tickets without ever being free; the order keeps the hold's deadline."""
+    hold = hold_of(user, hold_code)
+    passengers = clean_passengers(passengers, len(hold.seats))
+    trip = queries.lock_trip(hold.trip_id)
+    inventory.release_expired(trip, now)
+    db.session.refresh(hold)
+    if hold.status == "converted" and hold.order is not None:
+        return hold.order  # submitted twice: the first checkout stands
+    if hold.status != "active":
+        raise HoldExpired()
+    order = _order(trip, user, channel=channel, paid=False, now=now, expires_at=hold.expires_at)
+    tickets = _tickets(trip, order, hold.seats, hold.origin_position, hold.destination_position, passengers)
+    for ticket in tickets:
+        db.session.execute(
+            update(SeatLeg)
+            .where(SeatLeg.hold_id == hold.id, SeatLeg.seat_label == ticket.seat_label)
+            .values(ticket_id=ticket.id, hold_id=None)
+        )
+    hold.status, hold.order = "converted", order
+    db.session.flush()
+    return order
+
+
+def mark_paid(order: Order, *, now: datetime) -> Order:
+    """The payment settled: the tickets are issued. Paying twice changes nothing."""
+    queries.lock_trip(order.trip_id)
+    db.session.refresh(order)
+    if order.status == "paid":
+        return order
+    if order.status != "pending" or (order.expires_at is not None and order.expires_at <= now):
+        raise OrderNotPayable("Time to pay for this booking ran out, so its seats were released.")
+    order.status, order.paid_at = "paid", now
+    for ticket in order.tickets:
+        ticket.status = "paid"
+    db.session.flush()
+    _announce_paid(order)
+    return order
+
+
+def mark_failed(order: Order, *, now: datetime) -> Order:
+    """The payment was declined: the order fails and its seats are free again."""
+    queries.lock_trip(order.trip_id)
+    db.session.refresh(order)
+    if order.status != "pending":
+        return order
+    ticket_ids = [t.id for t in order.tickets]
+    db.session.execute(SeatLeg.__table__.delete().where(SeatLeg.ticket_id.in_(ticket_ids)))
+    order.status = "failed"
+    for ticket in order.tickets:
+        ticket.status = "expired"
+    db.session.flush()
+    events.emit("order.failed", {"order_id": order.id}, company_id=order.company_id, trip_id=order.trip_id)
+    return order
+
+
+def _announce_paid(order: Order) -> None:
+    events.emit(
+        "tickets.issued",
+        {"order_id": order.id, "tickets": [t.id for t in order.tickets]},
+        company_id=order.company_id,
+        trip_id=order.trip_id,
+    )
+
+
+def hold_for_order(order: Order) -> Hold | None:
+    return db.session.scalar(db.select(Hold).where(Hold.order_id == order.id))
