@@ -12,3 +12,10 @@ MAX_SEATS_PER_ORDER = 6
 HOLD_STATUSES = ("active", "released", "expired", "converted")
 MAX_HELD_SEATS_PER_USER = 6  # across all of a user's active holds
 MAX_ACTIVE_HOLDS_PER_USER = 2
+
+
+def refund_percent(policy: list, hours_before: float) -> int:
+    """The percentage refunded when cancelling ``hours_before`` departure: the best tier whose
+    hours have not yet passed; none once they all have."""
+    eligible = [percent for hours, percent in policy if hours_before >= hours]
+    return max(eligible, default=0)

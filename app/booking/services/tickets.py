@@ -1,0 +1,47 @@
+"""What happens to a ticket after it is issued: cancellation by its passenger under the refund terms
+stored at purchase."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+
+from app.booking.errors import TicketNotCancellable
+from app.booking.models import SeatLeg, Ticket
+from app.booking.rules import refund_percent
+from app.core import events
+from app.extensions import db
+from app.fleet import queries, rules
+
+
+def refund_for(ticket: Ticket, departs_at: datetime, now: datetime) -> int:
+    """What cancelling ``ticket`` now gives back, under the terms stored on it."""
+    hours_before = (departs_at - now).total_seconds() / 3600
+    return ticket.price * refund_percent(ticket.refund_policy, hours_before) // 100
+
+
+def cancel_ticket(ticket: Ticket, *, now: datetime) -> Ticket:
+    """The passenger gives the seat back before departure; the refund owed is recorded on the
+    ticket for the payments side to pay, and the seat-legs are free again at once."""
+    trip = queries.lock_trip(ticket.trip_id)
+    db.session.refresh(ticket)
+    if ticket.status != "paid":
+        raise TicketNotCancellable("Only a paid ticket can be cancelled.")
+    departs_at = trip.time_at(ticket.origin_position)
+    if trip.status not in rules.EDITABLE or departs_at <= now:
+        raise TicketNotCancellable("The bus has left; this ticket can no longer be cancelled.")
+    ticket.refund_amount = refund_for(ticket, departs_at, now)
+    ticket.status, ticket.cancelled_at = "cancelled", now
+    db.session.execute(delete(SeatLeg).where(SeatLeg.ticket_id == ticket.id))
+    order = ticket.order
+    if all(t.status == "cancelled" for t in order.tickets):
+        order.status = "cancelled"
+    db.session.flush()
+    events.emit(
+        "ticket.cancelled",
+        {"ticket_id": ticket.id, "order_id": order.id, "refund_amount": ticket.refund_amount},
+        company_id=ticket.order.company_id,
+        trip_id=trip.id,
+    )
+    return ticket
