@@ -70,6 +70,15 @@ def test_a_hold_keeps_its_seats_on_its_legs_only(trip):
     with pytest.raises(SeatUnavailable, match="Seat 3B is no longer free"):
         hold(trip, ["3C", "3B"], origin=0, destination=2)
     assert ("3C", 0, True) not in legs_of(trip)  # all or nothing
+    assert db.session.scalar(select(func.count(Hold.id))) == 2  # and no hold row left behind
+
+
+def test_a_refused_direct_sale_leaves_no_order_behind(trip):
+    factories.order(trip, ["2B"])
+    with pytest.raises(SeatUnavailable, match="Seat 2B"):
+        factories.order(trip, ["2A", "2B"])
+    assert db.session.scalar(select(func.count(Order.id))) == 1
+    assert db.session.scalar(select(func.count(Ticket.id))) == 1
 
 
 def test_the_seat_map_tells_mine_held_taken_and_forgets_expired_holds(trip):

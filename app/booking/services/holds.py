@@ -57,10 +57,12 @@ def create_hold(user: User, trip_id: int, *, seats: list[str], origin: int, dest
         status="active",
         expires_at=now + timedelta(minutes=company.hold_minutes),
     )
-    db.session.add(hold)
-    db.session.flush()
-    rows = [SeatLeg(trip_id=trip.id, seat_label=s, leg=leg, hold_id=hold.id) for s in seats for leg in hold.legs]
-    inventory.occupy(trip, rows, seats, hold.legs)
+    with inventory.claiming(trip, seats, hold.legs):
+        db.session.add(hold)
+        db.session.flush()
+        db.session.add_all(
+            SeatLeg(trip_id=trip.id, seat_label=seat, leg=leg, hold_id=hold.id) for seat in seats for leg in hold.legs
+        )
     return hold
 
 

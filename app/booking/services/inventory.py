@@ -4,6 +4,8 @@ unique constraint refuses any double sale, whatever code path tries."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -68,11 +70,13 @@ def check_seats(trip: Trip, seats: list[str]) -> dict:
     return layout
 
 
-def occupy(trip: Trip, rows: list[SeatLeg], seats: list[str], legs: range) -> None:
-    """Insert seat-leg rows, all or none; a seat-leg already taken answers which seats."""
+@contextmanager
+def claiming(trip: Trip, seats: list[str], legs: range) -> Iterator[None]:
+    """Whatever is written inside is kept only if none of its seat-legs was taken meanwhile; then
+    the seats are named in the refusal and nothing of the attempt stays behind."""
     try:
         with db.session.begin_nested():
-            db.session.add_all(rows)
+            yield
             db.session.flush()
     except IntegrityError as error:
         if "seat_legs" not in str(error.orig):

@@ -125,11 +125,13 @@ def book_seats(
     trip = inventory.lock_for_sale(trip_id, now)
     inventory.check_leg_range(trip, origin, destination)
     inventory.check_seats(trip, seats)
-    order = _order(trip, actor, channel=channel, paid=paid, now=now)
-    tickets = _tickets(trip, order, seats, origin, destination, passengers)
     legs = range(origin, destination)
-    rows = [SeatLeg(trip_id=trip.id, seat_label=t.seat_label, leg=leg, ticket_id=t.id) for t in tickets for leg in legs]
-    inventory.occupy(trip, rows, seats, legs)
+    with inventory.claiming(trip, seats, legs):
+        order = _order(trip, actor, channel=channel, paid=paid, now=now)
+        tickets = _tickets(trip, order, seats, origin, destination, passengers)
+        db.session.add_all(
+            SeatLeg(trip_id=trip.id, seat_label=t.seat_label, leg=leg, ticket_id=t.id) for t in tickets for leg in legs
+        )
     if paid:
         _announce_paid(order)
     return order
