@@ -1,18 +1,48 @@
-"""What happens to a ticket after it is issued: cancellation by its passenger under the refund terms
-stored at purchase."""
+"""What happens to a ticket after it is issued: verification of its QR code, and cancellation by
+its passenger under the refund terms stored at purchase."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
+from app.booking import qr
 from app.booking.errors import TicketNotCancellable
 from app.booking.models import SeatLeg, Ticket
 from app.booking.rules import refund_percent
 from app.core import events
 from app.extensions import db
 from app.fleet import queries, rules
+
+
+@dataclass(frozen=True)
+class Verdict:
+    valid: bool
+    reason: str  # "valid", or why not: malformed, forged, unknown_key, unknown_ticket, cancelled, unpaid, wrong_trip
+    message: str
+    ticket: Ticket | None = None
+
+
+def verify_ticket(text: str, *, trip_id: int | None = None) -> Verdict:
+    """Is this QR text a ticket to travel (on ``trip_id`` when a scanner names its trip)? The
+    signature first, then the record: a genuine code for a cancelled or unpaid ticket is refused."""
+    try:
+        claims = qr.verify(text)
+    except qr.QRInvalid as error:
+        return Verdict(False, error.reason, str(error))
+    ticket = db.session.scalar(select(Ticket).where(Ticket.code == claims.ticket_code))
+    if ticket is None or ticket.trip_id != claims.trip_id:
+        return Verdict(False, "unknown_ticket", "No ticket matches this code.")
+    if trip_id is not None and ticket.trip_id != trip_id:
+        return Verdict(False, "wrong_trip", "This ticket is for another trip.", ticket)
+    if ticket.status == "cancelled":
+        return Verdict(False, "cancelled", "This ticket was cancelled.", ticket)
+    if ticket.status != "paid":
+        return Verdict(False, "unpaid", "This ticket has not been paid.", ticket)
+    # The seat on the record wins: a bus swap may have moved the passenger since the code was made.
+    return Verdict(True, "valid", f"Valid: {ticket.passenger_name}, seat {ticket.seat_label}.", ticket)
 
 
 def refund_for(ticket: Ticket, departs_at: datetime, now: datetime) -> int:
