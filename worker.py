@@ -16,6 +16,7 @@ from rq import SimpleWorker
 from rq.cron import CronScheduler
 
 from app import create_app
+from app.booking.jobs import release_expired_holds
 from app.extensions import QUEUE_NAMES
 from app.fleet.jobs import generate_upcoming_trips
 
@@ -23,6 +24,7 @@ from app.fleet.jobs import generate_upcoming_trips
 # changes nothing that a single run would not.
 PERIODIC = [
     (generate_upcoming_trips, "default", "15 * * * *"),
+    (release_expired_holds, "high", "* * * * *"),
 ]
 
 

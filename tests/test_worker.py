@@ -90,13 +90,21 @@ def test_worker_commits_a_good_job_and_rolls_back_a_failed_one(worker_app, smtp_
     assert failed.count == 1
 
 
-def test_the_cron_scheduler_hands_trip_generation_to_the_workers():
+def test_the_cron_scheduler_hands_periodic_jobs_to_the_workers():
     import worker
 
     connection = redis_lib.Redis.from_url(REDIS_URL)
     connection.flushdb()
-    [cron_job] = worker.cron_scheduler(connection).get_jobs()
-    assert cron_job.cron == "15 * * * *"
-    cron_job.enqueue(connection)  # what the scheduler does when the minute comes
-    queued = Queue("default", connection=connection).jobs
-    assert [job.func_name for job in queued] == ["app.fleet.jobs.generate_upcoming_trips"]
+    jobs = {job.func_name: job for job in worker.cron_scheduler(connection).get_jobs()}
+    assert {name: job.cron for name, job in jobs.items()} == {
+        "app.fleet.jobs.generate_upcoming_trips": "15 * * * *",
+        "app.booking.jobs.release_expired_holds": "* * * * *",
+    }
+    for job in jobs.values():
+        job.enqueue(connection)  # what the scheduler does when the minute comes
+    assert [job.func_name for job in Queue("default", connection=connection).jobs] == [
+        "app.fleet.jobs.generate_upcoming_trips"
+    ]
+    assert [job.func_name for job in Queue("high", connection=connection).jobs] == [
+        "app.booking.jobs.release_expired_holds"
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from app.accounts.views.portal import blueprint as accounts
+from app.booking.views.portal import blueprint as booking
 from app.companies import queries as companies
 from app.core.htmx import render
 from app.web.surface import make_surface, public
@@ -16,8 +17,13 @@ home = Blueprint("home", __name__)
 @home.get("/")
 @public
 def index():
+    from app.booking.forms import SearchForm
+
+    form = SearchForm(formdata=None)
+    form.operator.choices = {"": "All operators"}
     return render(
         "home/portal/index.html",
+        form=form,
         operators=companies.active_companies(),
         stations=companies.stations_by_city(),
     )
@@ -25,3 +31,4 @@ def index():
 
 blueprint.register_blueprint(home)
 blueprint.register_blueprint(accounts)
+blueprint.register_blueprint(booking)

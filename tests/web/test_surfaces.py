@@ -20,6 +20,8 @@ ANONYMOUS = {
     "portal.accounts.signup",
     "portal.accounts.forgot_password",
     "portal.accounts.reset_password",
+    "portal.booking.search",
+    "portal.booking.trip_seats",
     "api.accounts.token",
 }
 

@@ -29,3 +29,72 @@
     }
   });
 })();
+
+// Seat picker: seat buttons toggle, hidden inputs carry the choice, at most data-max seats.
+(function () {
+  "use strict";
+
+  function refresh(form) {
+    const chosen = [...form.querySelectorAll("input[type=hidden][name=seats]")].map((input) => input.value);
+    const summary = form.querySelector("[data-seat-summary]");
+    if (summary) summary.textContent = chosen.length ? `Chosen: ${chosen.join(", ")}` : "No seat chosen yet.";
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-seat-picker] .seat-button");
+    if (!button || button.disabled) return;
+    const form = button.closest("form");
+    const label = button.dataset.seat;
+    const existing = form.querySelector(`input[type=hidden][name=seats][value="${CSS.escape(label)}"]`);
+    if (existing) {
+      existing.remove();
+      button.setAttribute("aria-pressed", "false");
+      button.classList.remove("seat-selected");
+    } else {
+      const max = Number(form.dataset.max || 6);
+      if (form.querySelectorAll("input[type=hidden][name=seats]").length >= max) {
+        const summary = form.querySelector("[data-seat-summary]");
+        if (summary) summary.textContent = `You can choose at most ${max} seats.`;
+        return;
+      }
+      const input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "seats";
+      input.value = label;
+      form.appendChild(input);
+      button.setAttribute("aria-pressed", "true");
+      button.classList.add("seat-selected");
+    }
+    refresh(form);
+  });
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("[data-seat-picker]").forEach(refresh);
+  });
+})();
+
+// Countdown of a hold: minutes:seconds left; at zero the page says so and forms stop.
+(function () {
+  "use strict";
+
+  function start(element) {
+    const deadline = Date.now() + Number(element.dataset.countdown) * 1000;
+    const text = element.querySelector("[data-countdown-text]");
+    const tick = () => {
+      const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+      if (text) text.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+      if (left === 0) {
+        clearInterval(timer);
+        element.textContent = "Time ran out: your seats were released. Please choose them again.";
+        element.classList.add("field-error");
+        document.querySelectorAll("[data-countdown-form] button").forEach((button) => (button.disabled = true));
+      }
+    };
+    const timer = setInterval(tick, 1000);
+    tick();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("[data-countdown]").forEach(start);
+  });
+})();

@@ -1,0 +1,44 @@
+"""Portal forms for searching and buying. Messages are written for passengers."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, FieldList, FormField, HiddenField, SelectField, StringField
+from wtforms.validators import InputRequired, Length, Optional
+
+from app.accounts.forms import REQUIRED
+
+
+class SearchForm(FlaskForm):
+    """Read from the query string, so a search is a shareable URL."""
+
+    class Meta:
+        csrf = False
+
+    origin = StringField("From", validators=[InputRequired("Where do you leave from?"), Length(max=160)])
+    destination = StringField("To", validators=[InputRequired("Where are you going?"), Length(max=160)])
+    date = DateField("Date", validators=[Optional()])
+    sort = SelectField("Sort by", choices={"time": "Departure time", "price": "Price"}, default="time")
+    operator = SelectField("Operator", validators=[Optional()], validate_choice=False)
+    time_of_day = SelectField(
+        "Time of day",
+        choices={"": "Any time", "morning": "Morning (before 12:00)", "afternoon": "Afternoon", "evening": "Evening"},
+        default="",
+        validators=[Optional()],
+    )
+
+
+class PassengerForm(FlaskForm):
+    class Meta:
+        csrf = False  # a part of CheckoutForm, which carries the token
+
+    name = StringField("Passenger name", validators=[InputRequired(REQUIRED), Length(min=2, max=120)])
+    phone = StringField("Phone (for the SMS ticket)", validators=[Optional(), Length(max=32)])
+
+
+class CheckoutForm(FlaskForm):
+    passengers = FieldList(FormField(PassengerForm), min_entries=1, max_entries=6)
+
+
+class PaymentForm(FlaskForm):
+    decision = HiddenField()

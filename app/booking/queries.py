@@ -1,0 +1,163 @@
+"""Reads for the passenger: trip search over route legs, and a buyer's tickets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased, selectinload
+
+from app.booking.models import Hold, Order, SeatLeg, Ticket
+from app.companies.models import Station
+from app.extensions import db
+from app.fleet import rules
+from app.fleet.models import BusSeat, Route, Trip, TripStop
+from app.fleet.services.network import fare_matrix
+
+TIMES_OF_DAY = {"morning": (time(0), time(12)), "afternoon": (time(12), time(17)), "evening": (time(17), None)}
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One trip as a passenger sees it: times at their own stops, the price of their pair."""
+
+    trip: Trip
+    origin: int
+    destination: int
+    departs_at: datetime
+    arrives_at: datetime
+    seats_free: int
+    price: int  # standard class
+    vip_price: int | None  # when the bus has VIP seats
+
+
+def search(
+    origin_id: int,
+    destination_id: int,
+    day: date,
+    *,
+    zone: ZoneInfo,
+    now: datetime,
+    company_id: int | None = None,
+    time_of_day: str | None = None,
+    sort: str = "time",
+    limit: int = 100,
+) -> list[Offer]:
+    """Every trip on sale whose route passes ``origin_id`` before ``destination_id``, leaving
+    ``origin_id`` on ``day`` (local time) and not yet gone. One query for the trips with their
+    free seats, one for the fares of the routes found."""
+    start = datetime.combine(day, time(0), zone)
+    end = start + timedelta(days=1)
+    if time_of_day in TIMES_OF_DAY:
+        low, high = TIMES_OF_DAY[time_of_day]
+        start = datetime.combine(day, low, zone)
+        end = datetime.combine(day, high, zone) if high else end
+    board, alight = aliased(TripStop), aliased(TripStop)
+    capacity = select(func.count(BusSeat.id)).where(BusSeat.bus_id == Trip.bus_id).scalar_subquery()
+    occupied = (
+        select(func.count(SeatLeg.seat_label.distinct()))
+        .outerjoin(Hold, Hold.id == SeatLeg.hold_id)
+        .where(
+            SeatLeg.trip_id == Trip.id,
+            SeatLeg.leg >= board.position,
+            SeatLeg.leg < alight.position,
+            or_(SeatLeg.hold_id.is_(None), Hold.expires_at > now),
+        )
+        .scalar_subquery()
+    )
+    query = (
+        select(Trip, board.position, alight.position, board.departs_at, alight.departs_at, capacity - occupied)
+        .join(board, board.trip_id == Trip.id)
+        .join(alight, and_(alight.trip_id == Trip.id, alight.position > board.position))
+        .where(
+            board.station_id == origin_id,
+            alight.station_id == destination_id,
+            board.departs_at >= max(start, now),
+            board.departs_at < end,
+            Trip.status.in_(tuple(rules.ON_SALE)),
+            Trip.bus_id.is_not(None),
+        )
+        .order_by(board.departs_at, Trip.id)
+        .limit(limit)
+    )
+    if company_id:
+        query = query.where(Trip.company_id == company_id)
+    rows = db.session.execute(query).all()
+    routes = {r.id: r for r in _routes({row[0].route_id for row in rows})}
+    vip_buses = _buses_with_vip({row[0].bus_id for row in rows})
+    offers = []
+    matrices = {route_id: _matrix(route) for route_id, route in routes.items()}
+    for trip, origin, destination, departs_at, arrives_at, free in rows:
+        matrix = matrices[trip.route_id]
+        pair = (trip.stops[origin].station_id, trip.stops[destination].station_id)
+        standard = matrix.get((*pair, "standard"))
+        if standard is None:
+            continue  # the route no longer serves this pair; its tickets are not sold
+        vip = matrix.get((*pair, "vip")) if trip.bus_id in vip_buses else None
+        offers.append(Offer(trip, origin, destination, departs_at, arrives_at, max(free, 0), standard, vip))
+    if sort == "price":
+        offers.sort(key=lambda offer: (offer.price, offer.departs_at))
+    return offers
+
+
+def _matrix(route: Route) -> dict:
+    return {key: amount for key, (amount, _) in fare_matrix(route).items()}
+
+
+def _routes(ids: set[int]) -> list[Route]:
+    if not ids:
+        return []
+    query = select(Route).where(Route.id.in_(ids)).options(selectinload(Route.stops), selectinload(Route.fares))
+    return list(db.session.scalars(query))
+
+
+def _buses_with_vip(ids: set[int]) -> set[int]:
+    if not ids:
+        return set()
+    query = select(BusSeat.bus_id).where(BusSeat.bus_id.in_(ids), BusSeat.seat_class == "vip").distinct()
+    return set(db.session.scalars(query))
+
+
+def prices_for(trip: Trip, origin: int, destination: int) -> dict[str, int]:
+    """Seat class → the price between two stops of the trip, from the fare table."""
+    matrix = _matrix(trip.route)
+    pair = (trip.stops[origin].station_id, trip.stops[destination].station_id)
+    return {cls: matrix[(*pair, cls)] for cls in ("standard", "vip") if (*pair, cls) in matrix}
+
+
+def station_search(text: str, limit: int = 10) -> list[Station]:
+    pattern = f"%{text.strip().lower()}%"
+    return list(
+        db.session.scalars(
+            select(Station)
+            .where(Station.is_enabled.is_(True))
+            .where(or_(func.lower(Station.name).like(pattern), func.lower(Station.city).like(pattern)))
+            .order_by(Station.city, Station.name)
+            .limit(limit)
+        )
+    )
+
+
+def station_named(text: str) -> Station | None:
+    """A station from what a person typed: its name, or "name, town"."""
+    name = text.split(",")[0].strip().lower()
+    if not name:
+        return None
+    return db.session.scalar(
+        select(Station).where(Station.is_enabled.is_(True), func.lower(Station.name) == name).limit(1)
+    )
+
+
+def tickets_of(user_id: int) -> list[Ticket]:
+    """The user's issued tickets, soonest first."""
+    query = (
+        select(Ticket)
+        .join(Order, Order.id == Ticket.order_id)
+        .join(Trip, Trip.id == Ticket.trip_id)
+        .where(Order.user_id == user_id, Ticket.status.in_(("paid", "cancelled")))
+        .order_by(Trip.departs_at, Ticket.id)
+        .options(selectinload(Ticket.trip).selectinload(Trip.stops), selectinload(Ticket.order))
+    )
+    return list(db.session.scalars(query))

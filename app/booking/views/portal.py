@@ -1,0 +1,330 @@
+"""The passenger's journey on the portal: search, seat map, hold, checkout, sandbox payment,
+tickets with QR codes, PDF and calendar files, cancellation."""
+
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, request, url_for
+from sqlalchemy import select
+
+from app.booking import documents, qr, queries
+from app.booking.errors import HoldExpired, HoldLimitReached, OrderNotPayable, SeatUnavailable, TicketNotCancellable
+from app.booking.forms import CheckoutForm, PaymentForm, SearchForm
+from app.booking.models import Order, Ticket
+from app.booking.rules import MAX_SEATS_PER_ORDER
+from app.booking.services import holds, inventory, orders, tickets
+from app.companies.queries import active_companies, stations_by_city
+from app.core import tx
+from app.core.errors import DomainError, InvalidInput
+from app.core.htmx import render
+from app.core.models import utcnow
+from app.extensions import db
+from app.fleet.models import Trip
+from app.web.surface import public
+
+blueprint = Blueprint("booking", __name__)
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
+
+
+def _today() -> date:
+    return utcnow().astimezone(_zone()).date()
+
+
+# --- Search ----------------------------------------------------------------------------------
+
+
+@blueprint.get("/search")
+@public
+def search():
+    form = SearchForm(request.args)
+    form.operator.choices = {"": "All operators", **{str(c.id): c.name for c in active_companies()}}
+    offers, origin, destination, searched = [], None, None, bool(request.args)
+    day = form.date.data or _today()
+    if searched and form.validate():
+        origin = queries.station_named(form.origin.data)
+        destination = queries.station_named(form.destination.data)
+        if origin is None:
+            form.origin.errors.append("We do not know this bus park. Pick one from the list.")
+        if destination is None:
+            form.destination.errors.append("We do not know this bus park. Pick one from the list.")
+        if origin and destination and origin.id == destination.id:
+            form.destination.errors.append("Choose a destination other than where you leave from.")
+        if form.date.data and form.date.data < _today():
+            form.date.errors.append("Choose today or a later date.")
+        if not form.errors:
+            offers = queries.search(
+                origin.id,
+                destination.id,
+                day,
+                zone=_zone(),
+                now=utcnow(),
+                company_id=int(form.operator.data) if (form.operator.data or "").isdigit() else None,
+                time_of_day=form.time_of_day.data or None,
+                sort=form.sort.data,
+            )
+    if not form.date.data:
+        form.date.data = day
+    return render(
+        "booking/portal/search.html",
+        "results",
+        form=form,
+        offers=offers,
+        origin=origin,
+        destination=destination,
+        day=day,
+        searched=searched,
+        stations=stations_by_city(),
+        status=422 if searched and form.errors else 200,
+    )
+
+
+# --- Seat map and hold -----------------------------------------------------------------------
+
+
+def _trip_on_sale(trip_id: int) -> Trip:
+    trip = db.session.get(Trip, trip_id)
+    if trip is None:
+        abort(404)
+    return trip
+
+
+def _positions(trip: Trip) -> tuple[int, int]:
+    """The passenger's stops from the query (station ids), as positions on the trip."""
+    by_station = {stop.station_id: stop.position for stop in trip.stops}
+    origin = by_station.get(request.values.get("from", type=int), 0)
+    destination = by_station.get(request.values.get("to", type=int), len(trip.stops) - 1)
+    if origin >= destination:
+        raise InvalidInput("This trip does not go from that stop to that one.")
+    return origin, destination
+
+
+@blueprint.get("/trips/<int:trip_id>")
+@public
+def trip_seats(trip_id: int, error: str | None = None, status: int = 200):
+    trip = _trip_on_sale(trip_id)
+    origin, destination = _positions(trip)
+    now = utcnow()
+    viewer = g.user.id if getattr(g, "user", None) else None
+    states = inventory.seat_states(trip, origin, destination, now=now, viewer_id=viewer)
+    prices = queries.prices_for(trip, origin, destination)
+    return render(
+        "booking/portal/trip.html",
+        "seat_map",
+        trip=trip,
+        origin=origin,
+        destination=destination,
+        states=states,
+        prices=prices,
+        seats=trip.bus.seats if trip.bus else [],
+        max_seats=MAX_SEATS_PER_ORDER,
+        error=error,
+        on_sale=trip.status in ("scheduled", "boarding") and trip.bus and trip.time_at(origin) > now,
+        status=status,
+    )
+
+
+@blueprint.post("/trips/<int:trip_id>/hold")
+def hold_seats(trip_id: int):
+    trip = _trip_on_sale(trip_id)
+    origin, destination = _positions(trip)
+    try:
+        hold = holds.create_hold(
+            g.user, trip.id, seats=request.form.getlist("seats"), origin=origin, destination=destination, now=utcnow()
+        )
+    except (SeatUnavailable, HoldLimitReached, InvalidInput, DomainError) as refusal:
+        tx.rollback()
+        return trip_seats(trip_id, error=refusal.message, status=refusal.status)
+    return redirect(url_for(".checkout", code=hold.code), 303)
+
+
+# --- Checkout --------------------------------------------------------------------------------
+
+
+@blueprint.route("/checkout/<code>", methods=["GET", "POST"])
+def checkout(code: str):
+    now = utcnow()
+    hold = holds.hold_of(g.user, code)
+    if hold.status == "converted" and hold.order is not None:
+        return redirect(url_for(".pay", code=hold.order.code), 303)
+    trip = hold.trip
+    form = CheckoutForm()
+    while len(form.passengers) < len(hold.seats):  # one passenger per seat, whatever was posted
+        form.passengers.append_entry()
+    while len(form.passengers) > len(hold.seats):
+        form.passengers.pop_entry()
+    if not form.is_submitted():
+        form.passengers[0].form.name.data = g.user.name
+        form.passengers[0].form.phone.data = g.user.phone
+    status = 200
+    if hold.status == "active" and hold.expires_at > now and form.validate_on_submit():
+        people = [orders.Passenger(entry.form.name.data, entry.form.phone.data) for entry in form.passengers]
+        try:
+            order = orders.checkout(g.user, hold.code, people, channel="web", now=now)
+        except InvalidInput as error:
+            tx.rollback()
+            for name, messages in error.fields.items():
+                field, _, index = name.partition("-")
+                if index.isdigit() and int(index) < len(form.passengers):
+                    getattr(form.passengers[int(index)].form, field).errors.extend(messages)
+                else:
+                    form.form_errors.extend(messages)
+            status = 422
+        except HoldExpired as error:
+            tx.rollback()
+            form.form_errors.append(error.message)
+            status = error.status
+        else:
+            return redirect(url_for(".pay", code=order.code), 303)
+    elif form.is_submitted():
+        status = 422 if hold.status == "active" else 410
+    prices = queries.prices_for(trip, hold.origin_position, hold.destination_position)
+    classes = {seat.label: seat.seat_class for seat in trip.bus.seats}
+    lines = [(label, classes.get(label, "standard")) for label in hold.seats]
+    lines = [(label, seat_class, prices.get(seat_class, 0)) for label, seat_class in lines]
+    return render(
+        "booking/portal/checkout.html",
+        hold=hold,
+        trip=trip,
+        form=form,
+        lines=lines,
+        total=sum(price for *_, price in lines),
+        seconds_left=holds.seconds_left(hold, now),
+        expired=hold.status != "active" or hold.expires_at <= now,
+        policy=trip.route.company.refund_policy,
+        status=status,
+    )
+
+
+@blueprint.post("/checkout/<code>/release")
+def release(code: str):
+    hold = holds.release_hold(g.user, code, now=utcnow())
+    flash("Your seats were released.", "info")
+    stops = hold.trip.stops
+    return redirect(
+        url_for(
+            ".trip_seats",
+            trip_id=hold.trip_id,
+            **{"from": stops[hold.origin_position].station_id, "to": stops[hold.destination_position].station_id},
+        ),
+        303,
+    )
+
+
+# --- Payment (sandbox) and orders ------------------------------------------------------------
+
+
+def _my_order(code: str) -> Order:
+    order = db.session.scalar(select(Order).where(Order.code == code, Order.user_id == g.user.id))
+    if order is None:
+        abort(404)
+    return order
+
+
+@blueprint.route("/orders/<code>/pay", methods=["GET", "POST"])
+def pay(code: str):
+    order = _my_order(code)
+    form = PaymentForm()
+    now = utcnow()
+    if order.status == "pending" and form.validate_on_submit():
+        try:
+            if form.decision.data == "approve":
+                orders.mark_paid(order, now=now)
+                flash("Payment approved. Your tickets are ready.", "success")
+            else:
+                orders.mark_failed(order, now=now)
+                flash("The payment was declined, so your seats were released.", "error")
+        except OrderNotPayable as error:
+            tx.rollback()
+            flash(error.message, "error")
+        return redirect(url_for(".order", code=order.code), 303)
+    if order.status != "pending":
+        return redirect(url_for(".order", code=order.code), 303)
+    return render(
+        "booking/portal/pay.html",
+        order=order,
+        form=form,
+        seconds_left=max(int((order.expires_at - now).total_seconds()), 0) if order.expires_at else 0,
+    )
+
+
+@blueprint.get("/orders/<code>")
+def order(code: str):
+    return render("booking/portal/order.html", order=_my_order(code))
+
+
+# --- Tickets ---------------------------------------------------------------------------------
+
+
+def _my_ticket(code: str) -> Ticket:
+    ticket = db.session.scalar(
+        select(Ticket).join(Order, Order.id == Ticket.order_id).where(Ticket.code == code, Order.user_id == g.user.id)
+    )
+    if ticket is None or ticket.status not in ("paid", "cancelled"):
+        abort(404)
+    return ticket
+
+
+@blueprint.get("/tickets")
+def my_tickets():
+    now = utcnow()
+    mine = queries.tickets_of(g.user.id)
+    upcoming = [t for t in mine if t.trip.time_at(t.destination_position) > now and t.status == "paid"]
+    past = [t for t in reversed(mine) if t not in upcoming]
+    return render("booking/portal/tickets.html", upcoming=upcoming, past=past)
+
+
+@blueprint.get("/tickets/<code>")
+def ticket(code: str):
+    ticket = _my_ticket(code)
+    now = utcnow()
+    departs_at = ticket.trip.time_at(ticket.origin_position)
+    can_cancel = ticket.status == "paid" and ticket.trip.status in ("scheduled", "boarding") and departs_at > now
+    return render(
+        "booking/portal/ticket.html",
+        ticket=ticket,
+        trip=ticket.trip,
+        qr_svg=qr.svg(qr.text_for(ticket)) if ticket.status == "paid" else None,
+        can_cancel=can_cancel,
+        refund=tickets.refund_for(ticket, departs_at, now) if can_cancel else None,
+    )
+
+
+@blueprint.post("/tickets/<code>/cancel")
+def cancel(code: str):
+    ticket = _my_ticket(code)
+    try:
+        tickets.cancel_ticket(ticket, now=utcnow())
+    except TicketNotCancellable as error:
+        tx.rollback()
+        flash(error.message, "error")
+    else:
+        flash(
+            f"Ticket {ticket.code} cancelled. Refund: {ticket.refund_amount:,} {ticket.currency}.",
+            "success",
+        )
+    return redirect(url_for(".ticket", code=code), 303)
+
+
+@blueprint.get("/tickets/<code>/ticket.pdf")
+def ticket_pdf(code: str):
+    ticket = _my_ticket(code)
+    return Response(
+        documents.ticket_pdf(ticket),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="ticket-{ticket.code}.pdf"'},
+    )
+
+
+@blueprint.get("/tickets/<code>/calendar.ics")
+def ticket_ics(code: str):
+    ticket = _my_ticket(code)
+    return Response(
+        documents.ticket_ics(ticket, url=url_for(".ticket", code=code, _external=True)),
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="trip-{ticket.code}.ics"'},
+    )

@@ -1,0 +1,273 @@
+"""The passenger's journey on the portal: search, seat map, hold, checkout, sandbox payment,
+tickets with QR codes, PDF and calendar files, cancellation."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from datetime import UTC, time, timedelta
+from zoneinfo import ZoneInfo
+
+import cv2
+import numpy as np
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from app.booking.models import Hold, Order, Ticket
+from app.booking.services import tickets
+from app.extensions import db
+from app.fleet.services.trips import local_datetime, today_for
+from tests import factories
+
+
+def text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+@pytest.fixture
+def line():
+    """Kigali → Muhanga → Huye in two days at 09:00 local, 2,000 a leg, 12 seats with a VIP row."""
+    company = factories.company(name="Volcano Express")
+    route = factories.route(company, stops=3, leg_fare=2000, name="Kigali – Huye")
+    for stop, name in zip(route.stops, ("Nyabugogo", "Muhanga", "Huye"), strict=True):
+        stop.station.name = name
+    day = today_for(company) + timedelta(days=2)
+    trip = factories.trip(
+        route, bus_=factories.bus(company, rows=3, vip_rows=1), departs_at=local_datetime(company, day, time(9))
+    )
+    db.session.flush()
+    return trip
+
+
+def search_url(trip, origin="Nyabugogo", destination="Huye", **more) -> str:
+    day = trip.departs_at.astimezone(ZoneInfo("Africa/Kigali")).date()
+    query = {"origin": origin, "destination": destination, "date": day.isoformat(), **more}
+    return "/search?" + "&".join(f"{k}={v}" for k, v in query.items())
+
+
+def seat_url(trip, origin=0, destination=2) -> str:
+    return f"/trips/{trip.id}?from={trip.stops[origin].station_id}&to={trip.stops[destination].station_id}"
+
+
+# --- Search ----------------------------------------------------------------------------------
+
+
+def test_search_shows_times_at_the_passengers_stops_price_and_free_seats(client, line):
+    factories.order(line, ["2A"], origin=0, destination=1)  # sold Kigali → Muhanga only
+    page = text(client.get(search_url(line, origin="Muhanga")))
+    assert "Muhanga → Huye" in page
+    assert "10:00" in page and "11:00" in page  # leaves Muhanga an hour after Kigali
+    assert "2,000 RWF" in page and "VIP 3,000 RWF" in page
+    assert "12 seats free" in page  # 2A is free from Muhanga on
+    assert "Volcano Express" in page
+
+    page = text(client.get(search_url(line)))
+    assert "4,000 RWF" in page and "11 seats free" in page
+
+
+def test_search_answers_htmx_with_the_results_only(client, line):
+    body = text(client.get(search_url(line), headers={"HX-Request": "true"}))
+    assert body.lstrip().startswith('<section id="search-results"') and "Nyabugogo → Huye" in body
+
+
+def test_no_trip_the_other_way_or_on_another_day(client, line):
+    assert "No bus on sale" in text(client.get(search_url(line, origin="Huye", destination="Nyabugogo")))
+    day_after = (line.departs_at + timedelta(days=1)).date().isoformat()
+    assert "No bus on sale" in text(client.get(search_url(line, date=day_after)))
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"destination": "Nyabugogo"}, "Choose a destination other than where you leave from."),
+        ({"origin": "Atlantis"}, "We do not know this bus park."),
+        ({"date": "2020-01-01"}, "Choose today or a later date."),
+        ({"date": "someday"}, "Not a valid date value."),
+        ({"origin": ""}, "Where do you leave from?"),
+    ],
+)
+def test_bad_searches_get_field_errors(client, line, values, message):
+    response = client.get(search_url(line, **values))
+    assert response.status_code == 422 and message in text(response)
+
+
+def test_filters_by_operator_and_time_of_day(client, line):
+    other = factories.company(name="Ritco")
+    assert "No bus on sale" in text(client.get(search_url(line, operator=other.id)))
+    assert "4,000 RWF" in text(client.get(search_url(line, operator=line.company_id)))
+    assert "No bus on sale" in text(client.get(search_url(line, time_of_day="evening")))
+    assert "4,000 RWF" in text(client.get(search_url(line, time_of_day="morning")))
+
+
+# --- Seat map, hold, checkout ------------------------------------------------------------------
+
+
+def test_the_seat_map_names_each_seat_and_shows_taken_ones(client, line):
+    factories.order(line, ["3C"])
+    page = text(client.get(seat_url(line)))
+    assert 'aria-label="Seat 1A, VIP"' in page and 'aria-label="Seat 3C, taken"' in page
+    assert "Log in to book" in page
+
+
+def hold_seats(client, trip, seats, origin=0, destination=2):
+    return client.submit(
+        f"/trips/{trip.id}/hold?from={trip.stops[origin].station_id}&to={trip.stops[destination].station_id}",
+        {"seats": seats},
+    )
+
+
+def test_choosing_seats_needs_an_account(client, line):
+    response = hold_seats(client, line, ["2A"])
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_hold_leads_to_checkout_with_a_countdown_and_the_servers_total(client, login_as, line):
+    login_as("customer", name="Aline Uwase")
+    response = hold_seats(client, line, ["1A", "2B"])
+    assert response.status_code == 303
+    page = text(client.get(response.headers["Location"]))
+    assert "We keep your seats for" in page
+    assert 590 <= int(re.search(r'data-countdown="(\d+)"', page).group(1)) <= 600
+    assert "Seat 1A (VIP) · 6,000 RWF" in page and "Total: <strong>10,000 RWF</strong>" in page
+    assert 'value="Aline Uwase"' in page and "24 hours or more before departure: 90 % back" in page
+
+
+@pytest.mark.parametrize(
+    ("seats", "message"),
+    [
+        (["1A", "1B", "1C", "1D", "2A", "2B", "2C"], "Choose 1 to 6 seats."),
+        (["9Z"], "has no seat 9Z"),
+        ([], "Choose 1 to 6 seats."),
+    ],
+)
+def test_bad_seat_choices_are_refused_on_the_seat_map(client, login_as, line, seats, message):
+    login_as("customer")
+    response = hold_seats(client, line, seats)
+    assert response.status_code == 422 and message in text(response)
+    assert db.session.scalar(select(func.count(Hold.id))) == 0
+
+
+def test_a_seat_taken_meanwhile_is_refused_with_its_label(client, login_as, line):
+    factories.order(line, ["2A"])
+    login_as("customer")
+    response = hold_seats(client, line, ["2A", "2B"])
+    assert response.status_code == 409 and "Seat 2A is no longer free" in text(response)
+
+
+def checkout_to_order(client, line, seats, names):
+    checkout = hold_seats(client, line, seats).headers["Location"]
+    form = {}
+    for index, name in enumerate(names):
+        form[f"passengers-{index}-name"] = name
+        form[f"passengers-{index}-phone"] = "0788123456"
+    return checkout, client.submit(checkout, form)
+
+
+def test_checkout_needs_every_passenger_name(client, login_as, line):
+    login_as("customer")
+    checkout, response = checkout_to_order(client, line, ["2A", "2B"], ["Aline Uwase", ""])
+    assert response.status_code == 422 and "This field is required." in text(response)
+    assert db.session.scalar(select(func.count(Order.id))) == 0
+
+
+def test_a_posted_total_or_price_is_ignored(client, login_as, line):
+    login_as("customer")
+    checkout = hold_seats(client, line, ["2A"]).headers["Location"]
+    client.submit(checkout, {"passengers-0-name": "Aline", "total": "1", "price": "1"})
+    assert db.session.scalar(select(Order.total)) == 4000
+
+
+def test_giving_up_frees_the_seats(client, login_as, line):
+    login_as("customer")
+    checkout = hold_seats(client, line, ["2A"]).headers["Location"]
+    response = client.submit(checkout + "/release")
+    assert response.status_code == 303
+    assert 'aria-label="Seat 2A"' in text(client.get(response.headers["Location"]))
+
+
+def test_another_users_checkout_is_not_found(client, login_as, app, line):
+    login_as("customer")
+    checkout = hold_seats(client, line, ["2A"]).headers["Location"]
+    stranger = app.test_client()
+    stranger.login(factories.user().email)
+    assert stranger.get(checkout).status_code == 404
+
+
+# --- Payment and tickets -------------------------------------------------------------------------
+
+
+def pay(client, line, seats=("2A", "2B"), decision="approve"):
+    _, response = checkout_to_order(client, line, list(seats), [f"Passenger {s}" for s in seats])
+    pay_url = response.headers["Location"]
+    assert "Approve payment" in text(client.get(pay_url))
+    return client.submit(pay_url, {"decision": decision})
+
+
+def test_approving_the_sandbox_payment_issues_tickets_with_qr_codes(client, login_as, line):
+    login_as("customer")
+    response = pay(client, line)
+    assert response.status_code == 303
+    order_page = text(client.get(response.headers["Location"]))
+    assert "Paid" in order_page and "10,000" not in order_page and "8,000 RWF" in order_page
+
+    mine = text(client.get("/tickets"))
+    codes = re.findall(r"/tickets/([A-Z0-9]{8})\"", mine)
+    assert len(codes) == 2
+    ticket_page = text(client.get(f"/tickets/{codes[0]}"))
+    assert "<svg" in ticket_page and "Show this code when you board." in ticket_page
+    assert "Cancelling now refunds <strong>3,600 RWF</strong>" in ticket_page
+
+
+def test_declining_the_payment_releases_the_seats(client, login_as, line):
+    login_as("customer")
+    response = pay(client, line, decision="decline")
+    assert "Payment declined" in text(client.get(response.headers["Location"]))
+    assert 'aria-label="Seat 2A"' in text(client.get(seat_url(line)))
+    assert db.session.scalar(select(func.count(Ticket.id)).where(Ticket.status == "paid")) == 0
+
+
+def test_the_pdf_holds_a_qr_a_decoder_reads_and_that_verifies(client, login_as, line):
+    login_as("customer")
+    pay(client, line, seats=("3A",))
+    code = db.session.scalar(select(Ticket.code))
+    response = client.get(f"/tickets/{code}/ticket.pdf")
+    assert response.mimetype == "application/pdf"
+    page = PdfReader(io.BytesIO(response.data)).pages[0]
+    assert code in page.extract_text()
+    image = np.array(page.images[0].image.convert("L"))
+    decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    assert tickets.verify_ticket(decoded).ticket.code == code
+
+
+def test_the_calendar_file_has_the_departure_and_arrival(client, login_as, line):
+    login_as("customer")
+    pay(client, line, seats=("3A",))
+    code = db.session.scalar(select(Ticket.code))
+    body = client.get(f"/tickets/{code}/calendar.ics").get_data(as_text=True)
+    assert "BEGIN:VEVENT" in body and f"UID:ticket-{code}@tms" in body
+    assert f"DTSTART:{line.departs_at.astimezone(UTC):%Y%m%dT%H%M%SZ}" in body
+    assert all(len(row.encode()) <= 75 for row in body.split("\r\n"))
+
+
+def test_cancelling_shows_the_refund_and_frees_the_seat(client, login_as, line):
+    login_as("customer")
+    pay(client, line, seats=("3A",))
+    code = db.session.scalar(select(Ticket.code))
+    response = client.submit(f"/tickets/{code}/cancel")
+    assert response.status_code == 303
+    page = text(client.get(response.headers["Location"]))
+    assert "Cancelled; refund 3,600 RWF" in page and "<svg" not in page
+    assert 'aria-label="Seat 3A"' in text(client.get(seat_url(line)))
+
+
+def test_someone_elses_ticket_is_not_found(client, login_as, app, line):
+    login_as("customer")
+    pay(client, line, seats=("3A",))
+    code = db.session.scalar(select(Ticket.code))
+    stranger = app.test_client()
+    stranger.login(factories.user().email)
+    for path in (f"/tickets/{code}", f"/tickets/{code}/ticket.pdf", f"/tickets/{code}/calendar.ics"):
+        assert stranger.get(path).status_code == 404
+    assert stranger.submit(f"/tickets/{code}/cancel").status_code == 404
