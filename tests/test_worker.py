@@ -95,16 +95,16 @@ def test_the_cron_scheduler_hands_periodic_jobs_to_the_workers():
 
     connection = redis_lib.Redis.from_url(REDIS_URL)
     connection.flushdb()
-    jobs = {job.func_name: job for job in worker.cron_scheduler(connection).get_jobs()}
-    assert {name: job.cron for name, job in jobs.items()} == {
+    cron_jobs = {cron.func_name: cron for cron in worker.cron_scheduler(connection).get_jobs()}
+    assert {name: cron.cron for name, cron in cron_jobs.items()} == {
         "app.fleet.jobs.generate_upcoming_trips": "15 * * * *",
         "app.booking.jobs.release_expired_holds": "* * * * *",
     }
-    for job in jobs.values():
-        job.enqueue(connection)  # what the scheduler does when the minute comes
-    assert [job.func_name for job in Queue("default", connection=connection).jobs] == [
+    for cron in cron_jobs.values():
+        cron.enqueue(connection)  # what the scheduler does when the minute comes
+    assert [queued.func_name for queued in Queue("default", connection=connection).jobs] == [
         "app.fleet.jobs.generate_upcoming_trips"
     ]
-    assert [job.func_name for job in Queue("high", connection=connection).jobs] == [
+    assert [queued.func_name for queued in Queue("high", connection=connection).jobs] == [
         "app.booking.jobs.release_expired_holds"
     ]

@@ -70,7 +70,9 @@ def test_a_manager_builds_a_line_runs_a_timetable_swaps_a_bus_and_exports_a_mani
     create_bus(page, small, rows=6)
     create_bus(page, big, layout="\n".join(f"{r}A {r}B _ {r}C {r}D" for r in range(1, 13)))
     page.goto("/console/buses")
-    expect(page.get_by_role("row", name=re.compile(small))).to_contain_text("25")  # five rows of four and a back bench of five
+    expect(page.get_by_role("row", name=re.compile(small))).to_contain_text(
+        "25"
+    )  # five rows of four and a back bench of five
 
     # A timetable: every day from tomorrow at 05:40, on the small bus.
     tomorrow = (datetime.now(ZoneInfo("Africa/Kigali")) + timedelta(days=1)).date()

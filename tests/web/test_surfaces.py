@@ -23,6 +23,7 @@ ANONYMOUS = {
     "portal.booking.search",
     "portal.booking.trip_seats",
     "api.accounts.token",
+    "api.openapi.openapi",
 }
 
 SURFACE_ROLES = {
