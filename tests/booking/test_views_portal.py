@@ -271,3 +271,11 @@ def test_someone_elses_ticket_is_not_found(client, login_as, app, line):
     for path in (f"/tickets/{code}", f"/tickets/{code}/ticket.pdf", f"/tickets/{code}/calendar.ics"):
         assert stranger.get(path).status_code == 404
     assert stranger.submit(f"/tickets/{code}/cancel").status_code == 404
+
+
+def test_an_htmx_search_with_a_mistake_says_what_is_wrong_in_the_results(client, line):
+    response = client.get(search_url(line, destination="Nyabugogo"), headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    body = text(response)
+    assert body.lstrip().startswith('<section id="search-results"')
+    assert "Choose a destination other than where you leave from." in body
