@@ -54,6 +54,30 @@ def search(
         low, high = TIMES_OF_DAY[time_of_day]
         start = datetime.combine(day, low, zone)
         end = datetime.combine(day, high, zone) if high else end
+    query = search_statement(origin_id, destination_id, max(start, now), end, now=now, limit=limit)
+    if company_id:
+        query = query.where(Trip.company_id == company_id)
+    rows = db.session.execute(query).all()
+    routes = {r.id: r for r in _routes({row[0].route_id for row in rows})}
+    vip_buses = _buses_with_vip({row[0].bus_id for row in rows})
+    offers = []
+    matrices = {route_id: _matrix(route) for route_id, route in routes.items()}
+    for trip, origin, destination, departs_at, arrives_at, free in rows:
+        matrix = matrices[trip.route_id]
+        pair = (trip.stops[origin].station_id, trip.stops[destination].station_id)
+        standard = matrix.get((*pair, "standard"))
+        if standard is None:
+            continue  # the route no longer serves this pair; its tickets are not sold
+        vip = matrix.get((*pair, "vip")) if trip.bus_id in vip_buses else None
+        offers.append(Offer(trip, origin, destination, departs_at, arrives_at, max(free, 0), standard, vip))
+    if sort == "price":
+        offers.sort(key=lambda offer: (offer.price, offer.departs_at))
+    return offers
+
+
+def search_statement(origin_id: int, destination_id: int, start: datetime, end: datetime, *, now: datetime, limit: int):
+    """Trips leaving ``origin_id`` in [start, end) that reach ``destination_id`` later, with the
+    seats free between the two stops. Driven by the index on trip_stops (station_id, departs_at)."""
     board, alight = aliased(TripStop), aliased(TripStop)
     capacity = select(func.count(BusSeat.id)).where(BusSeat.bus_id == Trip.bus_id).scalar_subquery()
     occupied = (
@@ -74,7 +98,7 @@ def search(
         .where(
             board.station_id == origin_id,
             alight.station_id == destination_id,
-            board.departs_at >= max(start, now),
+            board.departs_at >= start,
             board.departs_at < end,
             Trip.status.in_(tuple(rules.ON_SALE)),
             Trip.bus_id.is_not(None),
@@ -82,24 +106,7 @@ def search(
         .order_by(board.departs_at, Trip.id)
         .limit(limit)
     )
-    if company_id:
-        query = query.where(Trip.company_id == company_id)
-    rows = db.session.execute(query).all()
-    routes = {r.id: r for r in _routes({row[0].route_id for row in rows})}
-    vip_buses = _buses_with_vip({row[0].bus_id for row in rows})
-    offers = []
-    matrices = {route_id: _matrix(route) for route_id, route in routes.items()}
-    for trip, origin, destination, departs_at, arrives_at, free in rows:
-        matrix = matrices[trip.route_id]
-        pair = (trip.stops[origin].station_id, trip.stops[destination].station_id)
-        standard = matrix.get((*pair, "standard"))
-        if standard is None:
-            continue  # the route no longer serves this pair; its tickets are not sold
-        vip = matrix.get((*pair, "vip")) if trip.bus_id in vip_buses else None
-        offers.append(Offer(trip, origin, destination, departs_at, arrives_at, max(free, 0), standard, vip))
-    if sort == "price":
-        offers.sort(key=lambda offer: (offer.price, offer.departs_at))
-    return offers
+    return query
 
 
 def _matrix(route: Route) -> dict:

@@ -52,10 +52,13 @@ def create_bus(page: Page, plate: str, *, rows: int | None = None, layout: str |
         page.get_by_label("Rows", exact=True).fill(str(rows))
         page.get_by_label("VIP rows at the front").fill("1")
         page.get_by_role("button", name="Fill the layout").click()
+        # The editor is replaced by the generated layout: no row past the last one.
+        expect(page.get_by_role("img", name=f"Seat {rows + 1}A")).to_have_count(0)
         expect(page.get_by_role("img", name=f"Seat {rows}D")).to_be_visible()
     if layout is not None:
         page.get_by_label("Seat layout").fill(layout)
-        expect(page.get_by_role("img", name="Seat 9C")).to_be_visible()  # the live seat map follows the text
+        expect(page.get_by_role("img", name="Seat 12D")).to_be_visible()
+        expect(page.get_by_role("img", name="Seat 12E")).to_have_count(0)  # the seat map follows the text
     page.get_by_role("button", name="Save bus").click()
     expect(page.get_by_text(re.compile(rf"Bus {plate} saved with \d+ seats\."))).to_be_visible()
 
