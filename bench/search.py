@@ -35,13 +35,16 @@ sys.path.insert(0, str(ROOT))
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
-def sql(app, statement: str, **params) -> None:
+def sql(app, script: str, **params) -> None:
+    """Run statements separated by ";" at line ends, in one transaction."""
     from sqlalchemy import text
 
     from app.extensions import db
 
     with app.app_context():
-        db.session.execute(text(statement), params)
+        for statement in filter(str.strip, script.split(";\n")):
+            used = {k: v for k, v in params.items() if f":{k}" in statement}
+            db.session.execute(text(statement), used)
         db.session.commit()
 
 
@@ -120,30 +123,31 @@ def generate(app, trips: int, routes: int) -> None:
         """,
         trips=trips,
     )
-    # Ten seats sold end to end on every trip of the coming fortnight.
+    # Ten seats sold end to end on every generated trip of the coming fortnight ("0..." codes are
+    # outside the alphabet of real codes).
     sql(
         app,
         """
         INSERT INTO orders (code, company_id, trip_id, status, total, currency, channel, paid_at,
                             created_at, updated_at)
-        SELECT 'B' || t.id, t.company_id, t.id, 'paid', 0, 'RWF', 'console', now(), now(), now()
-        FROM trips t WHERE t.departs_at BETWEEN now() AND now() + interval '14 days';
+        SELECT '0' || t.id, t.company_id, t.id, 'paid', 0, 'RWF', 'console', now(), now(), now()
+        FROM trips t WHERE t.departs_at BETWEEN now() AND now() + interval '14 days'
+        AND NOT EXISTS (SELECT 1 FROM tickets k WHERE k.trip_id = t.id);
         INSERT INTO tickets (code, order_id, trip_id, seat_label, seat_class, origin_position, destination_position,
                              origin_station_id, destination_station_id, passenger_name, price, currency, status,
                              refund_policy, created_at, updated_at)
-        SELECT 'T' || o.trip_id || '-' || s.label, o.id, o.trip_id, s.label, s.seat_class, 0,
+        SELECT '0' || o.trip_id || s.label, o.id, o.trip_id, s.label, s.seat_class, 0,
                (SELECT max(position) FROM trip_stops x WHERE x.trip_id = o.trip_id),
                (SELECT station_id FROM trip_stops x WHERE x.trip_id = o.trip_id AND position = 0),
                (SELECT station_id FROM trip_stops x WHERE x.trip_id = o.trip_id ORDER BY position DESC LIMIT 1),
                'Bench passenger', 0, 'RWF', 'paid', '[]', now(), now()
         FROM orders o JOIN trips t ON t.id = o.trip_id
         CROSS JOIN LATERAL (SELECT label, seat_class FROM bus_seats WHERE bus_id = t.bus_id ORDER BY id LIMIT 10) s
-        WHERE o.code LIKE 'B%';
+        WHERE o.code LIKE '0%';
         INSERT INTO seat_legs (trip_id, seat_label, leg, ticket_id)
         SELECT k.trip_id, k.seat_label, leg, k.id
         FROM tickets k CROSS JOIN LATERAL generate_series(k.origin_position, k.destination_position - 1) AS leg
-        WHERE k.code LIKE 'T%';
-        ANALYZE;
+        WHERE k.code LIKE '0%';
         """,
     )
 
@@ -243,6 +247,7 @@ def main() -> None:
     with app.app_context():
         print(f"trips: {db.session.scalar(select(func.count(Trip.id))):,}")
 
+    sql(app, "ANALYZE")
     sample = pairs(app, 300)
     print("\nplan of one search:\n" + explain(app, *sample[0]))
 

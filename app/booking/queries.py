@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from app.booking.models import Hold, Order, SeatLeg, Ticket
-from app.companies.models import Station
+from app.companies.models import Company, Station
 from app.extensions import db
 from app.fleet import rules
 from app.fleet.models import BusSeat, Route, Trip, TripStop
@@ -23,9 +23,12 @@ TIMES_OF_DAY = {"morning": (time(0), time(12)), "afternoon": (time(12), time(17)
 class Offer:
     """One trip as a passenger sees it: times at their own stops, the price of their pair."""
 
-    trip: Trip
-    origin: int
-    destination: int
+    trip_id: int
+    operator: str
+    currency: str
+    route: str
+    origin: Station
+    destination: Station
     departs_at: datetime
     arrives_at: datetime
     seats_free: int
@@ -58,18 +61,33 @@ def search(
     if company_id:
         query = query.where(Trip.company_id == company_id)
     rows = db.session.execute(query).all()
-    routes = {r.id: r for r in _routes({row[0].route_id for row in rows})}
-    vip_buses = _buses_with_vip({row[0].bus_id for row in rows})
+    stations = {
+        st.id: st for st in db.session.scalars(select(Station).where(Station.id.in_((origin_id, destination_id))))
+    }
+    matrices = {route.id: _matrix(route) for route in _routes({row.route_id for row in rows})}
+    vip_buses = _buses_with_vip({row.bus_id for row in rows})
     offers = []
-    matrices = {route_id: _matrix(route) for route_id, route in routes.items()}
-    for trip, origin, destination, departs_at, arrives_at, free in rows:
-        matrix = matrices[trip.route_id]
-        pair = (trip.stops[origin].station_id, trip.stops[destination].station_id)
-        standard = matrix.get((*pair, "standard"))
+    for row in rows:
+        matrix = matrices[row.route_id]
+        standard = matrix.get((origin_id, destination_id, "standard"))
         if standard is None:
             continue  # the route no longer serves this pair; its tickets are not sold
-        vip = matrix.get((*pair, "vip")) if trip.bus_id in vip_buses else None
-        offers.append(Offer(trip, origin, destination, departs_at, arrives_at, max(free, 0), standard, vip))
+        vip = matrix.get((origin_id, destination_id, "vip")) if row.bus_id in vip_buses else None
+        offers.append(
+            Offer(
+                trip_id=row.id,
+                operator=row.operator,
+                currency=row.currency,
+                route=row.route_name,
+                origin=stations[origin_id],
+                destination=stations[destination_id],
+                departs_at=row.departs_at,
+                arrives_at=row.arrives_at,
+                seats_free=max(row.seats_free, 0),
+                price=standard,
+                vip_price=vip,
+            )
+        )
     if sort == "price":
         offers.sort(key=lambda offer: (offer.price, offer.departs_at))
     return offers
@@ -92,7 +110,19 @@ def search_statement(origin_id: int, destination_id: int, start: datetime, end: 
         .scalar_subquery()
     )
     query = (
-        select(Trip, board.position, alight.position, board.departs_at, alight.departs_at, capacity - occupied)
+        select(
+            Trip.id,
+            Trip.route_id,
+            Trip.bus_id,
+            Company.name.label("operator"),
+            Company.currency,
+            Route.name.label("route_name"),
+            board.departs_at.label("departs_at"),
+            alight.departs_at.label("arrives_at"),
+            (capacity - occupied).label("seats_free"),
+        )
+        .join(Route, Route.id == Trip.route_id)
+        .join(Company, Company.id == Trip.company_id)
         .join(board, board.trip_id == Trip.id)
         .join(alight, and_(alight.trip_id == Trip.id, alight.position > board.position))
         .where(

@@ -84,14 +84,14 @@ def search():
         date=day.isoformat(),
         trips=[
             {
-                "trip_id": o.trip.id,
-                "operator": o.trip.route.company.name,
-                "route": o.trip.route.name,
-                "from": {"station_id": origin.id, "position": o.origin, "departs_at": o.departs_at.isoformat()},
-                "to": {"station_id": destination.id, "position": o.destination, "arrives_at": o.arrives_at.isoformat()},
+                "trip_id": o.trip_id,
+                "operator": o.operator,
+                "route": o.route,
+                "from": {"station_id": origin.id, "name": origin.name, "departs_at": o.departs_at.isoformat()},
+                "to": {"station_id": destination.id, "name": destination.name, "arrives_at": o.arrives_at.isoformat()},
                 "seats_free": o.seats_free,
                 "price": {"standard": o.price, **({"vip": o.vip_price} if o.vip_price else {})},
-                "currency": o.trip.route.company.currency,
+                "currency": o.currency,
             }
             for o in offers
         ],
