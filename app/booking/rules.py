@@ -19,3 +19,13 @@ def refund_percent(policy: list, hours_before: float) -> int:
     hours have not yet passed; none once they all have."""
     eligible = [percent for hours, percent in policy if hours_before >= hours]
     return max(eligible, default=0)
+
+
+def search_problems(origin_id: int, destination_id: int, day, today) -> dict[str, str]:
+    """What is wrong with a search, by field (origin, destination, date); empty when it can run."""
+    problems = {}
+    if origin_id == destination_id:
+        problems["destination"] = "Choose a destination other than where you leave from."
+    if day < today:
+        problems["date"] = "Choose today or a later date."
+    return problems

@@ -81,7 +81,7 @@ def test_the_whole_journey_over_the_api(api, line):
 @pytest.mark.parametrize(
     ("query", "field", "message"),
     [
-        ("from={a}&to={a}", "to", "Choose a destination other than the origin."),
+        ("from={a}&to={a}", "to", "Choose a destination other than where you leave from."),
         ("from=999999&to={b}", "from", "Unknown station"),
         ("from={a}&to={b}&date=2020-01-01", "date", "Choose today or a later date."),
         ("from={a}&to={b}&date=tomorrow", "date", "Give the date as YYYY-MM-DD."),

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app.accounts.queries import active_memberships
 from app.booking import qr, queries
 from app.booking.models import Hold, Order, Ticket
+from app.booking.rules import search_problems
 from app.booking.services import holds, inventory, orders, tickets
 from app.companies.models import Station
 from app.core.api import json_body
@@ -61,10 +62,9 @@ def search():
     except ValueError:
         errors["date"] = ["Give the date as YYYY-MM-DD."]
         day = today
-    if day < today:
-        errors["date"] = ["Choose today or a later date."]
-    if origin and destination and origin.id == destination.id:
-        errors["to"] = ["Choose a destination other than the origin."]
+    if origin and destination:
+        for name, problem in search_problems(origin.id, destination.id, day, today).items():
+            errors.setdefault({"destination": "to"}.get(name, name), []).append(problem)
     sort = request.args.get("sort", "time")
     if sort not in ("time", "price"):
         errors["sort"] = ["Sort by time or price."]

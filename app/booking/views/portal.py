@@ -13,7 +13,7 @@ from app.booking import documents, qr, queries
 from app.booking.errors import HoldExpired, HoldLimitReached, OrderNotPayable, SeatUnavailable, TicketNotCancellable
 from app.booking.forms import CheckoutForm, PaymentForm, SearchForm
 from app.booking.models import Order, Ticket
-from app.booking.rules import MAX_SEATS_PER_ORDER
+from app.booking.rules import MAX_SEATS_PER_ORDER, search_problems
 from app.booking.services import holds, inventory, orders, tickets
 from app.companies.queries import active_companies, stations_by_city
 from app.core import tx
@@ -52,10 +52,9 @@ def search():
             form.origin.errors.append("We do not know this bus park. Pick one from the list.")
         if destination is None:
             form.destination.errors.append("We do not know this bus park. Pick one from the list.")
-        if origin and destination and origin.id == destination.id:
-            form.destination.errors.append("Choose a destination other than where you leave from.")
-        if form.date.data and form.date.data < _today():
-            form.date.errors.append("Choose today or a later date.")
+        if origin and destination:
+            for name, problem in search_problems(origin.id, destination.id, day, _today()).items():
+                getattr(form, name).errors.append(problem)
         if not form.errors:
             offers = queries.search(
                 origin.id,
