@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from app.accounts.rules import normalize_phone
 from app.booking.errors import HoldExpired, OrderNotPayable
-from app.booking.models import Hold, Order, SeatLeg, Ticket
+from app.booking.models import Order, SeatLeg, Ticket
 from app.booking.services import inventory
 from app.booking.services.holds import hold_of, validate_seat_choice
 from app.core import events
@@ -201,7 +201,3 @@ def _announce_paid(order: Order) -> None:
         company_id=order.company_id,
         trip_id=order.trip_id,
     )
-
-
-def hold_for_order(order: Order) -> Hold | None:
-    return db.session.scalar(db.select(Hold).where(Hold.order_id == order.id))

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 from sqlalchemy import select
 
 from app.booking import documents, qr, queries
-from app.booking.errors import HoldExpired, HoldLimitReached, OrderNotPayable, SeatUnavailable, TicketNotCancellable
+from app.booking.errors import HoldExpired, OrderNotPayable, TicketNotCancellable
 from app.booking.forms import CheckoutForm, PaymentForm, SearchForm
 from app.booking.models import Order, Ticket
 from app.booking.rules import MAX_SEATS_PER_ORDER, search_problems
@@ -135,7 +135,7 @@ def hold_seats(trip_id: int):
         hold = holds.create_hold(
             g.user, trip.id, seats=request.form.getlist("seats"), origin=origin, destination=destination, now=utcnow()
         )
-    except (SeatUnavailable, HoldLimitReached, InvalidInput, DomainError) as refusal:
+    except DomainError as refusal:  # taken seats, limits, bad choices: said on the seat map
         tx.rollback()
         return trip_seats(trip_id, error=refusal.message, status=refusal.status)
     return redirect(url_for(".checkout", code=hold.code), 303)
