@@ -1,11 +1,13 @@
 """Booking throughput over HTTP on real PostgreSQL, against this machine's pgbench.
 
-A booking is the buyer's whole path through the API: ``POST /holds`` → ``POST /orders`` →
-``POST /orders/{code}/sandbox-payment``. Two phases, each ``--seconds`` long, with ``--clients``
-buyer threads (each its own account, keep-alive connection):
+A booking is a seat bought through the API until its ticket is issued: ``POST /orders`` with the
+trip, seat and passenger, then ``POST /orders/{code}/sandbox-payment``. Three phases, each
+``--seconds`` long, with ``--clients`` buyer threads (each its own account, keep-alive connection):
 
 - **many trips**: every booking picks a random coming demo trip and a random seat;
-- **one hot trip**: every booking goes to one 240-seat trip with four legs, one random leg each.
+- **one hot trip**: every booking goes to one 240-seat trip with four legs, one random leg each;
+- **the portal's path** on many trips: ``POST /holds``, then ``POST /orders`` with the hold, then
+  the payment (three requests), for comparison.
 
 Prints bookings per second, latency percentiles per booking and per request, refusals (seat
 taken: the expected answer in a race), and oversell (must be 0), then the same machine's
@@ -117,56 +119,60 @@ def prepare(url: str, clients: int) -> tuple[list[tuple[int, list[str], int]], t
     return coming, hot_trip
 
 
-def run_phase(port: int, tokens: list[str], seconds: float, pick) -> dict:
+def hold_then_order(connection, token: str, name: str, trip_id: int, seat: str, origin, destination):
+    """The portal's path: hold the seat, then check it out."""
+    status, body = call(
+        connection,
+        "POST",
+        "/api/v1/holds",
+        token=token,
+        body={"trip_id": trip_id, "seats": [seat], "from": origin, "to": destination},
+    )
+    if status != 201:
+        return status, body
+    checkout = {"hold": body["hold"]["code"], "passengers": [{"name": name}]}
+    return call(connection, "POST", "/api/v1/orders", token=token, body=checkout)
+
+
+def one_call_order(connection, token: str, name: str, trip_id: int, seat: str, origin, destination):
+    """A partner's path: seats and passenger in one request."""
+    body = {"trip_id": trip_id, "seats": [seat], "from": origin, "to": destination, "passengers": [{"name": name}]}
+    return call(connection, "POST", "/api/v1/orders", token=token, body=body)
+
+
+def run_phase(port: int, tokens: list[str], seconds: float, pick, order) -> dict:
+    """Buyers book until the time is up: ``order`` (one or two requests) then the sandbox payment.
+    Every request is timed; a booking counts once its tickets are issued."""
     booked, refused, failed = [], [], []
     per_request: list[float] = []
     deadline = time.perf_counter() + seconds
     lock = threading.Lock()
 
     def buyer(n: int) -> None:
-        rng = random.Random(n)
+        rng = random.Random()  # each phase picks afresh: seats taken earlier stay taken
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         while time.perf_counter() < deadline:
             trip_id, seat, origin, destination = pick(rng)
             started = time.perf_counter()
-            steps = []
+            steps: list[float] = []
             try:
-                t = time.perf_counter()
-                status, body = call(
-                    connection,
-                    "POST",
-                    "/api/v1/holds",
-                    token=tokens[n],
-                    body={"trip_id": trip_id, "seats": [seat], "from": origin, "to": destination},
+                status, body = order(
+                    TimedConnection(connection, steps), tokens[n], f"Buyer {n}", trip_id, seat, origin, destination
                 )
-                steps.append(time.perf_counter() - t)
                 if status == 409:
                     with lock:
                         refused.append(1)
                         per_request.extend(steps)
                     continue
                 if status != 201:
-                    raise RuntimeError(f"hold {status} {body}")
-                t = time.perf_counter()
-                status, body = call(
-                    connection,
-                    "POST",
-                    "/api/v1/orders",
-                    token=tokens[n],
-                    body={"hold": body["hold"]["code"], "passengers": [{"name": f"Buyer {n}"}]},
-                )
-                steps.append(time.perf_counter() - t)
-                if status != 201:
                     raise RuntimeError(f"order {status} {body}")
-                t = time.perf_counter()
                 status, body = call(
-                    connection,
+                    TimedConnection(connection, steps),
                     "POST",
                     f"/api/v1/orders/{body['order']['code']}/sandbox-payment",
                     token=tokens[n],
                     body={"decision": "approve"},
                 )
-                steps.append(time.perf_counter() - t)
                 if status != 200:
                     raise RuntimeError(f"payment {status} {body}")
             except (OSError, RuntimeError) as error:
@@ -186,6 +192,31 @@ def run_phase(port: int, tokens: list[str], seconds: float, pick) -> dict:
     return {"booked": booked, "refused": len(refused), "failed": failed, "requests": per_request}
 
 
+class TimedConnection:
+    """An HTTP connection that notes how long each request took, answer included."""
+
+    def __init__(self, connection: http.client.HTTPConnection, times: list[float]):
+        self.connection, self.times = connection, times
+
+    def request(self, *args, **kwargs):
+        self.started = time.perf_counter()
+        self.connection.request(*args, **kwargs)
+
+    def getresponse(self):
+        response = self.connection.getresponse()
+        data = response.read()
+        self.times.append(time.perf_counter() - self.started)
+        return Answer(response.status, data)
+
+
+class Answer:
+    def __init__(self, status: int, data: bytes):
+        self.status, self.data = status, data
+
+    def read(self) -> bytes:
+        return self.data
+
+
 def report(name: str, result: dict, seconds: float) -> float:
     rate = len(result["booked"]) / seconds
     print(
@@ -193,8 +224,7 @@ def report(name: str, result: dict, seconds: float) -> float:
         f"{result['refused']} refused (seat taken), {len(result['failed'])} failed"
     )
     print(
-        f"  per booking (3 requests) ms: p50 {percentile(result['booked'], 0.5):.0f}  "
-        f"p95 {percentile(result['booked'], 0.95):.0f}"
+        f"  per booking ms: p50 {percentile(result['booked'], 0.5):.0f}  p95 {percentile(result['booked'], 0.95):.0f}"
     )
     print(
         f"  per request ms: p50 {percentile(result['requests'], 0.5):.0f}  "
@@ -238,6 +268,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--database", default="tms_bench_booking")
+    parser.add_argument("--workers", type=int, help="gunicorn worker processes (default: gunicorn.conf.py's)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker")
     args = parser.parse_args()
 
     from sqlalchemy import create_engine, text
@@ -258,8 +290,8 @@ def main() -> None:
         "DATABASE_URL": url,
         "REDIS_URL": REDIS_URL,
         "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "8",
+        **({"WEB_CONCURRENCY": str(args.workers)} if args.workers else {}),
+        "GUNICORN_THREADS": str(args.threads),
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
@@ -294,15 +326,17 @@ def main() -> None:
             leg = rng.randrange(len(stations) - 1)
             return trip_id, rng.choice(labels), stations[leg], stations[leg + 1]
 
-        many = run_phase(port, tokens, args.seconds, any_trip)
-        one = run_phase(port, tokens, args.seconds, hot_leg)
+        many = run_phase(port, tokens, args.seconds, any_trip, one_call_order)
+        crowded = run_phase(port, tokens, args.seconds, hot_leg, one_call_order)
+        portal = run_phase(port, tokens, args.seconds, any_trip, hold_then_order)
     finally:
         server.terminate()
         server.wait(timeout=10)
 
     print(f"coming trips: {len(coming):,}; hot trip {hot[0]} with {len(hot[1])} seats and {len(hot[2]) - 1} legs")
-    many_rate = report("many trips", many, args.seconds)
-    hot_rate = report("one hot trip", one, args.seconds)
+    many_rate = report("many trips, one-call order + payment (2 requests)", many, args.seconds)
+    hot_rate = report("one hot trip, one-call order + payment (2 requests)", crowded, args.seconds)
+    report("many trips, hold + order + payment (3 requests, the portal's path)", portal, args.seconds)
     print(f"\noversold seat-legs: {oversold(url)}")
     tps = pgbench("tms_pgbench", 8, 15)
     print(f"pgbench -N (8 clients, 15 s): {tps:.0f} tps")

@@ -31,7 +31,7 @@ class User(UserMixin, TimestampMixin, db.Model):
     session_epoch: Mapped[int] = mapped_column(default=0)
     last_login_at: Mapped[datetime | None]
 
-    memberships: Mapped[list[Membership]] = relationship(back_populates="user", lazy="selectin")
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 
     @property
     def is_active(self) -> bool:  # Flask-Login

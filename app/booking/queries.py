@@ -157,6 +157,12 @@ def _buses_with_vip(ids: set[int]) -> set[int]:
     return set(db.session.scalars(query))
 
 
+def trip_stations(trip_id: int) -> list[int]:
+    """The station ids a trip calls at, in order; empty for no such trip."""
+    query = select(TripStop.station_id).where(TripStop.trip_id == trip_id).order_by(TripStop.position)
+    return list(db.session.scalars(query))
+
+
 def prices_for(trip: Trip, origin: int, destination: int) -> dict[str, int]:
     """Seat class → the price between two stops of the trip, from the fare table."""
     matrix = _matrix(trip.route)

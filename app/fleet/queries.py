@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from app.accounts.models import Membership, User
 from app.accounts.rules import Role
@@ -14,7 +15,7 @@ from app.booking.rules import ACTIVE_TICKET_STATUSES
 from app.companies.models import Company
 from app.core.errors import NotFound
 from app.extensions import db
-from app.fleet.models import Bus, Route, Timetable, Trip
+from app.fleet.models import Bus, Route, Timetable, Trip, TripStop
 from app.fleet.rules import TripStatus
 
 
@@ -33,11 +34,24 @@ def lock_trip(trip_id: int) -> Trip:
     been taken by the query that also joins the bus, PostgreSQL would hand back the updated trip
     row joined to the bus row it saw before waiting (a swap committed meanwhile would leave a
     stale or missing bus).
+
+    Only the trip, its route and company, its bus and its stops are read; seats, fares, the
+    driver and station names load when asked for, so a sale reads only what it uses.
     """
     locked = db.session.scalar(select(Trip.id).where(Trip.id == trip_id).with_for_update())
     if locked is None:
         raise NotFound()
-    return db.session.scalar(select(Trip).where(Trip.id == trip_id).execution_options(populate_existing=True))
+    return db.session.scalar(
+        select(Trip)
+        .where(Trip.id == trip_id)
+        .options(
+            joinedload(Trip.route).options(joinedload(Route.company), lazyload(Route.stops)),
+            joinedload(Trip.bus).lazyload(Bus.seats),
+            lazyload(Trip.driver),
+            selectinload(Trip.stops).lazyload(TripStop.station),
+        )
+        .execution_options(populate_existing=True)
+    )
 
 
 def routes_of(company: Company, *, active_only: bool = False) -> list[Route]:

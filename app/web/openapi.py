@@ -39,6 +39,10 @@ ERRORS = {
 }
 
 STRING, INTEGER = {"type": "string"}, {"type": "integer"}
+PASSENGERS = {
+    "type": "array",
+    "items": {"type": "object", "properties": {"name": STRING, "phone": STRING}, "required": ["name"]},
+}
 
 SPEC = {
     "openapi": "3.1.0",
@@ -137,21 +141,39 @@ SPEC = {
         },
         "/orders": {
             "post": {
-                "summary": "Check out a hold: one passenger per seat; prices come from the fare table",
-                "requestBody": _body(
-                    {
-                        "hold": STRING,
-                        "passengers": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {"name": STRING, "phone": STRING},
-                                "required": ["name"],
-                            },
-                        },
-                    },
-                    ["hold", "passengers"],
+                "summary": "Check out a hold, or book seats in one call; prices come from the fare table",
+                "description": (
+                    "Either `hold` (a hold's code) or `trip_id` with `seats` (and `from`/`to` station ids, "
+                    "the whole trip if left out). One passenger per seat. A one-call order keeps its seats "
+                    "for the company's hold time and counts against the same limits as a hold."
                 ),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "oneOf": [
+                                    {
+                                        "type": "object",
+                                        "properties": {"hold": STRING, "passengers": PASSENGERS},
+                                        "required": ["hold", "passengers"],
+                                    },
+                                    {
+                                        "type": "object",
+                                        "properties": {
+                                            "trip_id": INTEGER,
+                                            "from": INTEGER,
+                                            "to": INTEGER,
+                                            "seats": {"type": "array", "items": STRING, "minItems": 1, "maxItems": 6},
+                                            "passengers": PASSENGERS,
+                                        },
+                                        "required": ["trip_id", "seats", "passengers"],
+                                    },
+                                ]
+                            }
+                        }
+                    },
+                },
                 "responses": {
                     "201": _json({"type": "object", "properties": {"order": _ref("Order")}}),
                     "410": {"$ref": "#/components/responses/Error"},

@@ -142,6 +142,48 @@ def test_a_tampered_total_is_ignored(api, line):
     assert api("POST", "/orders", buyer, json=body).get_json()["order"]["total"] == 4000
 
 
+def test_seats_can_be_booked_in_one_call(api, line):
+    buyer = factories.user()
+    first, middle, _ = stops(line)
+    body = {"trip_id": line.id, "from": first, "to": middle, "seats": ["2A", "2B"], "total": 1}
+    body["passengers"] = [{"name": "Aline Uwase", "phone": "0788123456"}, {"name": "Jean Mugabo"}]
+    created = api("POST", "/orders", buyer, json=body)
+    assert created.status_code == 201
+    order = created.get_json()["order"]
+    assert order["status"] == "pending" and order["total"] == 4000 and order["expires_at"]
+    assert [(t["seat"], t["from"], t["to"]) for t in order["tickets"]] == [
+        ("2A", line.stops[0].station.name, line.stops[1].station.name),
+        ("2B", line.stops[0].station.name, line.stops[1].station.name),
+    ]
+    paid = api("POST", f"/orders/{order['code']}/sandbox-payment", buyer, json={"decision": "approve"}).get_json()
+    assert paid["order"]["status"] == "paid" and all(t["qr"] for t in paid["order"]["tickets"])
+    taken = api("POST", "/orders", factories.user(), json={**body, "seats": ["2B"], "passengers": [{"name": "Eric"}]})
+    assert taken.status_code == 409 and "Seat 2B" in taken.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"trip_id": None, "seats": ["1A"]}, 422, "trip_id"),
+        ({"seats": ["1A"], "passengers": [{"name": "A B"}]}, 422, "hold"),
+        ({"trip_id": "LINE", "seats": "1A"}, 422, "seats"),
+        ({"trip_id": "LINE", "seats": ["1A", "1B"]}, 422, "passengers"),
+        ({"trip_id": "LINE", "seats": ["9Z"]}, 422, "seats"),
+        ({"trip_id": "LINE", "seats": ["1A"], "from": 999999}, 422, "to"),
+        ({"trip_id": 999999, "seats": ["1A"]}, 404, None),
+    ],
+)
+def test_bad_one_call_orders_are_refused_and_keep_nothing(api, line, body, status, field):
+    body = {"passengers": [{"name": "Aline Uwase"}], **body}
+    if body.get("trip_id") == "LINE":
+        body["trip_id"] = line.id
+    response = api("POST", "/orders", factories.user(), json=body)
+    assert response.status_code == status, response.get_json()
+    if field:
+        assert field in response.get_json()["error"]["fields"]
+    assert db.session.scalar(select(func.count(Order.id))) == 0
+
+
 def test_releasing_a_hold_frees_the_seat(api, line):
     buyer = factories.user()
     hold = api("POST", "/holds", buyer, json={"trip_id": line.id, "seats": ["2A"]}).get_json()["hold"]

@@ -149,6 +149,41 @@ def test_one_person_keeps_at_most_six_seats_in_two_holds(trip):
     assert hold(trip, ["3A"], user=buyer, now=NOW + timedelta(minutes=11)).status == "active"  # the others expired
 
 
+def test_orders_waiting_for_payment_count_against_the_limits_as_holds(trip):
+    buyer = factories.user()
+    for seats in (["1A", "1B"], ["2A"]):
+        orders.checkout(buyer, hold(trip, seats, user=buyer).code, people(*seats), channel="web", now=NOW)
+    with pytest.raises(HoldLimitReached, match="2 bookings waiting"):
+        hold(trip, ["3A"], user=buyer)
+    with pytest.raises(HoldLimitReached, match="2 bookings waiting"):
+        orders.reserve(buyer, trip.id, seats=["3A"], origin=0, destination=2, passengers=people("A B"), now=NOW)
+    paid = db.session.scalar(select(Order).where(Order.user_id == buyer.id).order_by(Order.id).limit(1))
+    orders.mark_paid(paid, now=NOW)
+    assert hold(trip, ["3A"], user=buyer).status == "active"  # a paid order keeps nothing out of sale
+
+
+def test_a_one_call_order_keeps_its_seats_for_the_hold_time(trip):
+    buyer = factories.user()
+    order = orders.reserve(
+        buyer, trip.id, seats=["1A", "2A"], origin=1, destination=2, passengers=people("A B", "C D"), now=NOW
+    )
+    assert order.status == "pending" and order.expires_at == NOW + timedelta(minutes=10) and order.total == 5000
+    assert legs_of(trip) == [("1A", 1, False), ("2A", 1, False)]
+    with pytest.raises(SeatUnavailable, match="Seat 2A"):
+        orders.reserve(
+            factories.user(), trip.id, seats=["2A"], origin=0, destination=2, passengers=people("E F"), now=NOW
+        )
+    later = NOW + timedelta(minutes=10)
+    again = orders.reserve(
+        factories.user(), trip.id, seats=["2A"], origin=0, destination=2, passengers=people("E F"), now=later
+    )
+    assert again.status == "pending" and db.session.get(Order, order.id).status == "expired"
+    with pytest.raises(TripNotOnSale, match="already left"):
+        orders.reserve(
+            buyer, trip.id, seats=["3A"], origin=0, destination=2, passengers=people("G H"), now=NOW + timedelta(days=3)
+        )
+
+
 # --- Checkout and payment ------------------------------------------------------------------------
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from app.accounts.models import User
-from app.booking.errors import HoldLimitReached, TripNotOnSale
-from app.booking.models import Hold, Order, SeatLeg
+from app.booking.errors import HoldLimitReached
+from app.booking.models import Hold, Order, SeatLeg, Ticket
 from app.booking.rules import MAX_ACTIVE_HOLDS_PER_USER, MAX_HELD_SEATS_PER_USER, MAX_SEATS_PER_ORDER
 from app.booking.services import inventory
 from app.core.errors import InvalidInput, NotFound
@@ -37,14 +37,10 @@ def validate_seat_choice(seats: list[str]) -> list[str]:
 def create_hold(user: User, trip_id: int, *, seats: list[str], origin: int, destination: int, now: datetime) -> Hold:
     """Keep ``seats`` from stop ``origin`` to ``destination`` for ``user``: all of them or none."""
     seats = validate_seat_choice(seats)
-    # The user's row first, then the trip's: one order of locks everywhere, so no deadlock, and
-    # two tabs of one user cannot both slip under the limits.
-    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
-    _check_limits(user, len(seats), now)
+    check_allowance(user, len(seats), now)
     trip = inventory.lock_for_sale(trip_id, now)
     inventory.check_leg_range(trip, origin, destination)
-    if trip.time_at(origin) <= now:
-        raise TripNotOnSale("This bus has already left that stop.")
+    inventory.check_not_left(trip, origin, now)
     inventory.check_seats(trip, seats)
     company = trip.route.company
     hold = Hold(
@@ -66,17 +62,30 @@ def create_hold(user: User, trip_id: int, *, seats: list[str], origin: int, dest
     return hold
 
 
-def _check_limits(user: User, wanted: int, now: datetime) -> None:
-    active = select(Hold).where(Hold.user_id == user.id, Hold.status == "active", Hold.expires_at > now)
-    holds = list(db.session.scalars(active))
-    if len(holds) >= MAX_ACTIVE_HOLDS_PER_USER:
-        raise HoldLimitReached(
-            f"You already have {len(holds)} bookings waiting for payment. Finish or give up one first."
+def check_allowance(user: User, wanted: int, now: datetime) -> None:
+    """Refuse a buyer who already keeps too many seats out of sale, held or waiting for payment.
+
+    Takes the user's row lock before any trip's (one order of locks everywhere, so no deadlock),
+    so two tabs of one user cannot both slip under the limits."""
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    held = list(
+        db.session.scalars(
+            select(Hold.seats).where(Hold.user_id == user.id, Hold.status == "active", Hold.expires_at > now)
         )
-    held = sum(len(hold.seats) for hold in holds)
-    if held + wanted > MAX_HELD_SEATS_PER_USER:
+    )
+    unpaid = db.session.execute(
+        select(Order.id, func.count(Ticket.id))
+        .join(Ticket, Ticket.order_id == Order.id)
+        .where(Order.user_id == user.id, Order.status == "pending", Order.expires_at > now)
+        .group_by(Order.id)
+    ).all()
+    waiting = len(held) + len(unpaid)
+    if waiting >= MAX_ACTIVE_HOLDS_PER_USER:
+        raise HoldLimitReached(f"You already have {waiting} bookings waiting for payment. Finish or give up one first.")
+    kept = sum(len(seats) for seats in held) + sum(count for _, count in unpaid)
+    if kept + wanted > MAX_HELD_SEATS_PER_USER:
         raise HoldLimitReached(
-            f"You are keeping {held} seats already; one person may keep at most {MAX_HELD_SEATS_PER_USER} at a time."
+            f"You are keeping {kept} seats already; one person may keep at most {MAX_HELD_SEATS_PER_USER} at a time."
         )
 
 

@@ -16,7 +16,7 @@ from app.booking.models import Hold, Order, SeatLeg, Ticket
 from app.core.errors import InvalidInput
 from app.extensions import db
 from app.fleet import queries, rules
-from app.fleet.models import Trip
+from app.fleet.models import BusSeat, Trip
 
 
 def lock_for_sale(trip_id: int, now: datetime) -> Trip:
@@ -31,6 +31,11 @@ def lock_for_sale(trip_id: int, now: datetime) -> Trip:
 def check_leg_range(trip: Trip, origin: int, destination: int) -> None:
     if not (0 <= origin < destination < len(trip.stops)):
         raise InvalidInput(fields={"destination": ["This trip does not go from that stop to that one."]})
+
+
+def check_not_left(trip: Trip, origin: int, now: datetime) -> None:
+    if trip.time_at(origin) <= now:
+        raise TripNotOnSale("This bus has already left that stop.")
 
 
 def release_expired(trip: Trip, now: datetime) -> None:
@@ -58,16 +63,20 @@ def release_expired(trip: Trip, now: datetime) -> None:
         db.session.execute(update(Order).where(Order.id.in_(orders)).values(status="expired"))
 
 
-def check_seats(trip: Trip, seats: list[str]) -> dict:
-    """The bus's seats by label; refuses labels this bus does not have."""
-    layout = {seat.label: seat for seat in trip.bus.seats}
-    unknown = [label for label in seats if label not in layout]
+def check_seats(trip: Trip, seats: list[str]) -> dict[str, str]:
+    """Seat label → class for ``seats`` on the trip's bus; refuses labels this bus does not have."""
+    classes = dict(
+        db.session.execute(
+            select(BusSeat.label, BusSeat.seat_class).where(BusSeat.bus_id == trip.bus_id, BusSeat.label.in_(seats))
+        ).all()
+    )
+    unknown = [label for label in seats if label not in classes]
     if unknown:
         raise InvalidInput(
             f"Bus {trip.bus.plate} has no seat {', '.join(unknown)}.",
             fields={"seats": [f"Bus {trip.bus.plate} has no seat {', '.join(unknown)}."]},
         )
-    return layout
+    return classes
 
 
 @contextmanager

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.rules import normalize_phone
 from app.booking.errors import HoldExpired, OrderNotPayable
 from app.booking.models import Order, SeatLeg, Ticket
 from app.booking.services import inventory
-from app.booking.services.holds import hold_of, validate_seat_choice
+from app.booking.services.holds import check_allowance, hold_of, validate_seat_choice
 from app.core import events
 from app.core.errors import InvalidInput
 from app.extensions import db
@@ -56,54 +57,50 @@ def clean_passengers(passengers: list[Passenger], count: int) -> list[Passenger]
     return cleaned
 
 
-def _order(trip: Trip, actor, *, channel: str, paid: bool, now: datetime, expires_at=None) -> Order:
+def _new_order(
+    trip: Trip, actor, seats, origin: int, destination: int, passengers, *, channel: str, paid: bool, now, expires_at
+) -> Order:
+    """An order with one ticket per seat, priced by the server from the fare table, with today's
+    refund terms. Prices are read before anything is written, so the order is inserted once."""
+    classes = inventory.check_seats(trip, seats)
+    company = trip.route.company
+    origin_station, destination_station = trip.stops[origin].station_id, trip.stops[destination].station_id
+    prices = {cls: fare_for(trip.route, origin_station, destination_station, cls) for cls in set(classes.values())}
     order = Order(
         code=new_code(),
         company_id=trip.company_id,
         trip_id=trip.id,
         user_id=getattr(actor, "id", None),
         status="paid" if paid else "pending",
-        total=0,
-        currency=trip.route.company.currency,
+        total=sum(prices[classes[label]] for label in seats),
+        currency=company.currency,
         channel=channel,
         paid_at=now if paid else None,
         expires_at=expires_at,
+        tickets=[],  # a loaded collection keeps the new tickets in memory until the answer is sent
     )
     db.session.add(order)
-    return order
-
-
-def _tickets(trip: Trip, order: Order, seats, origin: int, destination: int, passengers) -> list[Ticket]:
-    """One ticket per seat, priced by the server from the fare table, with today's refund terms."""
-    layout = inventory.check_seats(trip, seats)
-    company = trip.route.company
-    origin_stop, destination_stop = trip.stops[origin], trip.stops[destination]
-    tickets = []
     for label, passenger in zip(seats, passengers, strict=True):
-        seat_class = layout[label].seat_class
-        price = fare_for(trip.route, origin_stop.station_id, destination_stop.station_id, seat_class)
-        ticket = Ticket(
-            code=new_code(),
-            order=order,
-            trip_id=trip.id,
-            seat_label=label,
-            seat_class=seat_class,
-            origin_position=origin,
-            destination_position=destination,
-            origin_station_id=origin_stop.station_id,
-            destination_station_id=destination_stop.station_id,
-            passenger_name=passenger.name,
-            passenger_phone=passenger.phone,
-            price=price,
-            currency=company.currency,
-            status=order.status,
-            refund_policy=[list(tier) for tier in company.refund_policy],
+        order.tickets.append(
+            Ticket(
+                code=new_code(),
+                trip=trip,
+                seat_label=label,
+                seat_class=classes[label],
+                origin_position=origin,
+                destination_position=destination,
+                origin_station_id=origin_station,
+                destination_station_id=destination_station,
+                passenger_name=passenger.name,
+                passenger_phone=passenger.phone,
+                price=prices[classes[label]],
+                currency=company.currency,
+                status=order.status,
+                refund_policy=[list(tier) for tier in company.refund_policy],
+            )
         )
-        order.total += price
-        db.session.add(ticket)
-        tickets.append(ticket)
     db.session.flush()
-    return tickets
+    return order
 
 
 def book_seats(
@@ -118,19 +115,50 @@ def book_seats(
     paid: bool,
     now: datetime,
 ) -> Order:
-    """Sell ``seats`` from stop position ``origin`` to ``destination`` at once: all or none."""
+    """Sell ``seats`` from stop position ``origin`` to ``destination`` at once: all or none. An
+    unpaid order keeps its seats for the company's hold time, as a hold would."""
     seats = validate_seat_choice(seats)
     if len(passengers) != len(seats):
         raise InvalidInput(fields={"seats": ["Each seat once, with one passenger per seat."]})
     trip = inventory.lock_for_sale(trip_id, now)
     inventory.check_leg_range(trip, origin, destination)
-    inventory.check_seats(trip, seats)
+    return _sell(trip, actor, seats, origin, destination, passengers, channel=channel, paid=paid, now=now)
+
+
+def reserve(
+    user, trip_id: int, *, seats: list[str], origin: int, destination: int, passengers: list[Passenger], now: datetime
+) -> Order:
+    """Seats straight to an order waiting for payment, in one call, for partners' and devices'
+    bookings: counted against the buyer's limits as a hold is, and released as a hold is if unpaid."""
+    seats = validate_seat_choice(seats)
+    passengers = clean_passengers(passengers, len(seats))
+    check_allowance(user, len(seats), now)
+    trip = inventory.lock_for_sale(trip_id, now)
+    inventory.check_leg_range(trip, origin, destination)
+    inventory.check_not_left(trip, origin, now)
+    return _sell(trip, user, seats, origin, destination, passengers, channel="api", paid=False, now=now)
+
+
+def _sell(trip: Trip, actor, seats, origin: int, destination: int, passengers, *, channel, paid, now) -> Order:
     legs = range(origin, destination)
+    expires_at = None if paid else now + timedelta(minutes=trip.route.company.hold_minutes)
     with inventory.claiming(trip, seats, legs):
-        order = _order(trip, actor, channel=channel, paid=paid, now=now)
-        tickets = _tickets(trip, order, seats, origin, destination, passengers)
+        order = _new_order(
+            trip,
+            actor,
+            seats,
+            origin,
+            destination,
+            passengers,
+            channel=channel,
+            paid=paid,
+            now=now,
+            expires_at=expires_at,
+        )
         db.session.add_all(
-            SeatLeg(trip_id=trip.id, seat_label=t.seat_label, leg=leg, ticket_id=t.id) for t in tickets for leg in legs
+            SeatLeg(trip_id=trip.id, seat_label=t.seat_label, leg=leg, ticket_id=t.id)
+            for t in order.tickets
+            for leg in legs
         )
     if paid:
         _announce_paid(order)
@@ -149,9 +177,19 @@ def checkout(user, hold_code: str, passengers: list[Passenger], *, channel: str,
         return hold.order  # submitted twice: the first checkout stands
     if hold.status != "active":
         raise HoldExpired()
-    order = _order(trip, user, channel=channel, paid=False, now=now, expires_at=hold.expires_at)
-    tickets = _tickets(trip, order, hold.seats, hold.origin_position, hold.destination_position, passengers)
-    for ticket in tickets:
+    order = _new_order(
+        trip,
+        user,
+        hold.seats,
+        hold.origin_position,
+        hold.destination_position,
+        passengers,
+        channel=channel,
+        paid=False,
+        now=now,
+        expires_at=hold.expires_at,
+    )
+    for ticket in order.tickets:
         db.session.execute(
             update(SeatLeg)
             .where(SeatLeg.hold_id == hold.id, SeatLeg.seat_label == ticket.seat_label)
@@ -164,8 +202,7 @@ def checkout(user, hold_code: str, passengers: list[Passenger], *, channel: str,
 
 def mark_paid(order: Order, *, now: datetime) -> Order:
     """The payment settled: the tickets are issued. Paying twice changes nothing."""
-    queries.lock_trip(order.trip_id)
-    db.session.refresh(order)
+    _keep_trip(order, queries.lock_trip(order.trip_id))
     if order.status == "paid":
         return order
     if order.status != "pending" or (order.expires_at is not None and order.expires_at <= now):
@@ -180,8 +217,7 @@ def mark_paid(order: Order, *, now: datetime) -> Order:
 
 def mark_failed(order: Order, *, now: datetime) -> Order:
     """The payment was declined: the order fails and its seats are free again."""
-    queries.lock_trip(order.trip_id)
-    db.session.refresh(order)
+    _keep_trip(order, queries.lock_trip(order.trip_id))
     if order.status != "pending":
         return order
     ticket_ids = [t.id for t in order.tickets]
@@ -192,6 +228,14 @@ def mark_failed(order: Order, *, now: datetime) -> Order:
     db.session.flush()
     events.emit("order.failed", {"order_id": order.id}, company_id=order.company_id, trip_id=order.trip_id)
     return order
+
+
+def _keep_trip(order: Order, trip: Trip) -> None:
+    """Reread the order under the trip's lock and hand its tickets the locked trip, so that nothing
+    after this loads the trip again."""
+    db.session.refresh(order)
+    for ticket in order.tickets:
+        set_committed_value(ticket, "trip", trip)
 
 
 def _announce_paid(order: Order) -> None:

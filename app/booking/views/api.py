@@ -105,19 +105,29 @@ def _trip(trip_id: int) -> Trip:
     return trip
 
 
-def _positions(trip: Trip, origin_station: int | None, destination_station: int | None) -> tuple[int, int]:
-    by_station = {stop.station_id: stop.position for stop in trip.stops}
+def _positions(stations: list[int], origin_station, destination_station) -> tuple[int, int]:
+    """Stop positions on a trip calling at ``stations`` of the passenger's two stations: the whole
+    trip when they are left out."""
+    by_station = {station: position for position, station in enumerate(stations)}
     origin = by_station.get(origin_station) if origin_station else 0
-    destination = by_station.get(destination_station) if destination_station else len(trip.stops) - 1
+    destination = by_station.get(destination_station) if destination_station else len(stations) - 1
     if origin is None or destination is None or origin >= destination:
         raise InvalidInput(fields={"to": ["This trip does not go from that stop to that one."]})
     return origin, destination
 
 
+def _stations_of(trip_id) -> list[int]:
+    stations = queries.trip_stations(trip_id)
+    if not stations:
+        raise NotFound("No such trip.")
+    return stations
+
+
 @blueprint.get("/trips/<int:trip_id>/seats")
 def seats(trip_id: int):
     trip = _trip(trip_id)
-    origin, destination = _positions(trip, request.args.get("from", type=int), request.args.get("to", type=int))
+    stations = [stop.station_id for stop in trip.stops]
+    origin, destination = _positions(stations, request.args.get("from", type=int), request.args.get("to", type=int))
     states = inventory.seat_states(trip, origin, destination, now=utcnow(), viewer_id=g.user.id)
     return jsonify(
         trip_id=trip.id,
@@ -150,15 +160,20 @@ def _hold_json(hold: Hold) -> dict:
     }
 
 
+def _check_labels(seats: list) -> None:
+    if not all(isinstance(seat, str) and len(seat) <= 6 for seat in seats):
+        raise InvalidInput(fields={"seats": ['Seats are labels such as "12A".']})
+
+
 @blueprint.post("/holds")
 def create_hold():
     body = json_body(trip_id=(int, 0), seats=(list, 0))
     raw = request.get_json()
-    if not all(isinstance(seat, str) and len(seat) <= 6 for seat in body["seats"]):
-        raise InvalidInput(fields={"seats": ['Seats are labels such as "12A".']})
-    trip = _trip(body["trip_id"])
-    origin, destination = _positions(trip, raw.get("from"), raw.get("to"))
-    hold = holds.create_hold(g.user, trip.id, seats=body["seats"], origin=origin, destination=destination, now=utcnow())
+    _check_labels(body["seats"])
+    origin, destination = _positions(_stations_of(body["trip_id"]), raw.get("from"), raw.get("to"))
+    hold = holds.create_hold(
+        g.user, body["trip_id"], seats=body["seats"], origin=origin, destination=destination, now=utcnow()
+    )
     return jsonify(hold=_hold_json(hold)), 201
 
 
@@ -198,13 +213,33 @@ def _ticket_json(ticket: Ticket) -> dict:
 
 @blueprint.post("/orders")
 def create_order():
-    body = json_body(hold=(str, 40), passengers=(list, 0))
+    """Check out a hold (``hold``), or book seats in one call (``trip_id``, ``seats``, optional
+    ``from``/``to`` station ids); either way one passenger per seat, priced by the server."""
+    raw = request.get_json(silent=True)
+    one_call = isinstance(raw, dict) and "hold" not in raw and "trip_id" in raw
+    body = json_body(
+        passengers=(list, 0), **({"trip_id": (int, 0), "seats": (list, 0)} if one_call else {"hold": (str, 40)})
+    )
     people = []
     for entry in body["passengers"][:6]:
         if not isinstance(entry, dict) or not isinstance(entry.get("name", ""), str):
             raise InvalidInput(fields={"passengers": ["Each passenger is an object with a name and a phone."]})
         people.append(orders.Passenger(entry.get("name", ""), entry.get("phone") or None))
-    order = orders.checkout(g.user, body["hold"], people, channel="api", now=utcnow())
+    if not one_call:
+        return jsonify(
+            order=_order_json(orders.checkout(g.user, body["hold"], people, channel="api", now=utcnow()))
+        ), 201
+    _check_labels(body["seats"])
+    origin, destination = _positions(_stations_of(body["trip_id"]), raw.get("from"), raw.get("to"))
+    order = orders.reserve(
+        g.user,
+        body["trip_id"],
+        seats=body["seats"],
+        origin=origin,
+        destination=destination,
+        passengers=people,
+        now=utcnow(),
+    )
     return jsonify(order=_order_json(order)), 201
 
 
