@@ -14,7 +14,7 @@ from app.companies.models import Company, Station
 from app.extensions import db
 from app.fleet import rules
 from app.fleet.models import BusSeat, Route, Trip, TripStop
-from app.fleet.services.network import fare_matrix
+from app.fleet.services.network import fare_matrix, pair_fares
 
 TIMES_OF_DAY = {"morning": (time(0), time(12)), "afternoon": (time(12), time(17)), "evening": (time(17), None)}
 
@@ -64,28 +64,28 @@ def search(
     stations = {
         st.id: st for st in db.session.scalars(select(Station).where(Station.id.in_((origin_id, destination_id))))
     }
-    matrices = {route.id: _matrix(route) for route in _routes({row.route_id for row in rows})}
+    route_ids = {row.route_id for row in rows}
+    fares = pair_fares(route_ids, origin_id, destination_id)
+    names = _route_names(route_ids)
     vip_buses = _buses_with_vip({row.bus_id for row in rows})
     offers = []
     for row in rows:
-        matrix = matrices[row.route_id]
-        standard = matrix.get((origin_id, destination_id, "standard"))
-        if standard is None:
+        if row.route_id not in fares:
             continue  # the route no longer serves this pair; its tickets are not sold
-        vip = matrix.get((origin_id, destination_id, "vip")) if row.bus_id in vip_buses else None
+        route_name, operator, currency = names[row.route_id]
         offers.append(
             Offer(
                 trip_id=row.id,
-                operator=row.operator,
-                currency=row.currency,
-                route=row.route_name,
+                operator=operator,
+                currency=currency,
+                route=route_name,
                 origin=stations[origin_id],
                 destination=stations[destination_id],
                 departs_at=row.departs_at,
                 arrives_at=row.arrives_at,
                 seats_free=max(row.seats_free, 0),
-                price=standard,
-                vip_price=vip,
+                price=fares[row.route_id]["standard"],
+                vip_price=fares[row.route_id]["vip"] if row.bus_id in vip_buses else None,
             )
         )
     if sort == "price":
@@ -114,15 +114,10 @@ def search_statement(origin_id: int, destination_id: int, start: datetime, end: 
             Trip.id,
             Trip.route_id,
             Trip.bus_id,
-            Company.name.label("operator"),
-            Company.currency,
-            Route.name.label("route_name"),
             board.departs_at.label("departs_at"),
             alight.departs_at.label("arrives_at"),
             (capacity - occupied).label("seats_free"),
         )
-        .join(Route, Route.id == Trip.route_id)
-        .join(Company, Company.id == Trip.company_id)
         .join(board, board.trip_id == Trip.id)
         .join(alight, and_(alight.trip_id == Trip.id, alight.position > board.position))
         .where(
@@ -143,11 +138,10 @@ def _matrix(route: Route) -> dict:
     return {key: amount for key, (amount, _) in fare_matrix(route).items()}
 
 
-def _routes(ids: set[int]) -> list[Route]:
-    if not ids:
-        return []
-    query = select(Route).where(Route.id.in_(ids)).options(selectinload(Route.stops), selectinload(Route.fares))
-    return list(db.session.scalars(query))
+def _route_names(ids: set[int]) -> dict[int, tuple[str, str, str]]:
+    """Route id → (route name, operator name, currency)."""
+    query = select(Route.id, Route.name, Company.name, Company.currency).join(Company).where(Route.id.in_(ids))
+    return {route_id: names for route_id, *names in db.session.execute(query)}
 
 
 def _buses_with_vip(ids: set[int]) -> set[int]:

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from app.booking.models import Hold, Order, Ticket
 from app.booking.services import tickets
 from app.extensions import db
+from app.fleet.services import network
 from app.fleet.services.trips import local_datetime, today_for
 from tests import factories
 
@@ -279,3 +280,17 @@ def test_an_htmx_search_with_a_mistake_says_what_is_wrong_in_the_results(client,
     body = text(response)
     assert body.lstrip().startswith('<section id="search-results"')
     assert "Choose a destination other than where you leave from." in body
+
+
+def test_search_prices_every_pair_as_the_fare_table_does(client, line):
+    """Search prices pairs from plain columns; they must agree with the console's fare matrix,
+    hand-set amounts and the VIP markup included."""
+    route = line.route
+    first, middle, last = (stop.station_id for stop in route.stops)
+    network.set_fares(None, route, {(first, last, "standard"): 3500, (middle, last, "vip"): 9999})
+    matrix = {key: amount for key, (amount, _) in network.fare_matrix(route).items()}
+    for origin, destination in ((first, middle), (first, last), (middle, last)):
+        priced = network.pair_fares({route.id}, origin, destination)[route.id]
+        assert priced == {c: matrix[(origin, destination, c)] for c in ("standard", "vip")}
+    assert network.pair_fares({route.id}, last, first) == {}  # the other way round is not served
+    assert "3,500 RWF" in text(client.get(search_url(line)))

@@ -143,10 +143,57 @@ def save_route(
 
 def default_fare(route: Route, origin: int, destination: int, seat_class: str) -> int:
     """Sum of the standard leg fares between two stop positions, plus the VIP markup."""
-    standard = sum(stop.leg_fare for stop in route.stops[origin + 1 : destination + 1])
+    legs = [stop.leg_fare for stop in route.stops]
+    return fare_from_legs(legs, route.vip_markup_percent, origin, destination, seat_class)
+
+
+def fare_from_legs(leg_fares: list[int], vip_markup_percent: int, origin: int, destination: int, seat_class: str):
+    standard = sum(leg_fares[origin + 1 : destination + 1])
     if seat_class == "vip":
-        return standard + (standard * route.vip_markup_percent + 50) // 100
+        return standard + (standard * vip_markup_percent + 50) // 100
     return standard
+
+
+def pair_fares(route_ids: set[int], origin_station: int, destination_station: int) -> dict[int, dict[str, int]]:
+    """Route → class → price between two stations, for many routes at once, as ``fare_matrix``
+    would give for that pair; routes that do not serve the pair in that order are left out. Reads
+    plain columns in three queries, whatever the number of routes."""
+    if not route_ids:
+        return {}
+    legs: dict[int, list[tuple[int, int]]] = {}
+    for route_id, station_id, leg_fare in db.session.execute(
+        select(RouteStop.route_id, RouteStop.station_id, RouteStop.leg_fare)
+        .where(RouteStop.route_id.in_(route_ids))
+        .order_by(RouteStop.route_id, RouteStop.position)
+    ):
+        legs.setdefault(route_id, []).append((station_id, leg_fare))
+    markups = dict(db.session.execute(select(Route.id, Route.vip_markup_percent).where(Route.id.in_(route_ids))).all())
+    overrides = {
+        (route_id, seat_class): amount
+        for route_id, seat_class, amount in db.session.execute(
+            select(Fare.route_id, Fare.seat_class, Fare.amount).where(
+                Fare.route_id.in_(route_ids),
+                Fare.origin_station_id == origin_station,
+                Fare.destination_station_id == destination_station,
+            )
+        )
+    }
+    prices = {}
+    for route_id, stops in legs.items():
+        stations = [station for station, _ in stops]
+        if origin_station not in stations or destination_station not in stations:
+            continue
+        i, j = stations.index(origin_station), stations.index(destination_station)
+        if i >= j:
+            continue
+        prices[route_id] = {
+            seat_class: overrides.get(
+                (route_id, seat_class),
+                fare_from_legs([fare for _, fare in stops], markups[route_id], i, j, seat_class),
+            )
+            for seat_class in SEAT_CLASSES
+        }
+    return prices
 
 
 def fare_matrix(route: Route) -> dict[tuple[int, int, str], tuple[int, bool]]:
