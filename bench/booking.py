@@ -217,6 +217,33 @@ class Answer:
         return self.data
 
 
+def floor(port: int, tokens: list[str], seconds: float) -> tuple[float, float]:
+    """The same clients on the cheapest authenticated request (``GET /api/v1/tickets`` of a buyer
+    with none): what the web stack alone allows on this machine. Returns (requests/s, p95 ms)."""
+    times: list[float] = []
+    deadline = time.perf_counter() + seconds
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = []
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            status, _ = call(connection, "GET", "/api/v1/tickets", token=tokens[n])
+            mine.append(time.perf_counter() - started)
+            if status != 200:
+                raise RuntimeError(f"tickets {status}")
+        with lock:
+            times.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(len(tokens))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(times) / seconds, percentile(times, 0.95)
+
+
 def report(name: str, result: dict, seconds: float) -> float:
     rate = len(result["booked"]) / seconds
     print(
@@ -326,6 +353,7 @@ def main() -> None:
             leg = rng.randrange(len(stations) - 1)
             return trip_id, rng.choice(labels), stations[leg], stations[leg + 1]
 
+        floor_rate, floor_p95 = floor(port, tokens, args.seconds)
         many = run_phase(port, tokens, args.seconds, any_trip, one_call_order)
         crowded = run_phase(port, tokens, args.seconds, hot_leg, one_call_order)
         portal = run_phase(port, tokens, args.seconds, any_trip, hold_then_order)
@@ -337,6 +365,10 @@ def main() -> None:
     many_rate = report("many trips, one-call order + payment (2 requests)", many, args.seconds)
     hot_rate = report("one hot trip, one-call order + payment (2 requests)", crowded, args.seconds)
     report("many trips, hold + order + payment (3 requests, the portal's path)", portal, args.seconds)
+    print(
+        f"\nfloor, the cheapest authenticated request (GET /api/v1/tickets, none to list): "
+        f"{floor_rate:.0f} requests/s, p95 {floor_p95:.0f} ms"
+    )
     print(f"\noversold seat-legs: {oversold(url)}")
     tps = pgbench("tms_pgbench", 8, 15)
     print(f"pgbench -N (8 clients, 15 s): {tps:.0f} tps")
