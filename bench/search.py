@@ -182,7 +182,8 @@ def explain(app, origin: int, destination: int, day: str) -> str:
 
     zone = ZoneInfo("Africa/Kigali")
     start = datetime.fromisoformat(day).replace(tzinfo=zone)
-    query = search_statement(origin, destination, start, start + timedelta(days=1), now=datetime.now(UTC), limit=100)
+    values = {"origin": origin, "destination": destination, "start": start, "end": start + timedelta(days=1)}
+    query = search_statement().params(values, now=datetime.now(UTC), limit=100)
     compiled = query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     with app.app_context():
         plan = db.session.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}")).scalars().all()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from app.booking.models import Hold, Order, SeatLeg, Ticket
@@ -57,10 +58,11 @@ def search(
         low, high = TIMES_OF_DAY[time_of_day]
         start = datetime.combine(day, low, zone)
         end = datetime.combine(day, high, zone) if high else end
-    query = search_statement(origin_id, destination_id, max(start, now), end, now=now, limit=limit)
+    values = {"origin": origin_id, "destination": destination_id, "start": max(start, now), "end": end, "now": now}
+    values["limit"] = limit
     if company_id:
-        query = query.where(Trip.company_id == company_id)
-    rows = db.session.execute(query).all()
+        values["company"] = company_id
+    rows = db.session.execute(search_statement(by_company=bool(company_id)), values).all()
     stations = {
         st.id: st for st in db.session.scalars(select(Station).where(Station.id.in_((origin_id, destination_id))))
     }
@@ -93,9 +95,12 @@ def search(
     return offers
 
 
-def search_statement(origin_id: int, destination_id: int, start: datetime, end: datetime, *, now: datetime, limit: int):
-    """Trips leaving ``origin_id`` in [start, end) that reach ``destination_id`` later, with the
-    seats free between the two stops. Driven by the index on trip_stops (station_id, departs_at)."""
+@cache
+def search_statement(*, by_company: bool = False) -> Select:
+    """Trips leaving station ``:origin`` in [``:start``, ``:end``) that reach ``:destination``
+    later, with the seats free between the two stops as of ``:now``; at most ``:limit``, of
+    company ``:company`` when ``by_company``. Driven by the index on trip_stops (station_id,
+    departs_at). Built once per process: the statement and its cache key are reused."""
     board, alight = aliased(TripStop), aliased(TripStop)
     capacity = select(func.count(BusSeat.id)).where(BusSeat.bus_id == Trip.bus_id).scalar_subquery()
     occupied = (
@@ -105,7 +110,7 @@ def search_statement(origin_id: int, destination_id: int, start: datetime, end: 
             SeatLeg.trip_id == Trip.id,
             SeatLeg.leg >= board.position,
             SeatLeg.leg < alight.position,
-            or_(SeatLeg.hold_id.is_(None), Hold.expires_at > now),
+            or_(SeatLeg.hold_id.is_(None), Hold.expires_at > bindparam("now")),
         )
         .scalar_subquery()
     )
@@ -121,17 +126,17 @@ def search_statement(origin_id: int, destination_id: int, start: datetime, end: 
         .join(board, board.trip_id == Trip.id)
         .join(alight, and_(alight.trip_id == Trip.id, alight.position > board.position))
         .where(
-            board.station_id == origin_id,
-            alight.station_id == destination_id,
-            board.departs_at >= start,
-            board.departs_at < end,
+            board.station_id == bindparam("origin"),
+            alight.station_id == bindparam("destination"),
+            board.departs_at >= bindparam("start"),
+            board.departs_at < bindparam("end"),
             Trip.status.in_(tuple(rules.ON_SALE)),
             Trip.bus_id.is_not(None),
         )
         .order_by(board.departs_at, Trip.id)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
     )
-    return query
+    return query.where(Trip.company_id == bindparam("company")) if by_company else query
 
 
 def _matrix(route: Route) -> dict:
