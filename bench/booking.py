@@ -35,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.server import gunicorn  # noqa: E402
+
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 PASSWORD = "bench-booking-pass"
@@ -312,28 +314,10 @@ def main() -> None:
     coming, hot = prepare(url, args.clients)
 
     port = 8766
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "REDIS_URL": REDIS_URL,
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        **({"WEB_CONCURRENCY": str(args.workers)} if args.workers else {}),
-        "GUNICORN_THREADS": str(args.threads),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(150):
-            try:
-                if call(http.client.HTTPConnection("127.0.0.1", port, timeout=2), "GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
+    settings = {"DATABASE_URL": url, "REDIS_URL": REDIS_URL, "GUNICORN_THREADS": str(args.threads)}
+    if args.workers:
+        settings["WEB_CONCURRENCY"] = str(args.workers)
+    with gunicorn(port, **settings):
         tokens = [
             call(
                 http.client.HTTPConnection("127.0.0.1", port),
@@ -357,9 +341,6 @@ def main() -> None:
         many = run_phase(port, tokens, args.seconds, any_trip, one_call_order)
         crowded = run_phase(port, tokens, args.seconds, hot_leg, one_call_order)
         portal = run_phase(port, tokens, args.seconds, any_trip, hold_then_order)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
     print(f"coming trips: {len(coming):,}; hot trip {hot[0]} with {len(hot[1])} seats and {len(hot[2]) - 1} legs")
     many_rate = report("many trips, one-call order + payment (2 requests)", many, args.seconds)

@@ -21,7 +21,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -32,7 +31,10 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.server import gunicorn  # noqa: E402
+
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 def sql(app, script: str, **params) -> None:
@@ -229,7 +231,7 @@ def main() -> None:
             connection.execute(text(f'DROP DATABASE "{args.database}" WITH (FORCE)'))
         if not exists or not args.keep:
             connection.execute(text(f'CREATE DATABASE "{args.database}"'))
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": REDIS_URL})
     with app.app_context():
         from sqlalchemy import func, select
 
@@ -253,29 +255,7 @@ def main() -> None:
     print("\nplan of one search:\n" + explain(app, *sample[0]))
 
     port = 8765
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "8",
-        "TMS_ENV": "development",
-    }
-    env.pop("REDIS_URL", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                if call(port, "GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
+    with gunicorn(port, DATABASE_URL=url, REDIS_URL=REDIS_URL, TMS_ENV="development"):
         login = {"email": "passenger@tms.rw", "password": demo.DEMO_PASSWORD}
         token = call(port, "POST", "/api/v1/auth/token", body=login)[1]["access_token"]
         latencies: list[float] = []
@@ -313,9 +293,6 @@ def main() -> None:
             thread.start()
         for thread in threads:
             thread.join()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
     latencies.sort()
     p = lambda q: latencies[min(int(q * len(latencies)), len(latencies) - 1)] * 1000  # noqa: E731

@@ -1,0 +1,45 @@
+"""The app under gunicorn for the HTTP benches, as it is deployed: ``gunicorn.conf.py``, real
+PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def gunicorn(port: int, **settings: str) -> Iterator[None]:
+    """Serve on 127.0.0.1:``port`` with ``settings`` (environment variables such as DATABASE_URL,
+    REDIS_URL, WEB_CONCURRENCY) over this process's environment; answers /healthz on entry,
+    stopped on exit."""
+    env = {**os.environ, "GUNICORN_BIND": f"127.0.0.1:{port}", **settings}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(150):
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                connection.request("GET", "/healthz")
+                if connection.getresponse().status == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("gunicorn did not answer /healthz within 30 s")
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
