@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -37,6 +38,21 @@ def _int(name: str, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {value!r}") from exc
+
+
+def _decimal(name: str, default: str) -> Decimal:
+    value = os.environ.get(name) or default
+    try:
+        number = Decimal(value)
+    except InvalidOperation as exc:
+        raise ConfigError(f"{name} must be a decimal number, got {value!r}") from exc
+    if number <= 0:
+        raise ConfigError(f"{name} must be positive")
+    return number
+
+
+def _list(name: str, default: str) -> tuple[str, ...]:
+    return tuple(item.strip().rstrip("/") for item in (os.environ.get(name) or default).split(",") if item.strip())
 
 
 def _local_secret(name: str) -> str:
@@ -104,6 +120,31 @@ def load(env: str | None = None) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER") or "TMS <no-reply@tms.rw>",
         "MAIL_TIMEOUT_SECONDS": _int("MAIL_TIMEOUT_SECONDS", 10),
+        # Payments. Providers without credentials are not offered; the sandbox is for demos and tests.
+        "PAYMENTS_SANDBOX": _flag("PAYMENTS_SANDBOX", default=not production),
+        "PAYMENT_TIMEOUT_SECONDS": _int("PAYMENT_TIMEOUT_SECONDS", 15),
+        "IDEMPOTENCY_TTL_HOURS": _int("IDEMPOTENCY_TTL_HOURS", 24),
+        "MOMO_BASE_URL": (os.environ.get("MOMO_BASE_URL") or "https://sandbox.momodeveloper.mtn.com").rstrip("/"),
+        "MOMO_TARGET_ENVIRONMENT": os.environ.get("MOMO_TARGET_ENVIRONMENT") or "sandbox",
+        "MOMO_COLLECTION_USER_ID": os.environ.get("MOMO_COLLECTION_USER_ID") or None,
+        "MOMO_COLLECTION_API_KEY": os.environ.get("MOMO_COLLECTION_API_KEY") or None,
+        "MOMO_COLLECTION_SUBSCRIPTION_KEY": os.environ.get("MOMO_COLLECTION_SUBSCRIPTION_KEY") or None,
+        "MOMO_DISBURSEMENT_USER_ID": os.environ.get("MOMO_DISBURSEMENT_USER_ID") or None,
+        "MOMO_DISBURSEMENT_API_KEY": os.environ.get("MOMO_DISBURSEMENT_API_KEY") or None,
+        "MOMO_DISBURSEMENT_SUBSCRIPTION_KEY": os.environ.get("MOMO_DISBURSEMENT_SUBSCRIPTION_KEY") or None,
+        "MOMO_CURRENCY": os.environ.get("MOMO_CURRENCY") or "RWF",  # the MTN sandbox takes only EUR
+        "MOMO_RATE": _decimal("MOMO_RATE", "1"),  # MOMO_CURRENCY per unit of the order's currency
+        "PAYPAL_BASE_URL": (os.environ.get("PAYPAL_BASE_URL") or "https://api-m.sandbox.paypal.com").rstrip("/"),
+        "PAYPAL_CLIENT_ID": os.environ.get("PAYPAL_CLIENT_ID") or None,
+        "PAYPAL_CLIENT_SECRET": os.environ.get("PAYPAL_CLIENT_SECRET") or None,
+        "PAYPAL_WEBHOOK_ID": os.environ.get("PAYPAL_WEBHOOK_ID") or None,
+        "PAYPAL_CURRENCY": os.environ.get("PAYPAL_CURRENCY") or "USD",  # PayPal has no RWF
+        "PAYPAL_RATE": _decimal("PAYPAL_RATE", "0.00069"),  # PAYPAL_CURRENCY per unit of the order's currency
+        # Webhook certificates are fetched only from these origins (scheme, host and port must match).
+        "PAYPAL_CERT_ORIGINS": _list(
+            "PAYPAL_CERT_ORIGINS",
+            "https://api.paypal.com,https://api.sandbox.paypal.com,https://api-m.paypal.com,https://api-m.sandbox.paypal.com",
+        ),
         "PROXY_FIX_X_FOR": _int("PROXY_FIX_X_FOR", 0),
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": _int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 10),
         "LOGIN_MAX_FAILURES_PER_IP": _int("LOGIN_MAX_FAILURES_PER_IP", 50),

@@ -19,12 +19,15 @@ from app import create_app
 from app.booking.jobs import release_expired_holds
 from app.extensions import QUEUE_NAMES
 from app.fleet.jobs import generate_upcoming_trips
+from app.payments.jobs import purge_idempotency_keys, reconcile
 
 # (job, queue, cron expression in UTC). Every periodic job is idempotent: a late or doubled run
 # changes nothing that a single run would not.
 PERIODIC = [
     (generate_upcoming_trips, "default", "15 * * * *"),
     (release_expired_holds, "high", "* * * * *"),
+    (reconcile, "high", "* * * * *"),
+    (purge_idempotency_keys, "low", "30 3 * * *"),
 ]
 
 

@@ -43,6 +43,7 @@ def _init_extensions(app: Flask) -> None:
     from app.accounts.queries import user_for_session
     from app.core.models import render_migration_item
     from app.extensions import csrf, db, login_manager, migrate, redis_binding, sock
+    from app.payments import jobs  # noqa: F401  (subscribes refunds to cancellations)
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         settings.INSTANCE_DIR.mkdir(exist_ok=True)
@@ -82,6 +83,12 @@ def _init_templates(app: Flask) -> None:
     @app.template_filter("local")
     def local_time(value, fmt: str = "%d %b %Y %H:%M"):
         return value.astimezone(zone).strftime(fmt) if value else ""
+
+    from app.payments.rules import PAYMENT_STATUS_LABELS, PROVIDER_LABELS, REFUND_STATUS_LABELS
+
+    app.add_template_filter(lambda name: PROVIDER_LABELS.get(name, name), "provider_label")
+    app.add_template_filter(lambda status: PAYMENT_STATUS_LABELS.get(status, status), "payment_status")
+    app.add_template_filter(lambda status: REFUND_STATUS_LABELS.get(status, status), "refund_status")
 
     @app.template_filter("money")
     def money(amount: int, currency: str = "RWF") -> str:

@@ -1,8 +1,8 @@
 """Booking throughput over HTTP on real PostgreSQL, against this machine's pgbench.
 
 A booking is a seat bought through the API until its ticket is issued: ``POST /orders`` with the
-trip, seat and passenger, then ``POST /orders/{code}/sandbox-payment``. Three phases, each
-``--seconds`` long, with ``--clients`` buyer threads (each its own account, keep-alive connection):
+trip, seat and passenger, then ``POST /orders/{code}/payments`` (the sandbox, approved at once,
+under an idempotency key). Three phases, each ``--seconds`` long, with ``--clients`` buyer threads (each its own account, keep-alive connection):
 
 - **many trips**: every booking picks a random coming demo trip and a random seat;
 - **one hot trip**: every booking goes to one 240-seat trip with four legs, one random leg each;
@@ -42,10 +42,12 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 PASSWORD = "bench-booking-pass"
 
 
-def call(connection, method: str, path: str, *, body=None, token=None):
+def call(connection, method: str, path: str, *, body=None, token=None, key=None):
     headers = {"Content-Type": "application/json"} if body is not None else {}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    if key:
+        headers["Idempotency-Key"] = key
     connection.request(method, path, body=json.dumps(body).encode() if body is not None else None, headers=headers)
     response = connection.getresponse()
     data = response.read()
@@ -171,11 +173,12 @@ def run_phase(port: int, tokens: list[str], seconds: float, pick, order) -> dict
                 status, body = call(
                     TimedConnection(connection, steps),
                     "POST",
-                    f"/api/v1/orders/{body['order']['code']}/sandbox-payment",
+                    f"/api/v1/orders/{body['order']['code']}/payments",
                     token=tokens[n],
-                    body={"decision": "approve"},
+                    body={"provider": "sandbox", "decision": "approve"},
+                    key=f"pay-{body['order']['code']}",
                 )
-                if status != 200:
+                if status != 201 or body["payment"]["order_status"] != "paid":
                     raise RuntimeError(f"payment {status} {body}")
             except (OSError, RuntimeError) as error:
                 with lock:

@@ -99,6 +99,8 @@ def test_the_cron_scheduler_hands_periodic_jobs_to_the_workers():
     assert {name: cron.cron for name, cron in cron_jobs.items()} == {
         "app.fleet.jobs.generate_upcoming_trips": "15 * * * *",
         "app.booking.jobs.release_expired_holds": "* * * * *",
+        "app.payments.jobs.reconcile": "* * * * *",
+        "app.payments.jobs.purge_idempotency_keys": "30 3 * * *",
     }
     for cron in cron_jobs.values():
         cron.enqueue(connection)  # what the scheduler does when the minute comes
@@ -106,5 +108,9 @@ def test_the_cron_scheduler_hands_periodic_jobs_to_the_workers():
         "app.fleet.jobs.generate_upcoming_trips"
     ]
     assert [queued.func_name for queued in Queue("high", connection=connection).jobs] == [
-        "app.booking.jobs.release_expired_holds"
+        "app.booking.jobs.release_expired_holds",
+        "app.payments.jobs.reconcile",
+    ]
+    assert [queued.func_name for queued in Queue("low", connection=connection).jobs] == [
+        "app.payments.jobs.purge_idempotency_keys"
     ]

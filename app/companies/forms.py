@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import FloatField, IntegerField, SelectField, StringField
+from wtforms import FloatField, IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.accounts.forms import REQUIRED, email_field, name_field, phone_field
 from app.accounts.rules import Role
 from app.companies.services import STAFF_ROLES
+from app.payments.rules import ONLINE_PROVIDERS, PROVIDER_LABELS
 
 ROLE_CHOICES = {role.value: role.label for role in STAFF_ROLES}
 
@@ -54,6 +56,14 @@ class SettingsForm(FlaskForm):
     percent_3 = IntegerField("… refund %", validators=[Optional(), NumberRange(0, 100)])
     hours_4 = IntegerField("At least … hours before departure", validators=[Optional(), NumberRange(0, 720)])
     percent_4 = IntegerField("… refund %", validators=[Optional(), NumberRange(0, 100)])
+
+    payment_providers = SelectMultipleField(
+        "Passengers may pay online with",
+        choices={name: PROVIDER_LABELS[name] for name in ONLINE_PROVIDERS},
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        description="Only methods this platform has set up are offered. Cash is taken at your counters.",
+    )
 
     TIERS = 4
 

@@ -33,6 +33,8 @@ class Company(TimestampMixin, db.Model):
     hold_minutes: Mapped[int] = mapped_column(SmallInteger, default=10)
     refund_policy: Mapped[list] = mapped_column(JSON, default=lambda: [list(t) for t in DEFAULT_REFUND_POLICY])
     days_ahead: Mapped[int] = mapped_column(SmallInteger, default=14)  # trips generated this far ahead
+    # Online payment methods the company accepts (those the platform has set up are offered).
+    payment_providers: Mapped[list] = mapped_column(JSON, default=lambda: ["momo", "paypal", "sandbox"])
 
     @property
     def is_active(self) -> bool:

@@ -17,6 +17,7 @@ from app.companies.models import Company, Station
 from app.core.errors import DomainError, InvalidInput
 from app.core.jobs import enqueue
 from app.extensions import db
+from app.payments.rules import ONLINE_PROVIDERS
 
 # Rwanda with a margin: a station outside this box is a typo (a swapped sign, lat for lon).
 LATITUDES, LONGITUDES = (-3.0, -0.9), (28.8, 31.0)
@@ -139,10 +140,18 @@ def set_active(actor, membership: Membership, active: bool) -> Membership:
 
 # --- Settings -------------------------------------------------------------------------------
 
-SETTINGS = ("hold_minutes", "days_ahead", "refund_policy")
+SETTINGS = ("hold_minutes", "days_ahead", "refund_policy", "payment_providers")
 
 
-def update_settings(actor, company: Company, *, hold_minutes: int, days_ahead: int, refund_policy: list) -> Company:
+def update_settings(
+    actor,
+    company: Company,
+    *,
+    hold_minutes: int,
+    days_ahead: int,
+    refund_policy: list,
+    payment_providers: list[str] | None = None,
+) -> Company:
     errors: dict[str, list[str]] = {}
     if not 2 <= hold_minutes <= 60:
         errors["hold_minutes"] = ["Between 2 and 60 minutes."]
@@ -156,10 +165,14 @@ def update_settings(actor, company: Company, *, hold_minutes: int, days_ahead: i
         errors["refund_policy"] = ["Each tier needs its own number of hours."]
     elif any(later[1] > earlier[1] for earlier, later in zip(tiers, tiers[1:], strict=False)):
         errors["refund_policy"] = ["Cancelling later cannot refund more than cancelling earlier."]
+    if payment_providers is not None and not set(payment_providers) <= set(ONLINE_PROVIDERS):
+        errors["payment_providers"] = ["Choose among the listed payment methods."]
     if errors:
         raise InvalidInput(fields=errors)
     before = snapshot(company, SETTINGS)
     company.hold_minutes, company.days_ahead = hold_minutes, days_ahead
+    if payment_providers is not None:
+        company.payment_providers = [name for name in ONLINE_PROVIDERS if name in payment_providers]
     company.refund_policy = [list(tier) for tier in tiers]
     db.session.flush()
     record(

@@ -14,6 +14,7 @@ from app.accounts.views.api import blueprint as accounts_api
 from app.booking.views.api import blueprint as booking_api
 from app.core.errors import NotAuthenticated, UnsupportedMediaType
 from app.core.security import read_token
+from app.payments.views.api import blueprint as payments_api
 from app.web.openapi import blueprint as openapi
 from app.web.surface import make_surface
 
@@ -43,4 +44,5 @@ def require_json_body() -> None:
 
 blueprint.register_blueprint(accounts_api)
 blueprint.register_blueprint(booking_api)
+blueprint.register_blueprint(payments_api)
 blueprint.register_blueprint(openapi)

@@ -44,6 +44,10 @@ PASSENGERS = {
     "items": {"type": "object", "properties": {"name": STRING, "phone": STRING}, "required": ["name"]},
 }
 
+ERROR = {"$ref": "#/components/responses/Error"}
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": True, "schema": {"type": "string"}}
+PAYMENT_ANSWER = _json({"type": "object", "properties": {"payment": {"$ref": "#/components/schemas/Payment"}}})
+
 SPEC = {
     "openapi": "3.1.0",
     "info": {
@@ -188,13 +192,78 @@ SPEC = {
                 "responses": {"200": _json({"type": "object", "properties": {"order": _ref("Order")}}), **ERRORS},
             }
         },
-        "/orders/{code}/sandbox-payment": {
+        "/orders/{code}/payments": {
             "post": {
-                "summary": "Settle an order with the sandbox provider",
-                "parameters": [_path("code")],
-                "requestBody": _body({"decision": {"type": "string", "enum": ["approve", "decline"]}}, ["decision"]),
-                "responses": {"200": _json({"type": "object", "properties": {"order": _ref("Order")}}), **ERRORS},
+                "summary": "Pay for one of my orders (idempotent)",
+                "description": "Send an `Idempotency-Key` header (a UUID per payment attempt). The same key "
+                "and body answer the first result again with `Idempotent-Replayed: true`; the same key with "
+                "another body answers 422; while the first request runs, 409 with `Retry-After`. MTN MoMo "
+                "needs `phone`: the payer approves on the phone, then the payment settles (poll GET "
+                "/payments/{reference}). PayPal answers an `approve_url` to send the payer to. The sandbox "
+                "takes `decision` to settle at once.",
+                "parameters": [_path("code"), IDEMPOTENCY_KEY],
+                "requestBody": _body(
+                    {
+                        "provider": {"type": "string", "enum": ["momo", "paypal", "sandbox"]},
+                        "phone": STRING,
+                        "amount": INTEGER,
+                        "currency": STRING,
+                        "decision": {"type": "string", "enum": ["approve", "decline"]},
+                    },
+                    ["provider"],
+                ),
+                "responses": {"201": PAYMENT_ANSWER, "400": ERROR, "502": ERROR, **ERRORS},
             }
+        },
+        "/orders/{code}/cash": {
+            "post": {
+                "summary": "Company staff: record cash taken at a counter (idempotent)",
+                "parameters": [_path("code"), IDEMPOTENCY_KEY],
+                "requestBody": _body({"amount": INTEGER}, ["amount"]),
+                "responses": {"201": PAYMENT_ANSWER, "400": ERROR, "403": ERROR, **ERRORS},
+            }
+        },
+        "/payments/{reference}": {
+            "get": {
+                "summary": "One of my payments, with its refunds",
+                "parameters": [_path("reference")],
+                "responses": {"200": PAYMENT_ANSWER, **ERRORS},
+            }
+        },
+        "/payments/{reference}/sandbox": {
+            "post": {
+                "summary": "Approve or decline a sandbox payment",
+                "parameters": [_path("reference")],
+                "requestBody": _body({"decision": {"type": "string", "enum": ["approve", "decline"]}}, ["decision"]),
+                "responses": {"200": PAYMENT_ANSWER, **ERRORS},
+            }
+        },
+        "/payment-methods": {
+            "get": {
+                "summary": "Payment methods this platform offers",
+                "responses": {"200": _json({"type": "object", "properties": {"providers": {"type": "array"}}})},
+            }
+        },
+        "/webhooks/paypal": {
+            "post": {
+                "summary": "PayPal webhooks (signature-verified; no bearer token)",
+                "security": [],
+                "responses": {"200": _json({"type": "object"}), "400": ERROR},
+            }
+        },
+        "/webhooks/momo/{reference}": {
+            "post": {
+                "summary": "MTN MoMo callback for one payment (a trigger for a status lookup; no bearer token)",
+                "security": [],
+                "parameters": [_path("reference")],
+                "responses": {"200": _json({"type": "object"}), "404": ERROR},
+            },
+            "put": {
+                "summary": "MTN MoMo callback for one payment (as PUT)",
+                "security": [],
+                "parameters": [_path("reference")],
+                "responses": {"200": _json({"type": "object"}), "404": ERROR},
+            },
         },
         "/tickets": {
             "get": {
@@ -299,6 +368,26 @@ SPEC = {
                     "currency": STRING,
                     "expires_at": STRING,
                     "tickets": {"type": "array", "items": _ref("Ticket")},
+                },
+            },
+            "Payment": {
+                "type": "object",
+                "properties": {
+                    "reference": STRING,
+                    "order": STRING,
+                    "provider": STRING,
+                    "status": {
+                        "type": "string",
+                        "enum": ["initiated", "pending", "succeeded", "failed", "cancelled", "mismatch"],
+                    },
+                    "amount": INTEGER,
+                    "currency": STRING,
+                    "provider_amount": STRING,
+                    "provider_currency": STRING,
+                    "approve_url": STRING,
+                    "failure_reason": STRING,
+                    "order_status": STRING,
+                    "refunds": {"type": "array", "items": {"type": "object"}},
                 },
             },
             "Ticket": {

@@ -8,6 +8,7 @@ from app.accounts.views.portal import blueprint as accounts
 from app.booking.views.portal import blueprint as booking
 from app.companies import queries as companies
 from app.core.htmx import render
+from app.payments.views.portal import blueprint as payments
 from app.web.surface import make_surface, public
 
 blueprint = make_surface("portal", "/", admits=lambda user: user)
@@ -32,3 +33,4 @@ def index():
 blueprint.register_blueprint(home)
 blueprint.register_blueprint(accounts)
 blueprint.register_blueprint(booking)
+blueprint.register_blueprint(payments)

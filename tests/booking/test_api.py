@@ -31,7 +31,7 @@ def api(client):
 
     def call(method, path, user=None, **kwargs):
         headers = {"Authorization": f"Bearer {token(client, user)}"} if user else {}
-        return client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
+        return client.open(f"/api/v1{path}", method=method, headers={**headers, **kwargs.pop("headers", {})}, **kwargs)
 
     return call
 
@@ -39,6 +39,14 @@ def api(client):
 def token(client, user) -> str:
     response = client.post("/api/v1/auth/token", json={"email": user.email, "password": factories.PASSWORD})
     return response.get_json()["access_token"]
+
+
+def sandbox_pay(api, user, code: str) -> dict:
+    """Pay an order with the sandbox provider, approved at once."""
+    body = {"provider": "sandbox", "decision": "approve"}
+    response = api("POST", f"/orders/{code}/payments", user, json=body, headers={"Idempotency-Key": f"pay-{code}"})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
 
 
 def stops(trip):
@@ -71,8 +79,8 @@ def test_the_whole_journey_over_the_api(api, line):
     order = created.get_json()["order"]
     assert order["status"] == "pending" and order["total"] == 8000 and order["tickets"][0]["qr"] is None
 
-    paid = api("POST", f"/orders/{order['code']}/sandbox-payment", buyer, json={"decision": "approve"}).get_json()
-    assert paid["order"]["status"] == "paid"
+    paid = sandbox_pay(api, buyer, order["code"])["payment"]
+    assert paid["status"] == "succeeded" and paid["order_status"] == "paid"
     mine = api("GET", "/tickets", buyer).get_json()["tickets"]
     assert [t["seat"] for t in mine] == ["2A", "2B"] and all(t["qr"] for t in mine)
     assert api("GET", f"/orders/{order['code']}", buyer).get_json()["order"]["status"] == "paid"
@@ -155,7 +163,8 @@ def test_seats_can_be_booked_in_one_call(api, line):
         ("2A", line.stops[0].station.name, line.stops[1].station.name),
         ("2B", line.stops[0].station.name, line.stops[1].station.name),
     ]
-    paid = api("POST", f"/orders/{order['code']}/sandbox-payment", buyer, json={"decision": "approve"}).get_json()
+    assert sandbox_pay(api, buyer, order["code"])["payment"]["order_status"] == "paid"
+    paid = api("GET", f"/orders/{order['code']}", buyer).get_json()
     assert paid["order"]["status"] == "paid" and all(t["qr"] for t in paid["order"]["tickets"])
     taken = api("POST", "/orders", factories.user(), json={**body, "seats": ["2B"], "passengers": [{"name": "Eric"}]})
     assert taken.status_code == 409 and "Seat 2B" in taken.get_json()["error"]["message"]

@@ -200,10 +200,15 @@ def test_another_users_checkout_is_not_found(client, login_as, app, line):
 
 
 def pay(client, line, seats=("2A", "2B"), decision="approve"):
+    """Check out, choose the sandbox on the payment page, decide on the sandbox's own page."""
     _, response = checkout_to_order(client, line, list(seats), [f"Passenger {s}" for s in seats])
     pay_url = response.headers["Location"]
-    assert "Approve payment" in text(client.get(pay_url))
-    return client.submit(pay_url, {"decision": decision})
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', text(client.get(pay_url))).group(1)
+    started = client.submit(pay_url, {"provider": "sandbox", "idempotency_key": key})
+    assert started.status_code == 303
+    sandbox_url = started.headers["Location"]
+    assert "Approve payment" in text(client.get(sandbox_url))
+    return client.submit(sandbox_url, {"decision": decision})
 
 
 def test_approving_the_sandbox_payment_issues_tickets_with_qr_codes(client, login_as, line):

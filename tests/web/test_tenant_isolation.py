@@ -8,8 +8,10 @@ from datetime import date, time
 import pytest
 
 from app.accounts.models import Membership
+from app.core.models import utcnow
 from app.extensions import db
 from app.fleet.models import Timetable
+from app.payments.services import payments, refunds
 from tests import factories
 
 
@@ -19,7 +21,9 @@ def other_companys_objects() -> dict[str, int]:
     route = factories.route(other)
     bus = factories.bus(other)
     trip = factories.trip(route, bus_=bus)
-    factories.order(trip, ["1A"])
+    order = factories.order(trip, ["1A"], paid=False)
+    payment = payments.record_cash(factories.member("agent", of=other), order, amount=order.total, now=utcnow())
+    refund = refunds.open_refund(payment, 100, reason="passenger_cancelled", purpose="test:1", now=utcnow())
     timetable = Timetable(
         company_id=other.id, route_id=route.id, departure_time=time(8, 0), weekdays=127, valid_from=date(2026, 1, 1)
     )
@@ -33,6 +37,7 @@ def other_companys_objects() -> dict[str, int]:
         "bus_id": bus.id,
         "timetable_id": timetable.id,
         "membership_id": membership.id,
+        "reference": refund.reference,
     }
 
 
@@ -55,7 +60,14 @@ def test_every_console_url_with_an_id_hides_other_companies_objects(app, client,
             assert response.status_code == 404, f"{method} {url} ({rule.endpoint}) gave {response.status_code}"
 
 
-ADMIN_ONLY = ["/console/staff", "/console/staff/invite", "/console/settings", "/console/audit"]
+ADMIN_ONLY = [
+    "/console/staff",
+    "/console/staff/invite",
+    "/console/settings",
+    "/console/audit",
+    "/console/payments",
+    "/console/payments.csv",
+]
 
 
 @pytest.mark.parametrize("path", ADMIN_ONLY)

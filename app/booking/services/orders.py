@@ -11,14 +11,14 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.rules import normalize_phone
-from app.booking.errors import HoldExpired, OrderNotPayable
+from app.booking.errors import HoldExpired, OrderNotPayable, SeatUnavailable
 from app.booking.models import Order, SeatLeg, Ticket
 from app.booking.services import inventory
 from app.booking.services.holds import check_allowance, hold_of, validate_seat_choice
 from app.core import events
 from app.core.errors import InvalidInput
 from app.extensions import db
-from app.fleet import queries
+from app.fleet import queries, rules
 from app.fleet.models import Trip
 from app.fleet.services.network import fare_for
 
@@ -213,6 +213,36 @@ def mark_paid(order: Order, *, now: datetime) -> Order:
     db.session.flush()
     _announce_paid(order)
     return order
+
+
+def accept_payment(order: Order, *, now: datetime) -> bool:
+    """Money for ``order`` has arrived: issue its tickets if it can still have them. An order whose
+    time ran out (or whose payment was declined) gets its seats back when they are still free on a
+    trip still on sale; otherwise False, and the payments side gives the money back."""
+    trip = queries.lock_trip(order.trip_id)
+    _keep_trip(order, trip)
+    if order.status == "pending" and (order.expires_at is None or order.expires_at > now):
+        mark_paid(order, now=now)
+        return True
+    if order.status not in ("pending", "expired", "failed") or trip.status not in rules.ON_SALE:
+        return False
+    if trip.bus_id is None or trip.time_at(order.tickets[0].origin_position) <= now:
+        return False
+    inventory.release_expired(trip, now)
+    db.session.refresh(order)
+    tickets = order.tickets
+    try:
+        with inventory.claiming(trip, [t.seat_label for t in tickets], tickets[0].legs):
+            db.session.add_all(
+                SeatLeg(trip_id=trip.id, seat_label=t.seat_label, leg=leg, ticket_id=t.id)
+                for t in tickets
+                for leg in t.legs
+            )
+    except SeatUnavailable:
+        return False
+    order.status, order.expires_at = "pending", None
+    mark_paid(order, now=now)
+    return True
 
 
 def mark_failed(order: Order, *, now: datetime) -> Order:

@@ -51,6 +51,27 @@ def refund_for(ticket: Ticket, departs_at: datetime, now: datetime) -> int:
     return ticket.price * refund_percent(ticket.refund_policy, hours_before) // 100
 
 
+def cancel_for_trip(trip, *, now: datetime) -> list[Ticket]:
+    """The operator cancelled the trip (its row is locked): every sold ticket is cancelled with its
+    full price to refund, orders still waiting for payment fail, and all the seats are free."""
+    sold = []
+    active = queries.active_tickets(trip)
+    for ticket in active:
+        if ticket.status == "paid":
+            ticket.status, ticket.cancelled_at, ticket.refund_amount = "cancelled", now, ticket.price
+            sold.append(ticket)
+        else:
+            ticket.status = "expired"
+    db.session.execute(delete(SeatLeg).where(SeatLeg.trip_id == trip.id))
+    for order in {ticket.order for ticket in active}:
+        if order.status == "pending":
+            order.status = "failed"
+        elif order.status == "paid" and all(t.status == "cancelled" for t in order.tickets):
+            order.status = "cancelled"
+    db.session.flush()
+    return sold
+
+
 def cancel_ticket(ticket: Ticket, *, now: datetime) -> Ticket:
     """The passenger gives the seat back before departure; the refund owed is recorded on the
     ticket for the payments side to pay, and the seat-legs are free again at once."""

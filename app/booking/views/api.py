@@ -255,20 +255,6 @@ def get_order(code: str):
     return jsonify(order=_order_json(_my_order(code)))
 
 
-@blueprint.post("/orders/<code>/sandbox-payment")
-def sandbox_payment(code: str):
-    """Settle an order with the sandbox provider: ``{"decision": "approve" | "decline"}``."""
-    body = json_body(decision=(str, 10))
-    if body["decision"] not in ("approve", "decline"):
-        raise InvalidInput(fields={"decision": ["Say approve or decline."]})
-    order = _my_order(code)
-    if body["decision"] == "approve":
-        orders.mark_paid(order, now=utcnow())
-    else:
-        orders.mark_failed(order, now=utcnow())
-    return jsonify(order=_order_json(order))
-
-
 @blueprint.get("/tickets")
 def my_tickets():
     return jsonify(tickets=[_ticket_json(t) for t in queries.tickets_of(g.user.id)])

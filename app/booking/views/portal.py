@@ -1,4 +1,4 @@
-"""The passenger's journey on the portal: search, seat map, hold, checkout, sandbox payment,
+"""The passenger's journey on the portal: search, seat map, hold, checkout, orders,
 tickets with QR codes, PDF and calendar files, cancellation."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 from sqlalchemy import select
 
 from app.booking import documents, qr, queries
-from app.booking.errors import HoldExpired, OrderNotPayable, TicketNotCancellable
-from app.booking.forms import CheckoutForm, PaymentForm, SearchForm
+from app.booking.errors import HoldExpired, TicketNotCancellable
+from app.booking.forms import CheckoutForm, SearchForm
 from app.booking.models import Order, Ticket
 from app.booking.rules import MAX_SEATS_PER_ORDER, search_problems
 from app.booking.services import holds, inventory, orders, tickets
@@ -149,7 +149,7 @@ def checkout(code: str):
     now = utcnow()
     hold = holds.hold_of(g.user, code)
     if hold.status == "converted" and hold.order is not None:
-        return redirect(url_for(".pay", code=hold.order.code), 303)
+        return redirect(url_for("portal.payments.pay", code=hold.order.code), 303)
     trip = hold.trip
     form = CheckoutForm()
     while len(form.passengers) < len(hold.seats):  # one passenger per seat, whatever was posted
@@ -178,7 +178,7 @@ def checkout(code: str):
             form.form_errors.append(error.message)
             status = error.status
         else:
-            return redirect(url_for(".pay", code=order.code), 303)
+            return redirect(url_for("portal.payments.pay", code=order.code), 303)
     elif form.is_submitted():
         status = 422 if hold.status == "active" else 410
     prices = queries.prices_for(trip, hold.origin_position, hold.destination_position)
@@ -214,7 +214,7 @@ def release(code: str):
     )
 
 
-# --- Payment (sandbox) and orders ------------------------------------------------------------
+# --- Orders ------------------------------------------------------------
 
 
 def _my_order(code: str) -> Order:
@@ -224,36 +224,12 @@ def _my_order(code: str) -> Order:
     return order
 
 
-@blueprint.route("/orders/<code>/pay", methods=["GET", "POST"])
-def pay(code: str):
-    order = _my_order(code)
-    form = PaymentForm()
-    now = utcnow()
-    if order.status == "pending" and form.validate_on_submit():
-        try:
-            if form.decision.data == "approve":
-                orders.mark_paid(order, now=now)
-                flash("Payment approved. Your tickets are ready.", "success")
-            else:
-                orders.mark_failed(order, now=now)
-                flash("The payment was declined, so your seats were released.", "error")
-        except OrderNotPayable as error:
-            tx.rollback()
-            flash(error.message, "error")
-        return redirect(url_for(".order", code=order.code), 303)
-    if order.status != "pending":
-        return redirect(url_for(".order", code=order.code), 303)
-    return render(
-        "booking/portal/pay.html",
-        order=order,
-        form=form,
-        seconds_left=max(int((order.expires_at - now).total_seconds()), 0) if order.expires_at else 0,
-    )
-
-
 @blueprint.get("/orders/<code>")
 def order(code: str):
-    return render("booking/portal/order.html", order=_my_order(code))
+    from app.payments.views.portal import order_payments
+
+    order = _my_order(code)
+    return render("booking/portal/order.html", order=order, payments=order_payments(order))
 
 
 # --- Tickets ---------------------------------------------------------------------------------

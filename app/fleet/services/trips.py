@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import record, snapshot
+from app.booking.services import tickets as booking_tickets
 from app.companies.models import Company
 from app.core import events
 from app.core.errors import InvalidInput
@@ -226,7 +227,7 @@ def cancel_trip(actor, trip: Trip, *, reason: str, now: datetime) -> Trip:
     if not reason:
         raise InvalidInput(fields={"reason": ["Say why the trip is cancelled; passengers will read it."]})
     before = snapshot(trip, AUDITED)
-    tickets = queries.active_tickets(trip)
+    tickets = booking_tickets.cancel_for_trip(trip, now=now)
     trip.status = TripStatus.CANCELLED
     trip.cancel_reason = reason
     trip.cancelled_at = now

@@ -32,6 +32,7 @@ def settings():
                     hold_minutes=form.hold_minutes.data,
                     days_ahead=form.days_ahead.data,
                     refund_policy=policy,
+                    payment_providers=form.payment_providers.data,
                 )
             except InvalidInput as error:
                 tx.rollback()

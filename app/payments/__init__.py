@@ -1,0 +1,2 @@
+"""Payments: providers (MTN MoMo, PayPal, cash, sandbox), idempotent payment requests, provider
+callbacks and webhooks, reconciliation and refunds."""

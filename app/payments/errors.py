@@ -1,0 +1,16 @@
+"""Payments' refusals, each with the sentence a payer reads."""
+
+from __future__ import annotations
+
+from app.core.errors import DomainError
+
+
+class PaymentInProgress(DomainError):
+    code = "payment_in_progress"
+    message = "A payment for this booking is already under way. Approve or decline it first."
+
+
+class ProviderUnavailable(DomainError):
+    status = 502
+    code = "provider_unavailable"
+    message = "We could not reach the payment provider. Nothing was charged; please try again."

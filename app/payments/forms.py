@@ -1,0 +1,17 @@
+"""The passenger's payment form: one key per checkout attempt, so a double click pays once."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, StringField
+from wtforms.validators import InputRequired, Length, Optional
+
+
+class PayForm(FlaskForm):
+    provider = RadioField("Pay with", validators=[InputRequired("Choose how to pay.")])
+    phone = StringField("MTN Mobile Money number", validators=[Optional(), Length(max=32)])
+    idempotency_key = HiddenField()
+
+
+class SandboxForm(FlaskForm):
+    decision = HiddenField()

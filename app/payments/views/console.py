@@ -1,0 +1,118 @@
+"""The company's money in the console: payments and refunds with filters and a CSV export, cash
+taken at a counter, cash refunds handed over."""
+
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
+from sqlalchemy import select
+
+from app.accounts.rules import Role
+from app.audit.services import record
+from app.booking.errors import OrderNotPayable
+from app.booking.models import Order
+from app.core import tx
+from app.core.errors import InvalidInput
+from app.core.htmx import render
+from app.core.models import utcnow
+from app.extensions import db
+from app.payments import queries
+from app.payments.models import Refund
+from app.payments.rules import PAYMENT_STATUSES, PROVIDERS
+from app.payments.services import payments, refunds
+from app.web.surface import requires_role
+
+blueprint = Blueprint("payments", __name__)
+
+
+def _date(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def payment_filter(company_id: int | None) -> queries.PaymentFilter:
+    page = request.args.get("page", "")
+    return queries.PaymentFilter(
+        company_id=company_id,
+        status=request.args.get("status", "") if request.args.get("status") in PAYMENT_STATUSES else "",
+        provider=request.args.get("provider", "") if request.args.get("provider") in PROVIDERS else "",
+        order=request.args.get("order", "").strip()[:12],
+        since=_date("since"),
+        until=_date("until"),
+        page=int(page) if page.isdigit() else 1,
+    )
+
+
+def csv_response(body: str, name: str) -> Response:
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@blueprint.get("/payments")
+@requires_role(Role.ADMIN)
+def payment_list():
+    company = g.access.company
+    zone = ZoneInfo(company.timezone)
+    where = payment_filter(company.id)
+    rows, more = queries.payments(where, zone)
+    return render(
+        "payments/console/index.html",
+        "results",
+        payments=rows,
+        more=more,
+        where=where,
+        refunds=queries.refunds(where, zone),
+        totals=queries.totals(where, zone),
+        statuses=PAYMENT_STATUSES,
+        providers=PROVIDERS,
+    )
+
+
+@blueprint.get("/payments.csv")
+@requires_role(Role.ADMIN)
+def payment_csv():
+    company = g.access.company
+    zone = ZoneInfo(company.timezone)
+    rows, _ = queries.payments(payment_filter(company.id), zone, limit=None)
+    return csv_response(queries.csv_export(rows, zone), f"payments-{company.code}.csv")
+
+
+@blueprint.post("/payments/cash")
+@requires_role(Role.ADMIN, Role.DISPATCHER)
+def record_cash():
+    """Cash taken at the office for a booking waiting for payment."""
+    company = g.access.company
+    code = request.form.get("order", "").strip().upper()[:12]
+    order = db.session.scalar(select(Order).where(Order.code == code, Order.company_id == company.id))
+    try:
+        if order is None:
+            raise InvalidInput(f"No booking {code or '(blank)'} in {company.name}.")
+        amount = request.form.get("amount", "")
+        if not amount.isdigit():
+            raise InvalidInput("Enter the amount received, in RWF.")
+        payment = payments.record_cash(g.user, order, amount=int(amount), now=utcnow())
+    except (InvalidInput, OrderNotPayable) as error:
+        tx.rollback()
+        message = error.message if not error.fields else " ".join(m for ms in error.fields.values() for m in ms)
+        flash(message, "error")
+    else:
+        record(g.user, "payment.cash", payment, f"Cash {payment.amount} for order {order.code}", company_id=company.id)
+        flash(f"Cash recorded for order {order.code}: tickets issued.", "success")
+    return redirect(url_for(".payment_list"), 303)
+
+
+@blueprint.post("/refunds/<reference>/paid-out")
+@requires_role(Role.ADMIN, Role.DISPATCHER)
+def refund_paid_out(reference: str):
+    refund = db.session.scalar(
+        select(Refund).where(Refund.reference == reference, Refund.company_id == g.access.company.id)
+    )
+    if refund is None:
+        abort(404)
+    refunds.pay_out_cash(refund, now=utcnow())
+    record(g.user, "refund.paid_out", refund, f"Cash refund {refund.amount} handed over", company_id=refund.company_id)
+    flash("Cash refund marked as handed over.", "success")
+    return redirect(url_for(".payment_list"), 303)

@@ -1,0 +1,156 @@
+"""Paying on the portal: choose a method, approve (on the phone, on PayPal, or on our sandbox
+page), and watch the payment settle without reloading."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, Response, abort, flash, g, redirect, url_for
+from sqlalchemy import select
+
+from app.booking.models import Order
+from app.core import tx
+from app.core.errors import DomainError, InvalidInput
+from app.core.htmx import is_htmx, render
+from app.core.jobs import enqueue
+from app.core.models import utcnow
+from app.extensions import db
+from app.payments import providers
+from app.payments.forms import PayForm, SandboxForm
+from app.payments.idempotency import idempotent
+from app.payments.jobs import check_payment
+from app.payments.models import Payment
+from app.payments.services import payments
+from app.payments.views.api import provider_urls
+
+blueprint = Blueprint("payments", __name__)
+POLL_SECONDS = 2
+
+
+def _my_order(code: str) -> Order:
+    order = db.session.scalar(select(Order).where(Order.code == code, Order.user_id == g.user.id))
+    if order is None:
+        abort(404)
+    return order
+
+
+def _my_payment(reference: str) -> Payment:
+    payment = db.session.scalar(select(Payment).where(Payment.reference == reference, Payment.user_id == g.user.id))
+    if payment is None:
+        abort(404)
+    return payment
+
+
+def _pay_page(order: Order, form: PayForm, *, status: int = 200, error: str | None = None):
+    now = utcnow()
+    if not form.is_submitted():
+        form.phone.data = g.user.phone
+    form.idempotency_key.data = f"pay-{order.code}-{len(order_payments(order)) + 1}"
+    return render(
+        "payments/portal/pay.html",
+        order=order,
+        form=form,
+        error=error,
+        open_payment=next(iter(payments.open_payments(order)), None),
+        seconds_left=max(int((order.expires_at - now).total_seconds()), 0) if order.expires_at else 0,
+        status=status,
+    )
+
+
+def _methods(order: Order) -> dict[str, str]:
+    return {name: providers.label(name) for name in providers.offered(payments.order_company(order))}
+
+
+def order_payments(order: Order) -> list[Payment]:
+    return list(db.session.scalars(select(Payment).where(Payment.order_id == order.id).order_by(Payment.id)))
+
+
+@blueprint.get("/orders/<code>/pay")
+def pay(code: str):
+    order = _my_order(code)
+    if order.status != "pending":
+        return redirect(url_for("portal.booking.order", code=order.code), 303)
+    form = PayForm()
+    form.provider.choices = _methods(order)
+    return _pay_page(order, form)
+
+
+@blueprint.post("/orders/<code>/pay")
+@idempotent(wait=10)
+def start(code: str):
+    order = _my_order(code)
+    form = PayForm()
+    form.provider.choices = _methods(order)
+    if not form.validate_on_submit():
+        return _pay_page(order, form, status=422)
+    now = utcnow()
+    try:
+        payment = payments.open_payment(g.user, order, form.provider.data, phone=form.phone.data, now=now)
+    except InvalidInput as error:
+        tx.rollback()
+        for name, messages in error.fields.items():
+            getattr(form, name, form.provider).errors = list(messages)
+        return _pay_page(order, form, status=422)
+    except DomainError as error:
+        tx.rollback()
+        return _pay_page(order, form, status=error.status, error=error.message)
+    tx.commit()  # the attempt and its idempotency key are on record before the provider hears of it
+    payments.submit(payment, **provider_urls(payment), now=now)
+    if payment.status == "pending" and payment.approve_url:
+        return redirect(payment.approve_url, 303)
+    return redirect(url_for(".status", reference=payment.reference), 303)
+
+
+@blueprint.get("/payments/<reference>")
+def status(reference: str):
+    """The payment as it stands; htmx polls it, and once it settles the page moves on by itself."""
+    payment = _my_payment(reference)
+    now = utcnow()
+    if payment.is_open and payment.next_check_at is not None and payment.next_check_at <= now:
+        enqueue("high", check_payment, payment.id)  # a callback may be lost: ask the provider ourselves
+        payment.next_check_at = now + timedelta(seconds=5)
+    if not payment.is_open and is_htmx():
+        return Response(status=200, headers={"HX-Redirect": url_for("portal.booking.order", code=payment.order.code)})
+    return render("payments/portal/status.html", "payment_status", payment=payment, poll=POLL_SECONDS)
+
+
+@blueprint.route("/payments/<reference>/sandbox", methods=["GET", "POST"])
+def sandbox(reference: str):
+    """The sandbox provider's own page: approve or decline, as a wallet or a bank would ask."""
+    payment = _my_payment(reference)
+    if payment.provider != "sandbox":
+        abort(404)
+    form = SandboxForm()
+    if payment.status == "pending" and form.validate_on_submit():
+        decision = "approve" if form.decision.data == "approve" else "decline"
+        payments.decide_sandbox(payment, decision, now=utcnow())
+        if payment.status == "succeeded" and payment.order.status == "paid":
+            flash("Payment approved. Your tickets are ready.", "success")
+        elif payment.status == "failed":
+            flash("The payment was declined, so your seats were released.", "error")
+        return redirect(url_for("portal.booking.order", code=payment.order.code), 303)
+    if payment.status != "pending":
+        return redirect(url_for("portal.booking.order", code=payment.order.code), 303)
+    return render(
+        "payments/portal/sandbox.html", payment=payment, form=form, company=payments.order_company(payment.order)
+    )
+
+
+@blueprint.get("/payments/<reference>/paypal/return")
+def paypal_return(reference: str):
+    """Back from PayPal after approving: capture now (the reconciliation job would otherwise)."""
+    payment = _my_payment(reference)
+    if payment.provider == "paypal" and payment.is_open:
+        payments.check(payment, now=utcnow())
+    if payment.status == "succeeded" and payment.order.status == "paid":
+        flash("Payment received. Your tickets are ready.", "success")
+    return redirect(url_for("portal.booking.order", code=payment.order.code), 303)
+
+
+@blueprint.get("/payments/<reference>/paypal/cancel")
+def paypal_cancel(reference: str):
+    payment = _my_payment(reference)
+    if payment.provider == "paypal" and payment.status == "pending":
+        payment.status, payment.failure_reason, payment.settled_at = "cancelled", "Cancelled on PayPal.", utcnow()
+        flash("You cancelled the PayPal payment. Nothing was charged; choose how to pay.", "info")
+    return redirect(url_for(".pay", code=payment.order.code), 303)
