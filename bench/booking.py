@@ -2,7 +2,8 @@
 
 A booking is a seat bought through the API until its ticket is issued: ``POST /orders`` with the
 trip, seat and passenger, then ``POST /orders/{code}/payments`` (the sandbox, approved at once,
-under an idempotency key). Three phases, each ``--seconds`` long, with ``--clients`` buyer threads (each its own account, keep-alive connection):
+under an idempotency key). Three phases, each ``--seconds`` long, with ``--clients`` buyer
+threads (each its own account, keep-alive connection):
 
 - **many trips**: every booking picks a random coming demo trip and a random seat;
 - **one hot trip**: every booking goes to one 240-seat trip with four legs, one random leg each;
