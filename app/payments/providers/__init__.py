@@ -57,6 +57,7 @@ class Outcome:
     external_id: str | None = None  # the order reference the provider holds for it
     transaction_id: str | None = None
     reason: str | None = None
+    never_reached: bool = False  # the provider never had it: the payer declined nothing
 
 
 class Provider(Protocol):

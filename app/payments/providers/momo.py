@@ -117,7 +117,7 @@ class MoMo:
     def lookup(self, payment) -> Outcome:
         response = self._request("GET", "collection", f"/v1_0/requesttopay/{payment.reference}")
         if response.status_code == 404:
-            return Outcome("failed", reason="MTN MoMo has no such request: it never reached them.")
+            return Outcome("failed", reason="MTN MoMo has no such request: it never reached them.", never_reached=True)
         if response.status_code != 200:
             raise ProviderError(f"MTN MoMo status lookup answered {response.status_code}", temporary=True)
         return self._outcome(json_of(response))

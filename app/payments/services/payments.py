@@ -137,7 +137,7 @@ def check(payment: Payment, *, now: datetime) -> Payment:
         return payment
     provider = providers.get(payment.provider)
     if payment.provider == "paypal" and not payment.provider_order_id:
-        outcome = Outcome("failed", reason="The order never reached PayPal.")
+        outcome = Outcome("failed", reason="The order never reached PayPal.", never_reached=True)
     else:
         outcome = provider.lookup(payment)
     if outcome.status == "approved":
@@ -175,7 +175,8 @@ def apply_outcome(payment: Payment, outcome: Outcome, *, now: datetime) -> Payme
         payment.failure_reason = outcome.reason or payment.failure_reason
         db.session.flush()
         order = payment.order
-        if outcome.status == "failed" and order.status == "pending" and not open_payments(order):
+        declined = outcome.status == "failed" and not outcome.never_reached
+        if declined and order.status == "pending" and not open_payments(order):
             orders.mark_failed(order, now=now)  # declined: the seats are free for others again
     elif payment.created_at <= now - timedelta(hours=rules.GIVE_UP_AFTER_HOURS):
         payment.status, payment.settled_at, payment.next_check_at = "failed", now, None

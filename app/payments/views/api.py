@@ -3,7 +3,7 @@ settle a sandbox payment, take cash at a counter; and the providers' notificatio
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import Blueprint, current_app, g, jsonify, request, url_for
 from sqlalchemy import select
 
 from app.accounts.queries import active_memberships
@@ -61,10 +61,13 @@ def _my_payment(reference: str) -> Payment:
 
 
 def provider_urls(payment: Payment) -> dict:
+    """Where providers send the payer back and call us: on the public ``BASE_URL``, whatever host
+    this request came in through."""
+    base = current_app.config["BASE_URL"]
     return {
-        "callback_url": url_for("api.payments.momo_callback", reference=payment.reference, _external=True),
-        "return_url": url_for("portal.payments.paypal_return", reference=payment.reference, _external=True),
-        "cancel_url": url_for("portal.payments.paypal_cancel", reference=payment.reference, _external=True),
+        "callback_url": base + url_for("api.payments.momo_callback", reference=payment.reference),
+        "return_url": base + url_for("portal.payments.paypal_return", reference=payment.reference),
+        "cancel_url": base + url_for("portal.payments.paypal_cancel", reference=payment.reference),
     }
 
 
