@@ -47,7 +47,10 @@ def momo(app, momo_server, monkeypatch):
 
 @pytest.fixture
 def paypal(app, paypal_server, monkeypatch):
-    paypal_server.capture_outcome = "COMPLETED"
+    with paypal_server.lock:
+        paypal_server.capture_outcome = "COMPLETED"
+        paypal_server.captures = 0
+        paypal_server.refunds.clear()
     paypal_server.reset_calls()
     for name, value in {
         "PAYPAL_BASE_URL": paypal_server.url,
