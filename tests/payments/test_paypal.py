@@ -90,7 +90,7 @@ def forgeries(paypal, body: bytes, headers: dict):
         "bad signature": (body, {**headers, "PAYPAL-TRANSMISSION-SIG": flipped}),
         "body changed": (json.dumps(event, separators=(",", ":")).encode(), headers),
         "foreign certificate": (body, {**headers, "PAYPAL-CERT-URL": foreign}),
-        "lookalike host": (body, {**headers, "PAYPAL-CERT-URL": paypal.cert_url.replace("127.0.0.1", "127.0.0.1.evil")}),
+        "lookalike host": (body, {**headers, "PAYPAL-CERT-URL": paypal.cert_url.replace("127.0.0.1", "127.0.0.1.x")}),
         "not signed": (body, unsigned),
         "other algorithm": (body, {**headers, "PAYPAL-AUTH-ALGO": "SHA1withRSA"}),
     }
