@@ -88,7 +88,7 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
 def _domain(error: DomainError) -> Response:
     tx.rollback()
     response = error_response(error.status, error.code, error.message, error.fields)
-    if isinstance(error, RateLimited):
+    if getattr(error, "retry_after", None):  # rate limits, requests still running
         response.headers["Retry-After"] = str(error.retry_after)
     return response
 

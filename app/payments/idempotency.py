@@ -52,6 +52,7 @@ class StillRunning(DomainError):
     status = 409
     code = "idempotency_key_in_use"
     message = "A request with this Idempotency-Key is still being processed. Retry in a moment."
+    retry_after = 1
 
 
 def fingerprint() -> str:

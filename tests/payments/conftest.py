@@ -65,12 +65,17 @@ def paypal(app, paypal_server, monkeypatch):
     return paypal_server
 
 
-@pytest.fixture
-def trip():
+def make_trip():
+    """Three stops, 1,250 RWF a leg, three days ahead, a 16-seat bus."""
     company = factories.company(name="Horizon Express")
     route = factories.route(company, stops=3, leg_fare=1250)
     day = today_for(company) + timedelta(days=3)
     return factories.trip(route, bus_=factories.bus(company, rows=4), departs_at=local_datetime(company, day, time(8)))
+
+
+@pytest.fixture
+def trip():
+    return make_trip()
 
 
 @pytest.fixture
