@@ -96,6 +96,11 @@ def send(refund: Refund, *, now: datetime) -> Refund:
         outcome = Outcome("pending")
     if outcome.status == "pending":
         refund.status = "sent"
+        db.session.flush()
+        try:  # most refunds settle within a moment: ask once now, then with backoff
+            outcome = providers.get(refund.payment.provider).refund_status(refund)
+        except ProviderError as error:
+            log.warning("refund %s: status lookup failed (%s); asking later", refund.reference, error)
     return apply_outcome(refund, outcome, now=now)
 
 
