@@ -5,6 +5,7 @@ coming departures. Loading twice changes nothing."""
 from __future__ import annotations
 
 import random
+import uuid
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from app.fleet.models import Bus, BusSeat, Route, RouteStop, Timetable, Trip
 from app.fleet.queries import sold_count
 from app.fleet.rules import TripStatus
 from app.fleet.services.trips import generate_trips, local_datetime, today_for
+from app.payments.models import Payment
 
 # (station code, minutes from the first stop, km from the first stop, standard fare of the leg in RWF)
 LINES = {
@@ -91,11 +93,12 @@ def _routes(company: Company, stations: dict[str, Station], lines) -> list[tuple
     for line in lines:
         out = _route(company, stations, line)
         total_minutes, total_km = line[-1][1], line[-1][2]
+        # Each stop carries the fare of the leg that arrives at it: coming back, that is the outward
+        # leg between this stop and the next one.
         back_line = [
             (code, total_minutes - line[i][1], total_km - line[i][2], line[i + 1][3] if i + 1 < len(line) else 0)
             for i, (code, *_rest) in reversed(list(enumerate(line)))
         ]
-        back_line = [(c, m, k, 0 if n == 0 else back_line[n - 1][3]) for n, (c, m, k, _f) in enumerate(back_line)]
         pairs.append((out, _route(company, stations, back_line)))
     return pairs
 
@@ -233,19 +236,37 @@ def _sales(company: Company, now: datetime, rng: random.Random) -> None:
                 booking.Passenger(rng.choice(PASSENGER_NAMES), f"+2507{rng.choice('238')}{rng.randrange(10**7):07d}")
                 for _ in seats
             ]
+            channel = rng.choice(("web", "web", "pos"))
             try:
                 with db.session.begin_nested():
-                    booking.book_seats(
+                    order = booking.book_seats(
                         None,
                         trip.id,
                         seats=seats,
                         origin=origin,
                         destination=destination,
                         passengers=passengers,
-                        channel=rng.choice(("web", "web", "pos")),
+                        channel=channel,
                         paid=True,
                         now=now,
                     )
+                    db.session.add(_paid_with(order, "cash" if channel == "pos" else "sandbox", now))
             except SeatUnavailable:
                 pass
             wanted -= size
+
+
+def _paid_with(order, provider: str, now) -> Payment:
+    """The payment record of a demo sale, so the money pages have something to show."""
+    return Payment(
+        reference=str(uuid.uuid4()),
+        order_id=order.id,
+        company_id=order.company_id,
+        provider=provider,
+        status="succeeded",
+        amount=order.total,
+        currency=order.currency,
+        provider_amount=str(order.total),
+        provider_currency=order.currency,
+        settled_at=now,
+    )

@@ -64,6 +64,8 @@ def open_payment(
             f"The amount does not match this booking: it costs {order.total} {order.currency}.",
             fields={"amount": [f"This booking costs {order.total} {order.currency}."]},
         )
+    if order.total == 0:
+        raise InvalidInput(fields={"provider": ["This booking costs nothing: there is nothing to pay."]})
     if order.status != "pending" or (order.expires_at is not None and order.expires_at <= now):
         raise OrderNotPayable("This booking is already paid." if order.status == "paid" else OrderNotPayable.message)
     for earlier in open_payments(order):
