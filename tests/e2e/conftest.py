@@ -1,5 +1,6 @@
 """A live TMS for the browser: gunicorn and a real RQ worker as subprocesses on their own
-PostgreSQL database (``tms_e2e``) and Redis database, sending mail to the loopback SMTP server.
+PostgreSQL database (``tms_e2e``) and Redis database, sending mail to the loopback SMTP server and
+paying through a loopback fake of MTN MoMo (``momo_fake``; the sandbox provider is on too).
 
 Pages are driven by Debian's Chromium through Playwright; nothing is downloaded at run time.
 """
@@ -18,11 +19,16 @@ import redis as redis_lib
 from sqlalchemy.engine import make_url
 
 from tests.conftest import DATABASE_URL, REDIS_URL, free_port, recreate_database
+from tests.fakes.momo import FakeMomo
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 E2E_DATABASE_URL = make_url(DATABASE_URL).set(database="tms_e2e").render_as_string(hide_password=False)
 E2E_REDIS_URL = str(make_url(REDIS_URL).set(database="14"))
+MOMO_USER_ID = "0b6a1c7e-5f43-4c52-9d1e-2a7f3b8c9d10"  # a MoMo API user is a UUID
+MOMO_API_KEY = "e2e-momo-api-key"
+MOMO_SUBSCRIPTION_KEY = "e2e-momo-subscription-key"
+MOMO_RATE = "0.00064"  # EUR per RWF: the MTN sandbox (and so the fake) takes only EUR
 
 
 def pytest_collection_modifyitems(items):
@@ -80,7 +86,17 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(smtp_server, tmp_path_factory):
+def momo_fake():
+    """MTN MoMo on loopback for the live server: tests approve or decline its requests to pay, which
+    calls the app back at the X-Callback-Url it sent."""
+    fake = FakeMomo(MOMO_USER_ID, MOMO_API_KEY, MOMO_SUBSCRIPTION_KEY, environment="sandbox", currency="EUR")
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(smtp_server, momo_fake, tmp_path_factory):
     _, smtp_port = smtp_server
     port = free_port()
     recreate_database(E2E_DATABASE_URL)
@@ -100,6 +116,19 @@ def live_server(smtp_server, tmp_path_factory):
         "WEB_CONCURRENCY": "2",
         "GUNICORN_THREADS": "8",
         "GUNICORN_GRACEFUL_TIMEOUT": "2",
+        "MOMO_BASE_URL": momo_fake.url,
+        "MOMO_TARGET_ENVIRONMENT": "sandbox",
+        "MOMO_COLLECTION_USER_ID": MOMO_USER_ID,
+        "MOMO_COLLECTION_API_KEY": MOMO_API_KEY,
+        "MOMO_COLLECTION_SUBSCRIPTION_KEY": MOMO_SUBSCRIPTION_KEY,
+        "MOMO_CURRENCY": "EUR",
+        "MOMO_RATE": MOMO_RATE,
+        "MOMO_DISBURSEMENT_USER_ID": "",  # refunds use the collection user, as the fake does
+        "MOMO_DISBURSEMENT_API_KEY": "",
+        "MOMO_DISBURSEMENT_SUBSCRIPTION_KEY": "",
+        "PAYMENTS_SANDBOX": "1",
+        "PAYPAL_CLIENT_ID": "",  # not offered: the journeys pay with MoMo or the sandbox
+        "PAYPAL_CLIENT_SECRET": "",
     }
     server = LiveServer(env, tmp_path_factory.mktemp("live-server"))
     server.flask("db", "upgrade")
