@@ -14,7 +14,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, SmallInteger, S
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.booking.rules import HOLD_STATUSES, ORDER_STATUSES, TICKET_STATUSES
-from app.core.models import TimestampMixin
+from app.core.models import TimestampMixin, one_of
 from app.extensions import db
 from app.fleet.rules import SEAT_CLASSES
 
@@ -24,16 +24,12 @@ if TYPE_CHECKING:
     from app.fleet.models import Trip
 
 
-def _one_of(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
-
-
 class Order(TimestampMixin, db.Model):
     """One checkout: the tickets bought together (a group that travels together)."""
 
     __tablename__ = "orders"
     __table_args__ = (
-        CheckConstraint(_one_of("status", ORDER_STATUSES), name="status"),
+        CheckConstraint(one_of("status", ORDER_STATUSES), name="status"),
         CheckConstraint("total >= 0", name="total"),
     )
 
@@ -56,8 +52,8 @@ class Order(TimestampMixin, db.Model):
 class Ticket(TimestampMixin, db.Model):
     __tablename__ = "tickets"
     __table_args__ = (
-        CheckConstraint(_one_of("status", TICKET_STATUSES), name="status"),
-        CheckConstraint(_one_of("seat_class", SEAT_CLASSES), name="seat_class"),
+        CheckConstraint(one_of("status", TICKET_STATUSES), name="status"),
+        CheckConstraint(one_of("seat_class", SEAT_CLASSES), name="seat_class"),
         CheckConstraint("destination_position > origin_position", name="leg_range"),
         CheckConstraint("price >= 0", name="price"),
         Index("ix_tickets_trip_id_status", "trip_id", "status"),
@@ -99,7 +95,7 @@ class Hold(TimestampMixin, db.Model):
 
     __tablename__ = "holds"
     __table_args__ = (
-        CheckConstraint(_one_of("status", HOLD_STATUSES), name="status"),
+        CheckConstraint(one_of("status", HOLD_STATUSES), name="status"),
         CheckConstraint("destination_position > origin_position", name="leg_range"),
         Index("ix_holds_status_expires_at", "status", "expires_at"),
         Index("ix_holds_user_id_status", "user_id", "status"),

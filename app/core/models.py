@@ -21,6 +21,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def one_of(column: str, values) -> str:
+    """SQL for a CHECK constraint: ``column`` takes one of ``values``."""
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
 class UTCDateTime(TypeDecorator):
     """Stores UTC and always hands back aware datetimes, on PostgreSQL and SQLite alike."""
 

@@ -77,7 +77,7 @@ def _guarded(work, record) -> None:
         log.warning("%s %s: provider unavailable (%s); retrying later", type(record).__name__, record.id, error)
         db.session.rollback()
         record = db.session.get(type(record), record.id)
-        if getattr(record, "next_check_at", None) is not None or isinstance(record, Payment | Refund):
+        if isinstance(record, Payment | Refund):  # a webhook's payment is looked up by reconciliation
             record.checks += 1
             record.next_check_at = utcnow() + timedelta(seconds=rules.next_check_delay(record.checks))
 

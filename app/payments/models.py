@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.models import TimestampMixin, utcnow
+from app.core.models import TimestampMixin, one_of, utcnow
 from app.extensions import db
 from app.payments.rules import OPEN_PAYMENT_STATUSES, PAYMENT_STATUSES, PROVIDERS, REFUND_REASONS, REFUND_STATUSES
 
@@ -18,11 +18,7 @@ if TYPE_CHECKING:
     from app.booking.models import Order, Ticket
 
 
-def _one_of(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-_OPEN = text(_one_of("status", OPEN_PAYMENT_STATUSES))
+_OPEN = text(one_of("status", OPEN_PAYMENT_STATUSES))
 
 
 class Payment(TimestampMixin, db.Model):
@@ -30,8 +26,8 @@ class Payment(TimestampMixin, db.Model):
 
     __tablename__ = "payments"
     __table_args__ = (
-        CheckConstraint(_one_of("status", PAYMENT_STATUSES), name="status"),
-        CheckConstraint(_one_of("provider", PROVIDERS), name="provider"),
+        CheckConstraint(one_of("status", PAYMENT_STATUSES), name="status"),
+        CheckConstraint(one_of("provider", PROVIDERS), name="provider"),
         CheckConstraint("amount > 0", name="amount"),
         CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refunded_amount"),
         # One attempt under way per order: a second one, whatever its key, is refused by the database.
@@ -75,8 +71,8 @@ class Refund(TimestampMixin, db.Model):
 
     __tablename__ = "refunds"
     __table_args__ = (
-        CheckConstraint(_one_of("status", REFUND_STATUSES), name="status"),
-        CheckConstraint(_one_of("reason", REFUND_REASONS), name="reason"),
+        CheckConstraint(one_of("status", REFUND_STATUSES), name="status"),
+        CheckConstraint(one_of("reason", REFUND_REASONS), name="reason"),
         CheckConstraint("amount > 0", name="amount"),
         Index("ix_refunds_status_next_check_at", "status", "next_check_at"),
     )
