@@ -7,8 +7,8 @@ pairs, each with a NEW key (the common case):
 
 - **baseline**: the stand-in for the view's work — parse the JSON body, insert one row into a
   scratch table, build a 201 JSON answer — then ``tx.commit()``;
-- **with the layer**: ``fingerprint()``, ``Guard.begin()`` (Redis ``SET NX`` + the key's row in a
-  savepoint), the same work, ``Guard.finish()`` (the row updated with the answer), then
+- **with the layer**: ``fingerprint()``, ``Guard.begin()`` (Redis ``SET NX`` + the key's row inserted
+  as the transaction's first write), the same work, ``Guard.finish()`` (the row updated with the answer), then
   ``tx.commit()``, which also runs the after-commit Redis ``SET`` of the answer.
 
 The two run interleaved, alternating which goes first, so drift (autovacuum, checkpoints, the CPU
@@ -23,8 +23,8 @@ Then the repeats:
 
 Also printed: the load average (other work on the machine widens every tail here), where the
 added time goes (p50 per step), and this machine's round trips to Redis and PostgreSQL: on a new
-key the layer costs two Redis round trips (``SET NX``, then ``SET`` of the answer) and four
-PostgreSQL ones (savepoint, insert, release, update), plus the ORM's work around them.
+key the layer costs two Redis round trips (``SET NX``, then ``SET`` of the answer) and two
+PostgreSQL ones (insert, then update with the answer), both inside the request's own transaction.
 
     .venv/bin/python bench/payments.py [--requests 2000] [--flushed 300] [--keep]
 """

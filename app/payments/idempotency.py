@@ -23,7 +23,7 @@ import time
 from datetime import timedelta
 
 from flask import Response, current_app, g, make_response, request
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.core import tx
@@ -34,6 +34,7 @@ from app.payments.models import IdempotencyKey
 
 RUNNING_MARKER_SECONDS = 60  # a request still "running" after this is presumed dead and may be retried
 KEPT_HEADERS = ("Location", "Content-Type", "HX-Redirect")
+KEYS = IdempotencyKey.__table__  # written with plain Core statements: this layer sits on every payment
 
 
 class KeyMissing(DomainError):
@@ -77,7 +78,6 @@ class Guard:
         self.fingerprint = fingerprint
         self.redis_key = f"idem:{user_id}:{hashlib.sha256(key.encode()).hexdigest()}"
         self.ttl = current_app.config["IDEMPOTENCY_TTL_HOURS"] * 3600
-        self.record: IdempotencyKey | None = None
 
     def begin(self, *, wait: float = 0.0) -> Response | None:
         """Claim the key, or answer for it: the first result (replay), 422 or 409."""
@@ -99,18 +99,23 @@ class Guard:
             time.sleep(0.1)
 
     def _claim_durably(self) -> Response | None:
+        """Insert the key's row as the request's first write, in the transaction that will carry
+        the work (no savepoint: that would cost two more round trips on every payment). A
+        collision can only roll back reads, so the whole transaction goes and the row decides."""
         now = utcnow()
         try:
-            with db.session.begin_nested():
-                self.record = IdempotencyKey(
+            db.session.execute(
+                insert(KEYS).values(
                     user_id=self.user_id,
                     key=self.key,
                     fingerprint=self.fingerprint,
+                    state="running",
+                    created_at=now,
                     expires_at=now + timedelta(seconds=self.ttl),
                 )
-                db.session.add(self.record)
+            )
         except IntegrityError:
-            self.record = None
+            tx.rollback()
         else:
             return None
         # Redis had forgotten the key (flushed, restarted, or the marker lapsed): the row decides.
@@ -129,10 +134,15 @@ class Guard:
         if existing.expires_at <= now or stale:
             # Expired, or its request died mid-way: this request takes the key over. What that one
             # started is guarded by the order itself (one payment under way at a time).
-            existing.fingerprint, existing.state, existing.created_at = self.fingerprint, "running", now
-            existing.expires_at = now + timedelta(seconds=self.ttl)
-            db.session.flush()
-            self.record = existing
+            self._update(
+                fingerprint=self.fingerprint,
+                state="running",
+                created_at=now,
+                expires_at=now + timedelta(seconds=self.ttl),
+                status_code=None,
+                response_body=None,
+                response_headers=None,
+            )
             return None
         raise StillRunning()
 
@@ -140,11 +150,13 @@ class Guard:
         """Keep the answer with the work: written in this transaction, cached in Redis after commit."""
         body = response.get_data(as_text=True)
         headers = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
-        record = self.record
-        record.state, record.status_code = "done", response.status_code
-        record.response_body, record.response_headers = body, headers
-        db.session.flush()
+        self._update(state="done", status_code=response.status_code, response_body=body, response_headers=headers)
         tx.after_commit(lambda: self._remember(response.status_code, body, headers))
+
+    def _update(self, **values) -> None:
+        db.session.execute(
+            update(KEYS).where(KEYS.c.user_id == self.user_id, KEYS.c.key == self.key).values(**values)
+        )
 
     def abandon(self) -> None:
         """The request did not happen (refused or failed): forget the key so it may be sent again.
