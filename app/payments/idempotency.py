@@ -154,9 +154,7 @@ class Guard:
         tx.after_commit(lambda: self._remember(response.status_code, body, headers))
 
     def _update(self, **values) -> None:
-        db.session.execute(
-            update(KEYS).where(KEYS.c.user_id == self.user_id, KEYS.c.key == self.key).values(**values)
-        )
+        db.session.execute(update(KEYS).where(KEYS.c.user_id == self.user_id, KEYS.c.key == self.key).values(**values))
 
     def abandon(self) -> None:
         """The request did not happen (refused or failed): forget the key so it may be sent again.
