@@ -120,6 +120,23 @@ def load(env: str | None = None) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER") or "TMS <no-reply@tms.rw>",
         "MAIL_TIMEOUT_SECONDS": _int("MAIL_TIMEOUT_SECONDS", 10),
+        # Notifications. SMS_PROVIDER: "log" (the embedded demo: messages go to the log), or a gateway.
+        "SMS_PROVIDER": os.environ.get("SMS_PROVIDER") or "log",
+        "SMS_TIMEOUT_SECONDS": _int("SMS_TIMEOUT_SECONDS", 10),
+        "AFRICASTALKING_BASE_URL": (
+            os.environ.get("AFRICASTALKING_BASE_URL") or "https://api.sandbox.africastalking.com"
+        ).rstrip("/"),
+        "AFRICASTALKING_USERNAME": os.environ.get("AFRICASTALKING_USERNAME") or None,
+        "AFRICASTALKING_API_KEY": os.environ.get("AFRICASTALKING_API_KEY") or None,
+        "AFRICASTALKING_SENDER_ID": os.environ.get("AFRICASTALKING_SENDER_ID") or None,
+        "TWILIO_BASE_URL": (os.environ.get("TWILIO_BASE_URL") or "https://api.twilio.com").rstrip("/"),
+        "TWILIO_ACCOUNT_SID": os.environ.get("TWILIO_ACCOUNT_SID") or None,
+        "TWILIO_AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN") or None,
+        "TWILIO_FROM": os.environ.get("TWILIO_FROM") or None,
+        "TWILIO_MESSAGING_SERVICE_SID": os.environ.get("TWILIO_MESSAGING_SERVICE_SID") or None,
+        # Seconds between attempts after a temporary failure; one attempt more than listed, then give up.
+        "NOTIFY_RETRY_SECONDS": tuple(int(s) for s in _list("NOTIFY_RETRY_SECONDS", "30,120,600,1800,3600")),
+        "BOARDING_REMINDER_MINUTES": _int("BOARDING_REMINDER_MINUTES", 60),
         # Payments. Providers without credentials are not offered; the sandbox is for demos and tests.
         "PAYMENTS_SANDBOX": _flag("PAYMENTS_SANDBOX", default=not production),
         "PAYMENT_TIMEOUT_SECONDS": _int("PAYMENT_TIMEOUT_SECONDS", 15),
