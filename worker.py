@@ -19,6 +19,7 @@ from app import create_app
 from app.booking.jobs import release_expired_holds
 from app.extensions import QUEUE_NAMES
 from app.fleet.jobs import generate_upcoming_trips
+from app.notifications.jobs import send_boarding_reminders, send_due
 from app.payments.jobs import purge_idempotency_keys, reconcile
 
 # (job, queue, cron expression in UTC). Every periodic job is idempotent: a late or doubled run
@@ -27,6 +28,8 @@ PERIODIC = [
     (generate_upcoming_trips, "default", "15 * * * *"),
     (release_expired_holds, "high", "* * * * *"),
     (reconcile, "high", "* * * * *"),
+    (send_due, "high", "* * * * *"),
+    (send_boarding_reminders, "high", "*/5 * * * *"),
     (purge_idempotency_keys, "low", "30 3 * * *"),
 ]
 

@@ -43,6 +43,7 @@ def _init_extensions(app: Flask) -> None:
     from app.accounts.queries import user_for_session
     from app.core.models import render_migration_item
     from app.extensions import csrf, db, login_manager, migrate, redis_binding, sock
+    from app.notifications import jobs as notification_jobs  # noqa: F401  (subscribes messages to events)
     from app.payments import jobs  # noqa: F401  (subscribes refunds to cancellations)
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -79,6 +80,10 @@ def _init_boundary(app: Flask) -> None:
 
 def _init_templates(app: Flask) -> None:
     zone = ZoneInfo(app.config["DISPLAY_TIMEZONE"])
+    # Messages to people are marked for translation with _() and {% trans %}; English until a
+    # catalogue is installed.
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_null_translations(newstyle=True)
 
     @app.template_filter("local")
     def local_time(value, fmt: str = "%d %b %Y %H:%M"):

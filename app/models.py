@@ -6,4 +6,5 @@ from app.booking.models import Hold, Order, SeatLeg, Ticket  # noqa: F401
 from app.companies.models import Company, Station  # noqa: F401
 from app.core.events import Event  # noqa: F401
 from app.fleet.models import Bus, BusSeat, Fare, Route, RouteStop, Timetable, Trip, TripStop  # noqa: F401
+from app.notifications.models import Notification  # noqa: F401
 from app.payments.models import IdempotencyKey, Payment, Refund, WebhookEvent  # noqa: F401

@@ -12,11 +12,11 @@ import redis as redis_lib
 from rq import Queue
 from sqlalchemy import delete, select
 
-from app.accounts import jobs as account_jobs
 from app.accounts.models import User
+from app.accounts.services import request_password_reset
 from app.companies.models import Company
 from app.core import tx
-from app.core.jobs import enqueue, job
+from app.core.jobs import job
 from app.extensions import db
 from tests import factories
 from tests.conftest import DATABASE_URL, REDIS_URL
@@ -70,8 +70,8 @@ def worker_app(app):
 
 
 def test_worker_sends_the_password_reset_email(worker_app, smtp_server, mailbox):
-    user = factories.user(email="worker@example.rw")
-    enqueue("high", account_jobs.send_password_reset_email, user.id)
+    factories.user(email="worker@example.rw")
+    request_password_reset(email="worker@example.rw")
     tx.commit()
     result = run_worker(smtp_server[1])
     assert result.returncode == 0, result.stderr
@@ -100,6 +100,8 @@ def test_the_cron_scheduler_hands_periodic_jobs_to_the_workers():
         "app.fleet.jobs.generate_upcoming_trips": "15 * * * *",
         "app.booking.jobs.release_expired_holds": "* * * * *",
         "app.payments.jobs.reconcile": "* * * * *",
+        "app.notifications.jobs.send_due": "* * * * *",
+        "app.notifications.jobs.send_boarding_reminders": "*/5 * * * *",
         "app.payments.jobs.purge_idempotency_keys": "30 3 * * *",
     }
     for cron in cron_jobs.values():
@@ -110,6 +112,8 @@ def test_the_cron_scheduler_hands_periodic_jobs_to_the_workers():
     assert [queued.func_name for queued in Queue("high", connection=connection).jobs] == [
         "app.booking.jobs.release_expired_holds",
         "app.payments.jobs.reconcile",
+        "app.notifications.jobs.send_due",
+        "app.notifications.jobs.send_boarding_reminders",
     ]
     assert [queued.func_name for queued in Queue("low", connection=connection).jobs] == [
         "app.payments.jobs.purge_idempotency_keys"

@@ -30,6 +30,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     # Bumped when the password changes: every older session and API token stops working.
     session_epoch: Mapped[int] = mapped_column(default=0)
     last_login_at: Mapped[datetime | None]
+    # How the passenger wants to hear from us; the portal's bell gets everything regardless.
+    notify_sms: Mapped[bool] = mapped_column(Boolean, default=True)
+    notify_email: Mapped[bool] = mapped_column(Boolean, default=True)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 

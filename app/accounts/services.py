@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from argon2 import PasswordHasher
@@ -10,13 +11,12 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts import jobs
 from app.accounts.models import User
 from app.accounts.queries import user_by_email
 from app.core.errors import DomainError, InvalidInput, RateLimited
-from app.core.jobs import enqueue
 from app.core.security import Counter, fingerprint, issue_token
 from app.extensions import db
+from app.notifications import services as notifications
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both answers take the same time.
@@ -142,7 +142,18 @@ def request_password_reset(*, email: str) -> None:
     """Email a reset link if the account exists; say nothing either way."""
     user = user_by_email(email)
     if user is not None and user.is_enabled:
-        enqueue("high", jobs.send_password_reset_email, user.id)
+        notifications.queue(
+            [
+                notifications.Outgoing(
+                    kind="password_reset",
+                    source=f"request-{uuid.uuid4().hex}",
+                    channel="email",
+                    address=user.email,
+                    context={"user_id": user.id, "name": user.name},
+                    user_id=user.id,
+                )
+            ]
+        )
 
 
 def user_for_reset_token(token: str) -> User:

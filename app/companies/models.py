@@ -19,6 +19,7 @@ class Company(TimestampMixin, db.Model):
         CheckConstraint("status IN ('active', 'suspended')", name="status"),
         CheckConstraint("hold_minutes BETWEEN 2 AND 60", name="hold_minutes"),
         CheckConstraint("days_ahead BETWEEN 1 AND 90", name="days_ahead"),
+        CheckConstraint("reminder_minutes BETWEEN 0 AND 1440", name="reminder_minutes"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -35,6 +36,8 @@ class Company(TimestampMixin, db.Model):
     days_ahead: Mapped[int] = mapped_column(SmallInteger, default=14)  # trips generated this far ahead
     # Online payment methods the company accepts (those the platform has set up are offered).
     payment_providers: Mapped[list] = mapped_column(JSON, default=lambda: ["momo", "paypal", "sandbox"])
+    # Passengers are reminded this long before departure; 0 sends no reminders.
+    reminder_minutes: Mapped[int] = mapped_column(SmallInteger, default=60)
 
     @property
     def is_active(self) -> bool:

@@ -15,8 +15,8 @@ from app.accounts.services import hash_password
 from app.audit.services import record, snapshot
 from app.companies.models import Company, Station
 from app.core.errors import DomainError, InvalidInput
-from app.core.jobs import enqueue
 from app.extensions import db
+from app.notifications import services as notifications
 from app.payments.rules import ONLINE_PROVIDERS
 
 # Rwanda with a margin: a station outside this box is a typo (a swapped sign, lat for lon).
@@ -71,8 +71,6 @@ STAFF_ROLES = (Role.ADMIN, Role.DISPATCHER, Role.DRIVER, Role.AGENT)
 
 def invite_staff(actor, company: Company, *, name: str, email: str, phone: str | None, role: str) -> Membership:
     """Add someone to the company. New people get an account and an email to choose a password."""
-    from app.accounts.jobs import send_staff_invitation_email
-
     if role not in {r.value for r in STAFF_ROLES}:
         raise InvalidInput(fields={"role": ["Choose a role."]})
     user = user_by_email(email)
@@ -96,7 +94,19 @@ def invite_staff(actor, company: Company, *, name: str, email: str, phone: str |
         company_id=company.id,
         after={"email": email, "role": role},
     )
-    enqueue("high", send_staff_invitation_email, user.id, company.id, new_account=new_account)
+    notifications.queue(
+        [
+            notifications.Outgoing(
+                kind="staff_invitation",
+                source=f"membership{membership.id}",
+                channel="email",
+                address=user.email,
+                context={"user_id": user.id, "name": user.name, "company": company.name, "new_account": new_account},
+                user_id=user.id,
+                company_id=company.id,
+            )
+        ]
+    )
     return membership
 
 

@@ -10,10 +10,12 @@ from email.utils import make_msgid
 
 from flask import current_app
 
+from app.notifications.channels import DeliveryFailed
+
 log = logging.getLogger(__name__)
 
 
-def build(*, to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
+def build(*, to: str, subject: str, text: str, html: str | None = None, attachments=()) -> EmailMessage:
     config = current_app.config
     message = EmailMessage()
     message["From"] = config["MAIL_DEFAULT_SENDER"]
@@ -23,27 +25,50 @@ def build(*, to: str, subject: str, text: str, html: str | None = None) -> Email
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")
+    for filename, mime, content in attachments:
+        maintype, _, subtype = mime.partition("/")
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     return message
 
 
-def send(*, to: str, subject: str, text: str, html: str | None = None) -> str:
-    """Send one message and return its Message-ID. SMTP errors propagate so the job retries."""
-    message = build(to=to, subject=subject, text=text, html=html)
+def send(*, to: str, subject: str, text: str, html: str | None = None, attachments=()) -> str:
+    """Send one message and return its Message-ID, or raise :class:`DeliveryFailed`: refused
+    recipients are permanent; an unreachable server, a dropped connection or a 4xx reply are
+    temporary (SMTP's own meaning of 4xx)."""
+    message = build(to=to, subject=subject, text=text, html=html, attachments=attachments)
     config = current_app.config
     server = config["MAIL_SERVER"]
     if not server:
         log.warning("MAIL_SERVER not set; email to %s not sent:\nSubject: %s\n\n%s", to, subject, text)
         return message["Message-ID"]
+    try:
+        _deliver(message, config)
+    except smtplib.SMTPRecipientsRefused as error:
+        code, reply = next(iter(error.recipients.values()))
+        raise DeliveryFailed(f"{to} refused: {code} {_text(reply)}", temporary=400 <= code < 500) from error
+    except smtplib.SMTPResponseException as error:
+        temporary = 400 <= error.smtp_code < 500
+        raise DeliveryFailed(f"SMTP {error.smtp_code} {_text(error.smtp_error)}", temporary=temporary) from error
+    except (smtplib.SMTPException, OSError) as error:
+        raise DeliveryFailed(f"SMTP server {server}: {error.__class__.__name__}: {error}", temporary=True) from error
+    return message["Message-ID"]
+
+
+def _deliver(message: EmailMessage, config) -> None:
     timeout = config["MAIL_TIMEOUT_SECONDS"]
     context = ssl.create_default_context()
+    server, port = config["MAIL_SERVER"], config["MAIL_PORT"]
     if config["MAIL_USE_SSL"]:
-        client: smtplib.SMTP = smtplib.SMTP_SSL(server, config["MAIL_PORT"], timeout=timeout, context=context)
+        client: smtplib.SMTP = smtplib.SMTP_SSL(server, port, timeout=timeout, context=context)
     else:
-        client = smtplib.SMTP(server, config["MAIL_PORT"], timeout=timeout)
+        client = smtplib.SMTP(server, port, timeout=timeout)
     with client:
         if config["MAIL_USE_TLS"] and not config["MAIL_USE_SSL"]:
             client.starttls(context=context)
         if config["MAIL_USERNAME"]:
             client.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
         client.send_message(message)
-    return message["Message-ID"]
+
+
+def _text(reply) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)

@@ -19,6 +19,7 @@ from app.accounts.rules import normalize_phone
 from app.booking.errors import OrderNotPayable
 from app.booking.models import Order
 from app.booking.services import orders
+from app.core import events
 from app.core.errors import InvalidInput
 from app.extensions import db
 from app.payments import providers, rules
@@ -180,6 +181,20 @@ def apply_outcome(payment: Payment, outcome: Outcome, *, now: datetime) -> Payme
         declined = outcome.status == "failed" and not outcome.never_reached
         if declined and order.status == "pending" and not open_payments(order):
             orders.mark_failed(order, now=now)  # declined: the seats are free for others again
+        if declined:
+            events.emit(
+                "payment.failed",
+                {
+                    "payment_id": payment.id,
+                    "order_id": order.id,
+                    "amount": payment.amount,
+                    "currency": payment.currency,
+                    "provider": payment.provider,
+                    "reason": payment.failure_reason,
+                },
+                company_id=payment.company_id,
+                trip_id=order.trip_id,
+            )
     elif payment.created_at <= now - timedelta(hours=rules.GIVE_UP_AFTER_HOURS):
         payment.status, payment.settled_at, payment.next_check_at = "failed", now, None
         payment.failure_reason = f"No answer from the provider within {rules.GIVE_UP_AFTER_HOURS} hours."

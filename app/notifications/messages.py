@@ -1,0 +1,92 @@
+"""Messages are Jinja templates, one pair per kind, ready for translation (``{% trans %}``):
+
+- ``notifications/<kind>.txt`` holds the blocks ``subject``, ``sms``, ``inbox`` and ``text`` (the
+  plain-text email); SMS and portal texts are folded onto one line, and kept to one SMS where they can;
+- ``notifications/<kind>.html`` is the HTML email.
+
+A record's ``context`` is what the event knew (frozen when it happened). What must not be stored
+(password-reset links) or is heavy (ticket PDFs) is made here, at sending time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import current_app
+
+from app.extensions import db
+from app.notifications.channels import DeliveryFailed
+
+
+@dataclass
+class Rendered:
+    subject: str
+    text: str
+    html: str | None = None
+    attachments: list[tuple[str, str, bytes]] = field(default_factory=list)  # (file name, MIME type, bytes)
+
+
+def render(kind: str, channel: str, context: dict) -> Rendered:
+    env = current_app.jinja_env
+    values = {"base_url": current_app.config["BASE_URL"], **context, **_about_tickets(context.get("tickets"))}
+    attachments: list[tuple[str, str, bytes]] = []
+    if channel == "email":
+        values.update(_made_at_sending(kind, context, attachments))
+    template = env.get_template(f"notifications/{kind}.txt")
+    subject = _fold(_block(template, "subject", values))
+    if channel in ("sms", "inbox"):
+        return Rendered(subject, _fold(_block(template, channel, values)))
+    html = env.get_template(f"notifications/{kind}.html").render(values)
+    return Rendered(subject, _block(template, "text", values), html, attachments)
+
+
+def _about_tickets(tickets: list[dict] | None) -> dict:
+    """Short forms for one line: "Kigali-Musanze", "12, 14", "K7Q2M9"; the first ticket's boarding
+    stop and time stand for the group (one address holds tickets of one order or one trip)."""
+    if not tickets:
+        return {}
+    first = tickets[0]
+    return {
+        "count": len(tickets),
+        "journey": f"{first['origin']}-{first['destination']}",
+        "origin": first["origin"],
+        "destination": first["destination"],
+        "boards": first["boards"],
+        "seats": ", ".join(t["seat"] for t in tickets),
+        "codes": ", ".join(t["code"] for t in tickets),
+    }
+
+
+def _block(template, name: str, values: dict) -> str:
+    return "".join(template.blocks[name](template.new_context(values))).strip()
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _made_at_sending(kind: str, context: dict, attachments: list) -> dict:
+    from app.accounts.models import User
+
+    if kind in ("password_reset", "staff_invitation"):
+        from app.accounts.services import make_reset_token
+
+        user = db.session.get(User, context["user_id"])
+        if user is None or not user.is_enabled:
+            raise DeliveryFailed("the account was closed before the email went out", temporary=False)
+        base = current_app.config["BASE_URL"]
+        if kind == "password_reset":
+            minutes = current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"] // 60
+            return {"link": f"{base}/password/reset/{make_reset_token(user)}", "minutes": minutes}
+        if context.get("new_account"):
+            return {"link": f"{base}/password/reset/{make_reset_token(user, invitation=True)}"}
+        return {"link": f"{base}/login"}
+    if kind == "ticket_issued":
+        from app.booking.documents import ticket_pdf
+        from app.booking.models import Ticket
+
+        for ticket in context["tickets"]:
+            found = db.session.get(Ticket, ticket["id"])
+            if found is not None and found.status == "paid":
+                attachments.append((f"ticket-{found.code}.pdf", "application/pdf", ticket_pdf(found)))
+    return {}
