@@ -1,5 +1,5 @@
 """A live TMS for the browser: gunicorn and a real RQ worker as subprocesses on their own
-PostgreSQL database (``tms_e2e``) and Redis database, sending mail to the loopback SMTP server and
+PostgreSQL database (the test database plus ``_e2e``) and Redis database, sending mail to the loopback SMTP server and
 paying through a loopback fake of MTN MoMo (``momo_fake``; the sandbox provider is on too).
 
 Pages are driven by Debian's Chromium through Playwright; nothing is downloaded at run time.
@@ -23,8 +23,10 @@ from tests.fakes.momo import FakeMomo
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-E2E_DATABASE_URL = make_url(DATABASE_URL).set(database="tms_e2e").render_as_string(hide_password=False)
-E2E_REDIS_URL = str(make_url(REDIS_URL).set(database="14"))
+# The live server's own database beside the test database (tms_test_e2e), and its own Redis database.
+_test_database = make_url(DATABASE_URL)
+E2E_DATABASE_URL = _test_database.set(database=f"{_test_database.database}_e2e").render_as_string(hide_password=False)
+E2E_REDIS_URL = os.environ.get("TEST_E2E_REDIS_URL") or str(make_url(REDIS_URL).set(database="14"))
 MOMO_USER_ID = "0b6a1c7e-5f43-4c52-9d1e-2a7f3b8c9d10"  # a MoMo API user is a UUID
 MOMO_API_KEY = "e2e-momo-api-key"
 MOMO_SUBSCRIPTION_KEY = "e2e-momo-subscription-key"
