@@ -8,6 +8,8 @@ from app.accounts.views.portal import blueprint as accounts
 from app.booking.views.portal import blueprint as booking
 from app.companies import queries as companies
 from app.core.htmx import render
+from app.notifications.views.portal import bell_context
+from app.notifications.views.portal import blueprint as notifications
 from app.payments.views.portal import blueprint as payments
 from app.web.surface import make_surface, public
 
@@ -34,3 +36,5 @@ blueprint.register_blueprint(home)
 blueprint.register_blueprint(accounts)
 blueprint.register_blueprint(booking)
 blueprint.register_blueprint(payments)
+blueprint.register_blueprint(notifications)
+blueprint.context_processor(bell_context)  # the bell in the portal layout

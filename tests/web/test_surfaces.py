@@ -22,6 +22,7 @@ ANONYMOUS = {
     "portal.accounts.reset_password",
     "portal.booking.search",
     "portal.booking.trip_seats",
+    "portal.notifications.bell",  # polled by open pages: a signed-out one gets an empty answer
     "api.accounts.token",
     "api.openapi.openapi",
     "api.payments.paypal_webhook",  # verified by PayPal's signature
