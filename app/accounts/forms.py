@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, TelField
+from wtforms import BooleanField, EmailField, PasswordField, StringField, TelField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from app.accounts.rules import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, normalize_phone
@@ -116,3 +116,11 @@ class ProfileForm(FlaskForm):
     name = name_field()
     email = email_field()
     phone = phone_field()
+
+
+class NotificationChoicesForm(FlaskForm):
+    """How a customer hears about their trips besides the portal's bell (no DataRequired: a
+    required checkbox could not be left unticked)."""
+
+    notify_sms = BooleanField("Text me (SMS) about my trips")
+    notify_email = BooleanField("Email me about my trips")

@@ -109,6 +109,13 @@ def update_profile(user: User, *, name: str, email: str, phone: str | None) -> U
     return user
 
 
+def update_notification_choices(user: User, *, sms: bool, email: bool) -> User:
+    """Whether trip messages reach the user's own phone and email; portal items always do."""
+    user.notify_sms, user.notify_email = bool(sms), bool(email)
+    db.session.flush()
+    return user
+
+
 def change_password(user: User, *, current: str, new: str) -> User:
     if not password_matches(user, current):
         raise InvalidInput(fields={"current_password": ["That is not your current password."]})

@@ -1,4 +1,4 @@
-"""The portal's bell and inbox, through the portal's pages."""
+"""The portal's bell and inbox, and a customer's choice of channels, through the portal's pages."""
 
 from __future__ import annotations
 
@@ -223,3 +223,60 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
         assert response.status_code == 302, url
         assert response.location.startswith("/login?next="), url
     assert theirs.read_at is None
+
+
+# --- Channel choices on the account page -----------------------------------------------------------
+
+
+def checked(page: str, name: str) -> bool:
+    tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', page)
+    assert tag, f"no {name} checkbox"
+    return "checked" in tag.group(0)
+
+
+def test_both_channels_are_chosen_until_the_customer_changes_them(client):
+    signed_in(client, phone="+250788123456")
+    page = client.get("/account").get_data(as_text=True)
+    assert "Text me (SMS) about my trips" in page and "Email me about my trips" in page
+    assert checked(page, "notify_sms") and checked(page, "notify_email")
+    assert "password reset" in page
+    assert "entered at booking still get their trip SMS" in page
+
+
+def test_channel_choices_are_saved_and_shown(client):
+    user = signed_in(client, phone="+250788123456")
+    response = client.submit("/account/notifications", {"notify_email": "y"})
+    assert response.status_code == 303
+    assert response.location == "/account"
+    assert (user.notify_sms, user.notify_email) == (False, True)
+    page = client.get("/account").get_data(as_text=True)
+    assert "Your choices for trip messages are saved." in page
+    assert not checked(page, "notify_sms") and checked(page, "notify_email")
+
+    client.submit("/account/notifications", {"notify_sms": "y"})
+    assert (user.notify_sms, user.notify_email) == (True, False)
+
+
+def test_choices_leave_the_profile_alone(client):
+    user = signed_in(client, name="Aline Uwase", phone="+250788123456")
+    client.submit("/account/notifications", {"name": "Someone Else", "phone": ""})
+    assert (user.name, user.phone) == ("Aline Uwase", "+250788123456")
+
+
+def test_texts_without_a_phone_number_get_a_hint_to_add_one(client):
+    user = signed_in(client)
+    assert "add one to your profile" in client.get("/account").get_data(as_text=True)
+
+    client.submit("/account/notifications", {"notify_email": "y"})
+    assert "add one to your profile" not in client.get("/account").get_data(as_text=True)
+
+    user.notify_sms = True
+    user.phone = "+250788123456"
+    db.session.flush()
+    assert "add one to your profile" not in client.get("/account").get_data(as_text=True)
+
+
+def test_choices_without_the_csrf_token_are_refused(client):
+    user = signed_in(client)
+    assert client.post("/account/notifications", data={}).status_code == 400
+    assert (user.notify_sms, user.notify_email) == (True, True)

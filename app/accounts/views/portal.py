@@ -13,6 +13,7 @@ from app.accounts.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
     LoginForm,
+    NotificationChoicesForm,
     ProfileForm,
     ResetPasswordForm,
     SignupForm,
@@ -120,6 +121,17 @@ def reset_password(token: str):
     return render("accounts/portal/reset.html", "content", form=form, status=status_of(form))
 
 
+def _account_page(form: ProfileForm, choices: NotificationChoicesForm, status: int):
+    return render(
+        "accounts/portal/account.html",
+        "content",
+        form=form,
+        choices=choices,
+        password_form=ChangePasswordForm(formdata=None),
+        status=status,
+    )
+
+
 @blueprint.route("/account", methods=["GET", "POST"])
 def account():
     user = g.user
@@ -129,13 +141,20 @@ def account():
     ):
         flash("Your profile is saved.", "success")
         return redirect(url_for("portal.accounts.account"), code=303)
-    return render(
-        "accounts/portal/account.html",
-        "content",
-        form=form,
-        password_form=ChangePasswordForm(formdata=None),
-        status=status_of(form),
-    )
+    return _account_page(form, NotificationChoicesForm(formdata=None, obj=user), status_of(form))
+
+
+@blueprint.post("/account/notifications")
+def notification_choices():
+    user = g.user
+    form = NotificationChoicesForm()
+    if submit(
+        form,
+        lambda: services.update_notification_choices(user, sms=form.notify_sms.data, email=form.notify_email.data),
+    ):
+        flash("Your choices for trip messages are saved.", "success")
+        return redirect(url_for("portal.accounts.account"), code=303)
+    return _account_page(ProfileForm(formdata=None, obj=user), form, status_of(form))
 
 
 @blueprint.route("/account/password", methods=["GET", "POST"])
