@@ -116,7 +116,8 @@ def claim(notification_id: int, now: datetime) -> Notification | None:
     """Take the record for sending, or None when it is not ours to send: already sent, failed for
     good, not due yet, or being sent by another worker whose lease has not run out."""
     lease_over = now - timedelta(seconds=SENDING_LEASE_SECONDS)
-    due = or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now)
+    # RQ keeps scheduled times in whole seconds, so a retry's job may start up to a second early.
+    due = or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now + timedelta(seconds=1))
     claimed = db.session.execute(
         update(Notification)
         .where(
