@@ -136,7 +136,6 @@ def load(env: str | None = None) -> dict:
         "TWILIO_MESSAGING_SERVICE_SID": os.environ.get("TWILIO_MESSAGING_SERVICE_SID") or None,
         # Seconds between attempts after a temporary failure; one attempt more than listed, then give up.
         "NOTIFY_RETRY_SECONDS": tuple(int(s) for s in _list("NOTIFY_RETRY_SECONDS", "30,120,600,1800,3600")),
-        "BOARDING_REMINDER_MINUTES": _int("BOARDING_REMINDER_MINUTES", 60),
         # Payments. Providers without credentials are not offered; the sandbox is for demos and tests.
         "PAYMENTS_SANDBOX": _flag("PAYMENTS_SANDBOX", default=not production),
         "PAYMENT_TIMEOUT_SECONDS": _int("PAYMENT_TIMEOUT_SECONDS", 15),

@@ -1,11 +1,15 @@
 """RQ worker for the ``high``, ``default`` and ``low`` queues, with RQ's scheduler.
 
-Run one process per core or so (``python worker.py``); every process serves all three queues in
-priority order, so payments and notifications never wait behind analytics. Each job runs inside
-a fresh app context; ``app.core.jobs.job`` commits or rolls it back.
+``python worker.py`` serves all three queues in priority order: ``high`` (payments, event
+delivery, every SMS and email, hold expiry), then ``default`` (trip generation), then ``low``
+(housekeeping), so messages never wait behind slow work. Run one per core to start with;
+``--queues high`` dedicates one to payments and messages. Each job runs inside a fresh app
+context; ``app.core.jobs.job`` commits or rolls it back. RQ's scheduler, in every worker, starts
+delayed jobs (notification retries) when they fall due.
 
 ``python worker.py --cron`` runs the periodic-job scheduler instead: exactly one per deployment.
-It only enqueues the jobs in ``PERIODIC`` on time; the workers run them.
+It only enqueues the jobs in ``PERIODIC`` on time; the workers run them. docs/operations.md has
+the table of periodic jobs.
 """
 
 from __future__ import annotations
