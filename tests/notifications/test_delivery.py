@@ -287,3 +287,87 @@ def test_boarding_reminders_go_once_within_the_companys_lead_time(trip, messagin
     assert "RAB 100A" in text and "seat 5A" in text
     assert sms.segments(text) == 1
     assert gateway.messages_to(phone(13)) == []
+
+
+# --- Payment failed ---------------------------------------------------------------------------------
+
+
+def test_a_declined_payment_tells_the_buyer_and_not_the_passengers(trip, messaging):
+    from app.payments.services import payments
+
+    gateway, mailbox = messaging
+    buyer = factories.user(email="payer@example.rw", phone=phone(30))
+    order = booking.reserve(
+        buyer,
+        trip.id,
+        seats=["6A"],
+        origin=0,
+        destination=len(trip.stops) - 1,
+        passengers=[booking.Passenger(name="Friend", phone=phone(31))],
+        now=datetime.now(UTC),
+    )
+    payment = payments.open_payment(buyer, order, "sandbox", now=datetime.now(UTC))
+    payments.decide_sandbox(payment, "decline", now=datetime.now(UTC))
+    tx.commit()
+
+    (text,) = [m.text for m in gateway.messages_to(phone(30))]
+    assert f"payment for order {order.code} did not go through" in text and "seats were released" in text
+    assert gateway.messages_to(phone(31)) == []
+    email = mailbox.wait_for("payer@example.rw", timeout=5)
+    assert email["Subject"] == f"Payment not completed for order {order.code}"
+    assert "Declined in the sandbox." in mailbox.text_of(email)
+
+
+# --- Templates --------------------------------------------------------------------------------------
+
+TICKETS = [
+    {
+        "id": n,
+        "code": code,
+        "seat": seat,
+        "passenger": "Jean-Paul Habimana",
+        "origin": "Kigali (Nyabugogo)",
+        "destination": "Rubavu (Gisenyi)",
+        "boards": "Tue 01 Dec 06:30",
+        "price": 4500,
+        "currency": "RWF",
+        "refund": 4500,
+    }
+    for n, (code, seat) in enumerate([("K7Q2M9XA", "12"), ("P3W8N4ZB", "13"), ("H6T9R2YC", "14")])
+]
+TRIP = {
+    "company": "Volcano Express Ltd",
+    "company_phone": "+250788300300",
+    "route": "Kigali – Rubavu",
+    "trip_id": 1,
+    "departs": "Tue 01 Dec 06:00",
+    "plate": "RAD 123A",
+    "name": "Jean-Paul",
+    "order_code": "ABCD2345",
+    "link": "/orders/ABCD2345",
+}
+EXTRA = {
+    "payment_failed": {"amount": 13500, "currency": "RWF", "provider": "momo", "reason": "", "seats_kept": True},
+    "trip_delayed": {"delay_minutes": 120, "reason": "Road works at Mukamira"},
+    "trip_cancelled": {"reason": "Landslide", "refund_total": 13500, "currency": "RWF"},
+    "bus_changed": {
+        "old_plate": "RAB 456B",
+        "moved": [{"passenger": "Jean-Paul Habimana", "old_seat": "12", "seat": "22"} for _ in range(3)],
+    },
+    "ticket_issued": {},
+    "boarding_reminder": {},
+}
+
+
+@pytest.mark.parametrize("count", [1, 3])
+@pytest.mark.parametrize("kind", list(EXTRA))
+def test_every_trip_sms_fits_one_part_and_every_email_has_both_bodies(app, kind, count):
+    from app.notifications import messages
+
+    context = {**TRIP, **EXTRA[kind], "tickets": TICKETS[:count]}
+    text = messages.render(kind, "sms", context).text
+    assert sms.segments(text) == 1, f"{len(text)} characters: {text}"
+    assert "{" not in text and "%(" not in text
+    assert messages.render(kind, "inbox", context).text
+    email = messages.render(kind, "email", {**context, "tickets": []} if kind == "ticket_issued" else context)
+    assert email.subject and email.text and email.html.startswith("<!doctype html>")
