@@ -48,6 +48,11 @@ class SettingsForm(FlaskForm):
         description="How long a passenger keeps seats while paying.",
     )
     days_ahead = IntegerField("Plan trips ahead (days)", validators=[InputRequired(REQUIRED), NumberRange(1, 90)])
+    reminder_minutes = IntegerField(
+        "Boarding reminder (minutes before departure, 0 = off)",
+        validators=[InputRequired(REQUIRED), NumberRange(0, 1440)],
+        description="Passengers are reminded (SMS, email, portal) this long before the trip departs.",
+    )
     hours_1 = IntegerField("At least … hours before departure", validators=[Optional(), NumberRange(0, 720)])
     percent_1 = IntegerField("… refund %", validators=[Optional(), NumberRange(0, 100)])
     hours_2 = IntegerField("At least … hours before departure", validators=[Optional(), NumberRange(0, 720)])

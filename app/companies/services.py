@@ -150,7 +150,7 @@ def set_active(actor, membership: Membership, active: bool) -> Membership:
 
 # --- Settings -------------------------------------------------------------------------------
 
-SETTINGS = ("hold_minutes", "days_ahead", "refund_policy", "payment_providers")
+SETTINGS = ("hold_minutes", "days_ahead", "refund_policy", "payment_providers", "reminder_minutes")
 
 
 def update_settings(
@@ -161,12 +161,15 @@ def update_settings(
     days_ahead: int,
     refund_policy: list,
     payment_providers: list[str] | None = None,
+    reminder_minutes: int | None = None,
 ) -> Company:
     errors: dict[str, list[str]] = {}
     if not 2 <= hold_minutes <= 60:
         errors["hold_minutes"] = ["Between 2 and 60 minutes."]
     if not 1 <= days_ahead <= 90:
         errors["days_ahead"] = ["Between 1 and 90 days."]
+    if reminder_minutes is not None and not 0 <= reminder_minutes <= 1440:
+        errors["reminder_minutes"] = ["Between 0 (no reminder) and 1440 minutes (a day)."]
     tiers = sorted(refund_policy, key=lambda tier: -tier[0])
     for hours, percent in tiers:
         if not (0 <= hours <= 720 and 0 <= percent <= 100):
@@ -183,13 +186,15 @@ def update_settings(
     company.hold_minutes, company.days_ahead = hold_minutes, days_ahead
     if payment_providers is not None:
         company.payment_providers = [name for name in ONLINE_PROVIDERS if name in payment_providers]
+    if reminder_minutes is not None:
+        company.reminder_minutes = reminder_minutes
     company.refund_policy = [list(tier) for tier in tiers]
     db.session.flush()
     record(
         actor,
         "company.settings_updated",
         company,
-        "Sales and refund settings",
+        "Sales, refund and reminder settings",
         company_id=company.id,
         before=before,
         after=snapshot(company, SETTINGS),

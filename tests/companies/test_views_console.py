@@ -10,6 +10,8 @@ from sqlalchemy import select
 from app.accounts.models import Membership, User
 from app.audit.models import AuditEntry
 from app.companies.models import Company, Station
+from app.companies.services import update_settings
+from app.core.errors import InvalidInput
 from app.extensions import db
 from tests import factories
 
@@ -182,7 +184,8 @@ def test_a_deactivated_dispatcher_loses_the_console_at_once(app, client, company
 
 def settings_form(**values) -> dict:
     tiers = {"hours_1": "24", "percent_1": "90", "hours_2": "2", "percent_2": "50", "hours_3": "", "percent_3": ""}
-    return {"hold_minutes": "10", "days_ahead": "14", **tiers, "hours_4": "", "percent_4": "", **values}
+    base = {"hold_minutes": "10", "days_ahead": "14", "reminder_minutes": "60"}
+    return {**base, **tiers, "hours_4": "", "percent_4": "", **values}
 
 
 def test_settings_are_saved_and_audited(client, company):
@@ -215,3 +218,37 @@ def test_bad_settings_are_field_errors_and_change_nothing(client, company, value
     db.session.expire_all()
     saved = db.session.get(Company, company.id)
     assert (saved.hold_minutes, saved.days_ahead, saved.refund_policy) == before
+
+
+def test_the_boarding_reminder_lead_is_saved_and_audited(client, company):
+    page = text(client.get("/console/settings"))
+    assert "Boarding reminder (minutes before departure, 0 = off)" in page and 'value="60"' in page
+    response = client.submit("/console/settings", settings_form(reminder_minutes="90"))
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Company, company.id).reminder_minutes == 90
+    entry = audit("company.settings_updated")
+    assert (entry.before["reminder_minutes"], entry.after["reminder_minutes"]) == (60, 90)
+
+    assert client.submit("/console/settings", settings_form(reminder_minutes="0")).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Company, company.id).reminder_minutes == 0  # reminders off
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("-5", "Number must be between 0 and 1440."), ("5000", "Number must be between 0 and 1440."), ("", "required")],
+)
+def test_a_reminder_lead_out_of_range_is_a_field_error(client, company, value, message):
+    response = client.submit("/console/settings", settings_form(reminder_minutes=value))
+    assert response.status_code == 422
+    page = text(response)
+    assert 'id="reminder_minutes-error"' in page and message in page
+    db.session.expire_all()
+    assert db.session.get(Company, company.id).reminder_minutes == 60
+
+
+def test_the_service_refuses_a_reminder_lead_beyond_a_day(admin, company):
+    with pytest.raises(InvalidInput) as refused:
+        update_settings(admin, company, hold_minutes=10, days_ahead=14, refund_policy=[], reminder_minutes=1441)
+    assert list(refused.value.fields) == ["reminder_minutes"]

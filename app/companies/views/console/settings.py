@@ -1,4 +1,4 @@
-"""Console page for company admins: sales and refund settings."""
+"""Console page for company admins: sales, refund and boarding reminder settings."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ def settings():
                     days_ahead=form.days_ahead.data,
                     refund_policy=policy,
                     payment_providers=form.payment_providers.data,
+                    reminder_minutes=form.reminder_minutes.data,
                 )
             except InvalidInput as error:
                 tx.rollback()
