@@ -44,7 +44,7 @@ def provider_name() -> str:
 
 
 def _log(to: str, text: str) -> str:
-    log.warning("SMS to %s : %s", to, text)
+    log.info("SMS to %s: %s", to, text)
     return f"log-{uuid.uuid4().hex}"
 
 
