@@ -6,6 +6,7 @@ from app.accounts.rules import CONSOLE_ROLES
 from app.audit.views.console import blueprint as audit
 from app.companies.views.console import blueprint as companies
 from app.fleet.views.console import blueprint as fleet
+from app.notifications.views.console import blueprint as notifications
 from app.payments.views.console import blueprint as payments
 from app.web.surface import company_member, make_surface
 
@@ -14,3 +15,4 @@ blueprint.register_blueprint(companies)
 blueprint.register_blueprint(fleet)
 blueprint.register_blueprint(audit)
 blueprint.register_blueprint(payments)
+blueprint.register_blueprint(notifications)

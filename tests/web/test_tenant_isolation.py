@@ -11,6 +11,7 @@ from app.accounts.models import Membership
 from app.core.models import utcnow
 from app.extensions import db
 from app.fleet.models import Timetable
+from app.notifications.models import Notification
 from app.payments.services import payments, refunds
 from tests import factories
 
@@ -29,6 +30,18 @@ def other_companys_objects() -> dict[str, int]:
     )
     db.session.add(timetable)
     driver = factories.member("driver", of=other)
+    notification = Notification(
+        dedupe_key="trip_delayed:other:sms:+250788000001",
+        kind="trip_delayed",
+        channel="sms",
+        address="+250788000001",
+        company_id=other.id,
+        trip_id=trip.id,
+        status="gave_up",
+        attempts=3,
+        error="HTTP 500 from the gateway",
+    )
+    db.session.add(notification)
     db.session.flush()
     membership = db.session.query(Membership).filter_by(user_id=driver.id).one()
     return {
@@ -38,6 +51,7 @@ def other_companys_objects() -> dict[str, int]:
         "timetable_id": timetable.id,
         "membership_id": membership.id,
         "reference": refund.reference,
+        "notification_id": notification.id,
     }
 
 
