@@ -3,6 +3,7 @@ email to the loopback SMTP server, retries scheduled by RQ's scheduler inside th
 
 from __future__ import annotations
 
+import html
 import os
 import signal
 import subprocess
@@ -170,7 +171,7 @@ def test_a_cancelled_trip_sends_each_passenger_one_sms_and_one_email_with_the_re
     assert len(sms_gateway.messages) == 3 and len(mailbox.messages) == 3
 
 
-def test_an_sms_outage_is_retried_with_backoff_then_given_up_and_nothing_is_lost(worker, sms_gateway):
+def test_an_sms_outage_is_retried_with_backoff_then_given_up_and_nothing_is_lost(worker, sms_gateway, client):
     trip = new_trip()
     sms_gateway.outage(500)
     paid_order(trip, factories.user(notify_email=False), ["6A"], [phone(60)])
@@ -187,6 +188,13 @@ def test_an_sms_outage_is_retried_with_backoff_then_given_up_and_nothing_is_lost
     assert record.attempts == 3 and sms_gateway.requests_seen == 3  # the first try and two retries, 1 s then 2 s apart
     assert "Africa's Talking answered 500" in record.error
     assert record.sent_at is None
+
+    admin = factories.user_with_role("super_admin")
+    tx.commit()
+    client.login(admin.email)
+    page = html.unescape(client.get("/admin/notifications?status=attention").get_data(as_text=True))
+    assert f'<tr id="notification-{record.id}"' in page  # the super admin sees it, with why
+    assert "Gave up" in page and "Africa's Talking answered 500" in page
 
     sms_gateway.recover()
     assert services.retry(record)
