@@ -136,6 +136,14 @@ def load(env: str | None = None) -> dict:
         "TWILIO_MESSAGING_SERVICE_SID": os.environ.get("TWILIO_MESSAGING_SERVICE_SID") or None,
         # Seconds between attempts after a temporary failure; one attempt more than listed, then give up.
         "NOTIFY_RETRY_SECONDS": tuple(int(s) for s in _list("NOTIFY_RETRY_SECONDS", "30,120,600,1800,3600")),
+        # Live tracking. Fixes outside the region (south, west, north, east in degrees), from the
+        # future, older than the age limit or implying more than the speed limit are refused.
+        "TRACKING_REGION": tuple(float(v) for v in _list("TRACKING_REGION", "-5.0,27.0,1.5,35.0")),
+        "TRACKING_MAX_FIX_AGE_SECONDS": _int("TRACKING_MAX_FIX_AGE_SECONDS", 1800),
+        "TRACKING_MAX_SPEED_KMH": _int("TRACKING_MAX_SPEED_KMH", 150),
+        "TRACKING_STALE_SECONDS": _int("TRACKING_STALE_SECONDS", 120),
+        "MAP_TILE_URL": os.environ.get("MAP_TILE_URL") or "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION") or "© OpenStreetMap contributors",
         # Payments. Providers without credentials are not offered; the sandbox is for demos and tests.
         "PAYMENTS_SANDBOX": _flag("PAYMENTS_SANDBOX", default=not production),
         "PAYMENT_TIMEOUT_SECONDS": _int("PAYMENT_TIMEOUT_SECONDS", 15),

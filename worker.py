@@ -25,6 +25,7 @@ from app.extensions import QUEUE_NAMES
 from app.fleet.jobs import generate_upcoming_trips
 from app.notifications.jobs import send_boarding_reminders, send_due
 from app.payments.jobs import purge_idempotency_keys, reconcile
+from app.tracking.jobs import flush_positions
 
 # (job, queue, cron expression in UTC). Every periodic job is idempotent: a late or doubled run
 # changes nothing that a single run would not.
@@ -34,6 +35,7 @@ PERIODIC = [
     (reconcile, "high", "* * * * *"),
     (send_due, "high", "* * * * *"),
     (send_boarding_reminders, "high", "*/5 * * * *"),
+    (flush_positions, "default", "* * * * *"),
     (purge_idempotency_keys, "low", "30 3 * * *"),
 ]
 

@@ -45,6 +45,7 @@ def _init_extensions(app: Flask) -> None:
     from app.extensions import csrf, db, login_manager, migrate, redis_binding, sock
     from app.notifications import jobs as notification_jobs  # noqa: F401  (subscribes messages to events)
     from app.payments import jobs  # noqa: F401  (subscribes refunds to cancellations)
+    from app.tracking import jobs as tracking_jobs  # noqa: F401  (takes ended trips off the live map)
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         settings.INSTANCE_DIR.mkdir(exist_ok=True)

@@ -8,3 +8,4 @@ from app.core.events import Event  # noqa: F401
 from app.fleet.models import Bus, BusSeat, Fare, Route, RouteStop, Timetable, Trip, TripStop  # noqa: F401
 from app.notifications.models import Notification  # noqa: F401
 from app.payments.models import IdempotencyKey, Payment, Refund, WebhookEvent  # noqa: F401
+from app.tracking.models import Position, ShareLink, Tracker  # noqa: F401

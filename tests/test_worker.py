@@ -102,12 +102,14 @@ def test_the_cron_scheduler_hands_periodic_jobs_to_the_workers():
         "app.payments.jobs.reconcile": "* * * * *",
         "app.notifications.jobs.send_due": "* * * * *",
         "app.notifications.jobs.send_boarding_reminders": "*/5 * * * *",
+        "app.tracking.jobs.flush_positions": "* * * * *",
         "app.payments.jobs.purge_idempotency_keys": "30 3 * * *",
     }
     for cron in cron_jobs.values():
         cron.enqueue(connection)  # what the scheduler does when the minute comes
     assert [queued.func_name for queued in Queue("default", connection=connection).jobs] == [
-        "app.fleet.jobs.generate_upcoming_trips"
+        "app.fleet.jobs.generate_upcoming_trips",
+        "app.tracking.jobs.flush_positions",
     ]
     assert [queued.func_name for queued in Queue("high", connection=connection).jobs] == [
         "app.booking.jobs.release_expired_holds",
