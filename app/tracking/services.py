@@ -193,3 +193,18 @@ def _history_row(item: dict) -> dict:
         "accuracy_m": item["accuracy"],
         "source": item["source"],
     }
+
+
+# --- Share links, ended by their maker ------------------------------------------------------------
+
+
+def revoke_share(user, link_id: int, *, now: datetime) -> ShareLink:
+    """Stop a share link working at once; only the passenger who made it may. Revoking twice is
+    harmless."""
+    link = db.session.get(ShareLink, link_id)
+    if link is None or user is None or link.created_by_id != user.id:
+        raise NotFound("No such link.")
+    if link.revoked_at is None:
+        link.revoked_at = now
+        db.session.flush()
+    return link
