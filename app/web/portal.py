@@ -11,6 +11,7 @@ from app.core.htmx import render
 from app.notifications.views.portal import bell_context
 from app.notifications.views.portal import blueprint as notifications
 from app.payments.views.portal import blueprint as payments
+from app.tracking.views.portal import blueprint as tracking
 from app.web.surface import make_surface, public
 
 blueprint = make_surface("portal", "/", admits=lambda user: user)
@@ -37,4 +38,5 @@ blueprint.register_blueprint(accounts)
 blueprint.register_blueprint(booking)
 blueprint.register_blueprint(payments)
 blueprint.register_blueprint(notifications)
+blueprint.register_blueprint(tracking)
 blueprint.context_processor(bell_context)  # the bell in the portal layout

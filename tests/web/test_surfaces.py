@@ -23,6 +23,7 @@ ANONYMOUS = {
     "portal.booking.search",
     "portal.booking.trip_seats",
     "portal.notifications.bell",  # polled by open pages: a signed-out one gets an empty answer
+    "portal.tracking.watch",  # a passenger's share link: the token is the permission, and it ends
     "api.accounts.token",
     "api.openapi.openapi",
     "api.payments.paypal_webhook",  # verified by PayPal's signature

@@ -255,6 +255,8 @@ def my_tickets():
 
 @blueprint.get("/tickets/<code>")
 def ticket(code: str):
+    from app.tracking.views.portal import live_section
+
     ticket = _my_ticket(code)
     now = utcnow()
     departs_at = ticket.trip.time_at(ticket.origin_position)
@@ -266,6 +268,7 @@ def ticket(code: str):
         qr_svg=qr.svg(qr.text_for(ticket)) if ticket.status == "paid" else None,
         can_cancel=can_cancel,
         refund=tickets.refund_for(ticket, departs_at, now) if can_cancel else None,
+        tracking=live_section(ticket, now),
     )
 
 

@@ -1,0 +1,38 @@
+"""Forms of the live maps: how long a passenger shares their trip's bus."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from flask_wtf import FlaskForm
+from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
+
+from app.fleet.models import Trip
+from app.tracking.rules import SHARE_LINK_MAX_HOURS
+
+UNTIL_THE_END = "trip"
+# A trip that runs late past its expected arrival still ends within this much.
+END_SLACK_HOURS = 2
+
+
+class ShareForm(FlaskForm):
+    duration = SelectField(
+        "Share for",
+        choices=[
+            SelectChoice(UNTIL_THE_END, "Until the trip ends"),
+            SelectChoice("2", "2 hours"),
+            SelectChoice("6", "6 hours"),
+            SelectChoice("12", "12 hours"),
+            SelectChoice("24", "24 hours"),
+        ],
+        default=UNTIL_THE_END,
+    )
+
+    def hours(self, trip: Trip, now: datetime) -> int:
+        """The link's lifetime; it also ends when the trip arrives or is cancelled."""
+        if self.duration.data != UNTIL_THE_END:
+            return int(self.duration.data)
+        left = math.ceil((trip.arrives_at - now).total_seconds() / 3600) + END_SLACK_HOURS
+        return max(1, min(left, SHARE_LINK_MAX_HOURS))

@@ -1,0 +1,146 @@
+"""Read-side lookups for the live maps: what a passenger's map shows of a trip, a ticket's share
+links, and a company's running trips and silent trackers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import or_, select
+
+from app.companies.models import Company
+from app.extensions import db
+from app.fleet.models import Bus, Trip
+from app.fleet.rules import TripStatus
+from app.tracking import eta, live
+from app.tracking.models import ShareLink, Tracker
+from app.tracking.services import RUNNING
+
+# A passenger's map is shown from the sale until the bus arrives.
+WATCHABLE = (TripStatus.SCHEDULED, TripStatus.BOARDING, TripStatus.DEPARTED)
+
+
+def stale_seconds() -> int:
+    return current_app.config["TRACKING_STALE_SECONDS"]
+
+
+def trip_position(trip: Trip) -> dict | None:
+    """The latest fix of the trip's bus taken on this trip, with its progress along the route."""
+    position = live.latest(trip.bus_id) if trip.bus_id else None
+    if position is None or position["trip"] != trip.id:
+        return None
+    shape = eta.shape_of(trip.id)
+    at = datetime.fromtimestamp(position["ts"] / 1000, UTC)
+    where = eta.progress(shape, position["lat"], position["lon"], at) if shape else None
+    if where is not None:
+        position["progress"] = where.as_message()
+    return position
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """When the bus reaches one stop, as a passenger reads it."""
+
+    state: str  # expected | timetable | departed | passed | arrived | cancelled
+    at: datetime | None = None
+
+
+def outlook(trip: Trip, position: dict | None, stop: int, *, boarding: bool) -> Outlook:
+    """The live ETA at ``stop`` when the bus reports, else the timetable (moved by declared delays).
+    livemap.js follows the same rules as messages arrive."""
+    if trip.status == TripStatus.CANCELLED:
+        return Outlook("cancelled")
+    if trip.status == TripStatus.ARRIVED:
+        return Outlook("departed" if boarding else "arrived")
+    etas = (position or {}).get("progress", {}).get("eta", {})
+    if str(stop) in etas:
+        at = etas[str(stop)]
+        if at is None:
+            return Outlook("departed" if boarding else "passed")
+        return Outlook("expected", datetime.fromtimestamp(at, UTC))
+    if trip.status == TripStatus.DEPARTED and stop == 0:
+        return Outlook("departed")
+    return Outlook("timetable", trip.time_at(stop))
+
+
+def map_data(trip: Trip, position: dict | None, *, board: int | None, alight: int | None, socket: str) -> dict:
+    """What livemap.js needs, as JSON: the stops in order, the passenger's two stops, the bus."""
+    config = current_app.config
+    return {
+        "socket": socket,
+        "tiles": {"url": config["MAP_TILE_URL"], "attribution": config["MAP_TILE_ATTRIBUTION"]},
+        "staleSeconds": stale_seconds(),
+        "timeZone": config["DISPLAY_TIMEZONE"],
+        "serverNow": int(datetime.now(UTC).timestamp() * 1000),
+        "trip": {"id": trip.id, "status": trip.status, "plate": trip.bus.plate if trip.bus else None},
+        "stops": [
+            {
+                "position": stop.position,
+                "name": stop.station.name,
+                "lat": stop.station.latitude,
+                "lon": stop.station.longitude,
+                "due": int(stop.departs_at.timestamp()),
+            }
+            for stop in trip.stops
+        ],
+        "board": board,
+        "alight": alight,
+        "position": position,
+    }
+
+
+# --- Share links ---------------------------------------------------------------------------------
+
+
+def active_shares(ticket_id: int, user_id: int, now: datetime) -> list[ShareLink]:
+    return list(
+        db.session.scalars(
+            select(ShareLink)
+            .where(
+                ShareLink.ticket_id == ticket_id,
+                ShareLink.created_by_id == user_id,
+                ShareLink.revoked_at.is_(None),
+                ShareLink.expires_at > now,
+            )
+            .order_by(ShareLink.created_at.desc(), ShareLink.id.desc())
+        )
+    )
+
+
+def share_by_token(token: str) -> ShareLink | None:
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(select(ShareLink).where(ShareLink.token == token))
+
+
+# --- The company's fleet -------------------------------------------------------------------------
+
+
+def running_trips(company: Company) -> list[Trip]:
+    return list(
+        db.session.scalars(
+            select(Trip)
+            .where(Trip.company_id == company.id, Trip.status.in_(RUNNING))
+            .order_by(Trip.departs_at, Trip.id)
+        ).unique()
+    )
+
+
+def silent_trackers(company: Company, now: datetime) -> list[Tracker]:
+    """Registered trackers not heard from within the stale time (or never)."""
+    cutoff = now - timedelta(seconds=stale_seconds())
+    return list(
+        db.session.scalars(
+            select(Tracker)
+            .where(
+                Tracker.company_id == company.id,
+                or_(Tracker.last_seen_at.is_(None), Tracker.last_seen_at < cutoff),
+            )
+            .order_by(Tracker.last_seen_at.asc().nulls_first(), Tracker.id)
+        ).unique()
+    )
+
+
+def plates_of(company: Company) -> dict[int, str]:
+    return dict(db.session.execute(select(Bus.id, Bus.plate).where(Bus.company_id == company.id)).all())

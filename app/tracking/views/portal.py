@@ -1,0 +1,148 @@
+"""Live maps for passengers: on their ticket page while the trip runs, and at a share link that
+anyone may open (no account) until it ends.
+
+The map itself is livemap.js on /ws/trips/<id>; these pages render every fact as text first, so
+they say where the bus is and when it comes even when the map's tiles cannot load.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, url_for
+from sqlalchemy import select
+
+from app.booking.models import Order, Ticket
+from app.core.htmx import is_htmx, render
+from app.core.models import utcnow
+from app.extensions import db
+from app.fleet.models import Trip
+from app.fleet.rules import TripStatus
+from app.tracking import queries, services
+from app.tracking.forms import ShareForm
+from app.tracking.models import ShareLink
+from app.web.surface import public
+
+blueprint = Blueprint("tracking", __name__)
+
+
+def trip_socket(trip: Trip, token: str | None = None) -> str:
+    return f"/ws/trips/{trip.id}" + (f"?share={token}" if token else "")
+
+
+def _live(trip: Trip, *, board: int, alight: int, socket: str, now: datetime) -> dict:
+    """The map's context: the latest fix on this trip and the outlook at the two stops."""
+    position = queries.trip_position(trip)
+    return {
+        "trip": trip,
+        "position": position,
+        "age": None if position is None else max(int(now.timestamp() - position["ts"] / 1000), 0),
+        "stale_seconds": queries.stale_seconds(),
+        "board": board,
+        "alight": alight,
+        "outlooks": {
+            "board": queries.outlook(trip, position, board, boarding=True),
+            "alight": queries.outlook(trip, position, alight, boarding=False),
+        },
+        "data": queries.map_data(trip, position, board=board, alight=alight, socket=socket),
+    }
+
+
+def _shares(ticket: Ticket, now: datetime, **extra) -> dict:
+    return {
+        "ticket": ticket,
+        "shares": queries.active_shares(ticket.id, g.user.id, now),
+        "share_form": extra.pop("form", None) or ShareForm(formdata=None),
+        "share_url": lambda link: current_app.config["BASE_URL"] + url_for("portal.tracking.watch", token=link.token),
+        **extra,
+    }
+
+
+def live_section(ticket: Ticket, now: datetime) -> dict | None:
+    """For the ticket page: the live map and share links of a paid ticket whose trip has not ended."""
+    if ticket.status != "paid" or ticket.trip.status not in queries.WATCHABLE:
+        return None
+    trip = ticket.trip
+    live = _live(
+        trip, board=ticket.origin_position, alight=ticket.destination_position, socket=trip_socket(trip), now=now
+    )
+    return {"live": live, **_shares(ticket, now)}
+
+
+# --- Share links ---------------------------------------------------------------------------------
+
+
+def _my_ticket(code: str) -> Ticket:
+    ticket = db.session.scalar(
+        select(Ticket).join(Order, Order.id == Ticket.order_id).where(Ticket.code == code, Order.user_id == g.user.id)
+    )
+    if ticket is None or ticket.status != "paid":
+        abort(404)
+    return ticket
+
+
+def _share_links(ticket: Ticket, *, status: int = 200, message: str, **extra) -> Response:
+    """The share links card for htmx; the ticket page again otherwise."""
+    if is_htmx():
+        return render("tracking/portal/_share_links.html", status=status, **_shares(ticket, utcnow(), **extra))
+    flash(message, "success" if status < 400 else "error")
+    return redirect(url_for("portal.booking.ticket", code=ticket.code, _anchor="share-links"), 303)
+
+
+@blueprint.post("/tickets/<code>/shares")
+def share(code: str):
+    ticket = _my_ticket(code)
+    form = ShareForm()
+    if not form.validate_on_submit():
+        return _share_links(ticket, status=422, message="Choose how long to share for.", form=form)
+    now = utcnow()
+    link = services.share(g.user, ticket, hours=form.hours(ticket.trip, now), now=now)
+    return _share_links(ticket, message="Share link created: copy it below.", new_link=link)
+
+
+@blueprint.post("/tickets/<code>/shares/<int:link_id>/revoke")
+def revoke(code: str, link_id: int):
+    ticket = _my_ticket(code)
+    link = db.session.get(ShareLink, link_id)
+    if link is None or link.ticket_id != ticket.id:
+        abort(404)
+    services.revoke_share(g.user, link.id, now=utcnow())
+    return _share_links(ticket, message="Link revoked: it no longer works.", revoked=True)
+
+
+# --- The page behind a share link ----------------------------------------------------------------
+
+
+def _why_ended(link: ShareLink, trip: Trip | None) -> str:
+    if link.revoked_at is not None:
+        return "revoked"
+    if trip is None or trip.status == TripStatus.CANCELLED:
+        return "cancelled"
+    if trip.status == TripStatus.ARRIVED:
+        return "arrived"
+    return "expired"
+
+
+@blueprint.get("/live/<token>")
+@public
+def watch(token: str):
+    """Anyone with the link: the trip's route, bus and ETAs; nothing about the passenger."""
+    now = utcnow()
+    link = queries.share_by_token(token)
+    if link is None:
+        abort(404)
+    trip = db.session.get(Trip, link.trip_id)
+    if services.valid_share(token, now) is None:
+        return render("tracking/portal/share_ended.html", status=410, why=_why_ended(link, trip), link=link)
+    ticket = db.session.get(Ticket, link.ticket_id)
+    live = _live(
+        trip,
+        board=ticket.origin_position,
+        alight=ticket.destination_position,
+        socket=trip_socket(trip, token),
+        now=now,
+    )
+    response = render("tracking/portal/shared.html", live=live, link=link)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
