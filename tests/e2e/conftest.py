@@ -131,6 +131,9 @@ def live_server(smtp_server, momo_fake, tmp_path_factory):
         "PAYMENTS_SANDBOX": "1",
         "PAYPAL_CLIENT_ID": "",  # not offered: the journeys pay with MoMo or the sandbox
         "PAYPAL_CLIENT_SECRET": "",
+        # Map tiles from a path of the live server that has none: no browser request leaves the
+        # machine, and the live maps must work without tiles.
+        "MAP_TILE_URL": "/no-tiles/{z}/{x}/{y}.png",
     }
     server = LiveServer(env, tmp_path_factory.mktemp("live-server"))
     server.flask("db", "upgrade")

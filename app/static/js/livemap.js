@@ -8,6 +8,7 @@
 
   const BACKOFF_SECONDS = [1, 2, 4, 8, 15, 30];
   const SILENCE_MS = 90000; // the server pings well within this: silence means a dead connection
+  const POLICY_VIOLATION = 1008; // close code of a server that no longer lets this viewer watch
 
   function readData(id) {
     const element = id && document.getElementById(id);
@@ -40,7 +41,8 @@
 
   // A websocket that comes back after every loss, waiting longer each time (reset by the first
   // message of a connection, so a server that refuses us is not hammered), until stop().
-  // onState(state, detail): "connecting" | "open" | "waiting" ({seconds, attempt}) | "stopped".
+  // onState(state, detail): "connecting" | "open" | "waiting" ({seconds, attempt}) | "refused" |
+  // "stopped".
   function connect(path, { onMessage, onState = () => {} }) {
     let socket = null;
     let attempt = 0;
@@ -73,10 +75,16 @@
         }
         if (message && message.type !== "ping") onMessage(message);
       });
-      socket.addEventListener("close", () => {
+      socket.addEventListener("close", (event) => {
         clearTimeout(watchdog);
         socket = null;
         if (stopped) return;
+        if (event.code === POLICY_VIOLATION) {
+          // The server let us go: the link or ticket no longer allows watching. Do not retry.
+          stopped = true;
+          onState("refused");
+          return;
+        }
         const seconds = BACKOFF_SECONDS[Math.min(attempt, BACKOFF_SECONDS.length - 1)];
         attempt += 1;
         onState("waiting", { seconds, attempt });
@@ -125,6 +133,7 @@
     if (state === "open") return "Live: the map updates by itself.";
     if (state === "waiting") return `Connection lost; trying again in ${detail.seconds} s.`;
     if (state === "connecting") return "Connecting to live updates…";
+    if (state === "refused") return "Live updates stopped: you can no longer follow this trip.";
     return "Live updates stopped.";
   }
 
@@ -358,6 +367,10 @@
     function onState(socketState, detail) {
       const element = find("[data-live-connection]");
       if (element) element.textContent = connectionText(socketState, detail);
+      if (socketState === "refused") {
+        notice("This live view has ended: the link expired or was revoked, or the ticket is no longer valid.");
+        return;
+      }
       if (socketState !== "waiting") return;
       failures += 1;
       if (failures % 3 === 0) {
