@@ -82,3 +82,17 @@ def test_every_demo_login_opens_its_surface(app, client):  # `client` makes test
         response = client.submit("/login", {"email": email, "password": demo.DEMO_PASSWORD})
         assert response.location == landing, email
         assert client.get(landing).status_code == 200, email
+
+
+def test_the_demo_passenger_has_a_paid_trip_and_an_unread_message():
+    from app.booking.models import Order
+    from app.core import tx
+    from app.notifications import services as notifications
+
+    demo.load()
+    tx.commit()  # what `flask demo load` does: the ticket's messages go out after commit
+    passenger = db.session.scalar(select(User).where(User.email == "passenger@tms.rw"))
+    orders = db.session.scalars(select(Order).where(Order.user_id == passenger.id)).all()
+    assert [order.status for order in orders] == ["paid"]
+    assert orders[0].tickets[0].trip.departs_at > utcnow() + timedelta(days=2)
+    assert notifications.unread_count(passenger.id) == 1

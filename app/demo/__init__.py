@@ -94,4 +94,6 @@ def load() -> list[tuple[str, str]]:
         logins.append((email, what))
     db.session.flush()
     fleet.load(companies, utcnow())
+    passenger = db.session.scalar(select(User).where(User.email == "passenger@tms.rw"))
+    fleet.passenger_booking(passenger, companies["virunga-express"], utcnow())
     return logins

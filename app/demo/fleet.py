@@ -270,3 +270,32 @@ def _paid_with(order, provider: str, now) -> Payment:
         provider_currency=order.currency,
         settled_at=now,
     )
+
+
+def passenger_booking(user: User, company: Company, now: datetime) -> None:
+    """The demo passenger's own trip, three days ahead: a paid ticket, so their tickets page, the
+    portal bell and the messages have something to show. Once per demo database."""
+    from app.booking.models import Order
+
+    if db.session.scalar(select(Order.id).where(Order.user_id == user.id).limit(1)) is not None:
+        return
+    day = today_for(company, now) + timedelta(days=3)
+    trip = db.session.scalar(
+        select(Trip)
+        .where(Trip.company_id == company.id, Trip.service_date == day, Trip.bus_id.is_not(None))
+        .order_by(Trip.departs_at)
+        .limit(1)
+    )
+    if trip is None:
+        return
+    order = booking.reserve(
+        user,
+        trip.id,
+        seats=[trip.bus.seats[0].label],
+        origin=0,
+        destination=len(trip.stops) - 1,
+        passengers=[booking.Passenger(user.name, user.phone)],
+        now=now,
+    )
+    db.session.add(_paid_with(order, "sandbox", now))
+    booking.mark_paid(order, now=now)
