@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
-from app.companies.models import Company
+from app.companies.models import Company, Station
 from app.extensions import db
-from app.fleet.models import Bus, Trip
+from app.fleet.models import Bus, Route, RouteStop, Trip
 from app.fleet.rules import TripStatus
 from app.tracking import eta, live
 from app.tracking.models import ShareLink, Tracker
@@ -144,3 +144,21 @@ def silent_trackers(company: Company, now: datetime) -> list[Tracker]:
 
 def plates_of(company: Company) -> dict[int, str]:
     return dict(db.session.execute(select(Bus.id, Bus.plate).where(Bus.company_id == company.id)).all())
+
+
+def area_of(company: Company) -> list[list[float]] | None:
+    """South-west and north-east corners around the stations of the company's routes."""
+    corners = db.session.execute(
+        select(
+            func.min(Station.latitude),
+            func.min(Station.longitude),
+            func.max(Station.latitude),
+            func.max(Station.longitude),
+        )
+        .join(RouteStop, RouteStop.station_id == Station.id)
+        .join(Route, Route.id == RouteStop.route_id)
+        .where(Route.company_id == company.id)
+    ).one()
+    if corners[0] is None:
+        return None
+    return [[corners[0], corners[1]], [corners[2], corners[3]]]
