@@ -67,7 +67,11 @@ class RateLimited(DomainError):
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return (
+        request.path.startswith("/api/")
+        or request.blueprints[-1:] == ["api"]  # API views also served elsewhere (trackers' /osmand)
+        or request.accept_mimetypes.best == "application/json"
+    )
 
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None) -> Response:

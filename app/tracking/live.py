@@ -33,6 +33,11 @@ class FixRefused(DomainError):
     message = "This position cannot be accepted."
 
 
+class FixDiscarded(FixRefused):
+    """A well-formed fix we will never show: too old, or an impossible jump from the bus's previous
+    position. Sending it again cannot succeed, so a tracker's queue should move past it."""
+
+
 @dataclass(frozen=True)
 class Fix:
     lat: float
@@ -100,7 +105,7 @@ def check_plausible(fix: Fix, now: datetime) -> None:
     if age < -FUTURE_TOLERANCE_SECONDS:
         raise FixRefused("The position's time is in the future; check the device clock.")
     if age > config["TRACKING_MAX_FIX_AGE_SECONDS"]:
-        raise FixRefused(f"The position is {int(age // 60)} minutes old: too old to show.")
+        raise FixDiscarded(f"The position is {int(age // 60)} minutes old: too old to show.")
 
 
 @dataclass(frozen=True)
@@ -162,7 +167,7 @@ def _check_speed(previous: dict, fix: Fix) -> None:
     metres = max(metres - jitter, 0)
     limit = current_app.config["TRACKING_MAX_SPEED_KMH"]
     if metres and metres / seconds * 3.6 > limit:
-        raise FixRefused(
+        raise FixDiscarded(
             f"{metres / 1000:.1f} km in {seconds:.0f} s since the last position is faster than {limit} km/h."
         )
 

@@ -15,6 +15,7 @@ from app.booking.views.api import blueprint as booking_api
 from app.core.errors import NotAuthenticated, UnsupportedMediaType
 from app.core.security import read_token
 from app.payments.views.api import blueprint as payments_api
+from app.tracking.views.api import blueprint as tracking_api
 from app.web.openapi import blueprint as openapi
 from app.web.surface import make_surface
 
@@ -35,14 +36,18 @@ def bearer_user():
 
 blueprint = make_surface("api", "/api/v1", admits=lambda user: user, identify=bearer_user)
 
+# Trackers post OsmAnd reports as forms too; every other write here takes JSON.
+FORM_ENDPOINTS = {"api.tracking.osmand_report"}
+
 
 @blueprint.before_request
 def require_json_body() -> None:
-    if request.method in {"POST", "PUT", "PATCH"} and not request.is_json:
+    if request.method in {"POST", "PUT", "PATCH"} and not request.is_json and request.endpoint not in FORM_ENDPOINTS:
         raise UnsupportedMediaType()
 
 
 blueprint.register_blueprint(accounts_api)
 blueprint.register_blueprint(booking_api)
 blueprint.register_blueprint(payments_api)
+blueprint.register_blueprint(tracking_api)
 blueprint.register_blueprint(openapi)

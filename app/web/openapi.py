@@ -308,6 +308,48 @@ SPEC = {
                 },
             }
         },
+        "/positions/osmand": {
+            method: {
+                "summary": "A tracker's position in the OsmAnd protocol (also served at /osmand; no bearer token: "
+                "the registered device id identifies the bus)",
+                "description": "Query string or form: id|deviceid, lat+lon or location=lat,lon, timestamp (Unix s or "
+                "ms, ISO-8601, yyyy-MM-dd HH:mm:ss UTC), speed (knots), bearing|heading, altitude, accuracy, hdop, "
+                "batt (%), valid. JSON (Traccar Client 9+): {device_id, location: {timestamp, coords: {latitude, "
+                "longitude, speed (m/s), heading, accuracy, altitude}, battery: {level (0..1)}}}. Reports a fix "
+                "cannot be taken from (too old, an impossible jump, no satellite fix) answer 200 with "
+                "accepted=false, so the device moves on.",
+                "security": [],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "accepted": {"type": "boolean"},
+                                "moved": {"type": "boolean"},
+                                "reason": STRING,
+                            },
+                        }
+                    ),
+                    "400": ERROR,
+                    "429": ERROR,
+                },
+            }
+            for method in ("get", "post")
+        },
+        "/companies/{code}/gtfs-rt/vehicle-positions": {
+            "get": {
+                "summary": "A company's GTFS-Realtime VehiclePositions feed (public; cached for 5 s)",
+                "security": [],
+                "parameters": [_path("code"), _query("format", "string", "json: the same feed as JSON, for debugging")],
+                "responses": {
+                    "200": {
+                        "description": "A FeedMessage: one VehiclePosition per running trip with a live position",
+                        "content": {"application/x-protobuf": {}, "application/json": {"schema": {"type": "object"}}},
+                    },
+                    "404": ERROR,
+                },
+            }
+        },
         "/openapi.json": {"get": {"summary": "This description", "security": [], "responses": {"200": _json({})}}},
     },
     "components": {

@@ -28,6 +28,8 @@ ANONYMOUS = {
     "api.openapi.openapi",
     "api.payments.paypal_webhook",  # verified by PayPal's signature
     "api.payments.momo_callback",  # only triggers a status lookup with our own credentials
+    "api.tracking.osmand_report",  # trackers: the registered device id names the bus (also at /osmand)
+    "api.tracking.vehicle_positions",  # a company's GTFS-Realtime feed, public like an agency's
 }
 
 SURFACE_ROLES = {
