@@ -118,12 +118,23 @@
     }
 
     function tick() {
+      const fresh = new Set();
       for (const element of root.querySelectorAll("[data-fix-age]")) {
         const ts = Number(element.dataset.fixTs || 0);
         const age = live.fixAge(ts, now(), data.staleSeconds);
         if (ts) element.textContent = age.text;
         element.classList.toggle("live-stale", age.stale);
+        const trip = element.closest("[data-fleet-trip]");
+        if (trip && !age.stale) fresh.add(trip.dataset.fleetTrip);
       }
+      // A quiet bus that has just reported leaves the quiet list before the next refresh.
+      let quiet = 0;
+      for (const item of root.querySelectorAll("[data-quiet-trip]")) {
+        item.hidden = fresh.has(item.dataset.quietTrip);
+        if (!item.hidden) quiet += 1;
+      }
+      const count = root.querySelector("[data-quiet-count]");
+      if (count) count.textContent = String(quiet);
       for (const entry of buses.values()) paint(entry);
     }
 
@@ -142,6 +153,7 @@
         } else if (message.type === "position") {
           take(message);
         }
+        tick();
       },
       onState(state, detail) {
         if (status) status.textContent = live.connectionText(state, detail);
