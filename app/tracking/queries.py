@@ -19,6 +19,9 @@ from app.tracking.services import RUNNING
 
 # A passenger's map is shown from the sale until the bus arrives.
 WATCHABLE = (TripStatus.SCHEDULED, TripStatus.BOARDING, TripStatus.DEPARTED)
+# It listens live from this long before departure (each open socket holds a server thread; days
+# ahead there is nothing to follow yet).
+LIVE_LEAD = timedelta(hours=2)
 
 
 def stale_seconds() -> int:
@@ -73,6 +76,7 @@ def map_data(trip: Trip, position: dict | None, *, board: int | None, alight: in
         "staleSeconds": stale_seconds(),
         "timeZone": config["DISPLAY_TIMEZONE"],
         "serverNow": int(datetime.now(UTC).timestamp() * 1000),
+        "liveFrom": int((trip.departs_at - LIVE_LEAD).timestamp() * 1000),
         "trip": {"id": trip.id, "status": trip.status, "plate": trip.bus.plate if trip.bus else None},
         "stops": [
             {

@@ -123,6 +123,7 @@ def test_the_ticket_holder_sees_the_route_their_stops_and_the_timetable_before_a
     assert data["trip"] == {"id": journey.trip.id, "status": "departed", "plate": "RAC 500D"}
     assert data["tiles"]["url"] == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     assert data["staleSeconds"] == 120
+    assert data["liveFrom"] == int((journey.departed - timedelta(hours=2)).timestamp() * 1000)
 
 
 def test_a_reported_position_gives_where_the_bus_is_how_old_the_fix_is_and_the_eta(client, journey):

@@ -155,6 +155,7 @@
     const stops = data.stops;
     const due = new Map(stops.map((stop) => [stop.position, stop.due]));
     const hhmm = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", timeZone: data.timeZone });
+    const day = new Intl.DateTimeFormat("en-GB", { weekday: "short", day: "numeric", month: "short", timeZone: data.timeZone });
     const state = { status: data.trip.status, plate: data.trip.plate, position: data.position };
     let connection = null;
     let failures = 0;
@@ -385,8 +386,17 @@
     placeBus();
     render();
     setInterval(render, 1000);
-    if (!["arrived", "cancelled"].includes(state.status)) {
-      connection = connect(data.socket, { onMessage, onState });
+    if (["arrived", "cancelled"].includes(state.status)) return;
+    // Days ahead there is nothing to follow: listen from a while before departure (or at once once
+    // boarding has started).
+    const wait = state.status === "scheduled" ? data.liveFrom - now() : 0;
+    const start = () => (connection = connect(data.socket, { onMessage, onState }));
+    if (wait <= 0) {
+      start();
+    } else {
+      const element = find("[data-live-connection]");
+      if (element) element.textContent = `Live updates start ${hhmm.format(data.liveFrom)} on ${day.format(data.liveFrom)}, two hours before departure.`;
+      if (wait < 2 ** 31 - 1) setTimeout(start, wait);
     }
   }
 
