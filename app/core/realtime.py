@@ -1,7 +1,9 @@
 """Redis pub/sub: publish after commit; one subscriber thread per process fans out to sockets.
 
 Each local listener owns a small bounded queue. A slow listener loses its oldest messages, never
-blocks the fan-out thread, and never grows memory without bound.
+blocks the fan-out thread, and never grows memory without bound. A listener for state (a map of
+buses) keeps only the newest message per key, so a slow client is sent where a bus is now, not
+where it was.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import json
 import logging
 import queue
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Hashable
 
 import redis as redis_lib
 
@@ -61,6 +64,47 @@ class Listener:
         self.close()
 
 
+class LatestListener(Listener):
+    """A listener that keeps, for messages with a key (a bus's position), only the newest one, and
+    queues the others (events) up to ``maxsize``, dropping the oldest. Messages come out in the
+    order of their latest arrival."""
+
+    def __init__(self, hub: Hub, channel: str, maxsize: int, key: Callable[[dict], Hashable | None]):
+        self.hub = hub
+        self.channel = channel
+        self.maxsize = maxsize
+        self.key = key
+        self._pending: OrderedDict[tuple, dict] = OrderedDict()
+        self._queued = 0
+        self._serial = 0
+        self._ready = threading.Condition()
+
+    def offer(self, message: dict) -> None:
+        key = self.key(message)
+        with self._ready:
+            if key is None:
+                if self._queued >= self.maxsize:
+                    oldest = next(k for k in self._pending if k[0] == "queued")
+                    del self._pending[oldest]
+                    self._queued -= 1
+                self._serial += 1
+                self._pending[("queued", self._serial)] = message
+                self._queued += 1
+            else:
+                self._pending.pop(("latest", key), None)
+                self._pending[("latest", key)] = message
+            self._ready.notify()
+
+    def get(self, timeout: float | None = None) -> dict | None:
+        with self._ready:
+            if not self._pending and not self._ready.wait_for(lambda: self._pending, timeout):
+                return None
+            (kind, _), message = self._pending.popitem(last=False)
+            if kind == "queued":
+                self._queued -= 1
+            return message
+
+
 class Hub:
     """One Redis subscription for the whole process, shared by every local listener."""
 
@@ -71,8 +115,15 @@ class Hub:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def subscribe(self, channel: str, *, maxsize: int = 16) -> Listener:
-        listener = Listener(self, channel, maxsize)
+    def subscribe(
+        self, channel: str, *, maxsize: int = 16, latest_by: Callable[[dict], Hashable | None] | None = None
+    ) -> Listener:
+        """A listener on ``channel``; with ``latest_by``, one that keeps only the newest message per
+        key (see :class:`LatestListener`)."""
+        if latest_by is None:
+            listener = Listener(self, channel, maxsize)
+        else:
+            listener = LatestListener(self, channel, maxsize, latest_by)
         with self._lock:
             first = not self._listeners[channel]
             self._listeners[channel].add(listener)

@@ -28,6 +28,7 @@ ANONYMOUS = {
     "api.openapi.openapi",
     "api.payments.paypal_webhook",  # verified by PayPal's signature
     "api.payments.momo_callback",  # only triggers a status lookup with our own credentials
+    "ws.tracking.watch",  # a trip's live positions: a share link or a ticket, checked before the handshake
     "api.tracking.osmand_report",  # trackers: the registered device id names the bus (also at /osmand)
     "api.tracking.vehicle_positions",  # a company's GTFS-Realtime feed, public like an agency's
 }
@@ -39,7 +40,10 @@ SURFACE_ROLES = {
     "driver": {"driver"},
     "pos": {"agent"},
     "api": {"customer", "super_admin", "admin", "dispatcher", "driver", "agent"},
+    "ws": {"customer", "super_admin", "admin", "dispatcher", "driver", "agent"},
 }
+# A websocket upgrade, which the /ws rules alone match (tests/tracking/test_sockets.py opens them).
+UPGRADE = {"Connection": "Upgrade", "Upgrade": "websocket"}
 
 
 def concrete_url(rule) -> str:
@@ -70,6 +74,9 @@ def test_anonymous_visitors_are_refused_everywhere_else(app, client):
             response = client.open(url, method=method, json={} if method != "GET" else None)
             assert response.status_code == 401, url
             assert response.json["error"]["code"] == "not_authenticated"
+        elif rule.websocket:
+            response = client.open(url, method=method, headers=UPGRADE)
+            assert response.status_code == 401, url
         else:
             response = client.open(url, method=method, data={"csrf_token": client.csrf_token()})
             assert response.status_code == 302, url
@@ -89,7 +96,7 @@ def test_each_surface_refuses_roles_it_does_not_serve(app, client, login_as, rol
     login_as(role)
     for rule, method in guarded_rules(app):
         surface = rule.endpoint.split(".")[0]
-        if surface in {"api", "portal"} or method != "GET":
+        if surface in {"api", "portal", "ws"} or method != "GET":
             continue
         response = client.get(concrete_url(rule))
         view = app.view_functions[rule.endpoint]
