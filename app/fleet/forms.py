@@ -170,6 +170,20 @@ class BusForm(FlaskForm):
     )
 
 
+class TrackerForm(FlaskForm):
+    device_id = StringField(
+        "Device id",
+        validators=[DataRequired(REQUIRED), Length(max=64, message="Device ids have at most 64 characters.")],
+        description="As set in the tracker, or Traccar Client's “Device identifier”.",
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    label = StringField(
+        "Label",
+        validators=[Optional(), Length(max=80)],
+        description="Optional, such as “Dashboard unit” or “Spare phone”.",
+    )
+
+
 class LayoutGeneratorForm(FlaskForm):
     class Meta:
         csrf = False  # only computes text for the editor; saves nothing

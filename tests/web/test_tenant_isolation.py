@@ -13,6 +13,7 @@ from app.extensions import db
 from app.fleet.models import Timetable
 from app.notifications.models import Notification
 from app.payments.services import payments, refunds
+from app.tracking.models import Tracker
 from tests import factories
 
 
@@ -42,6 +43,8 @@ def other_companys_objects() -> dict[str, int]:
         error="HTTP 500 from the gateway",
     )
     db.session.add(notification)
+    tracker = Tracker(company_id=other.id, bus_id=bus.id, device_id="other-company-tracker")
+    db.session.add(tracker)
     db.session.flush()
     membership = db.session.query(Membership).filter_by(user_id=driver.id).one()
     return {
@@ -52,6 +55,7 @@ def other_companys_objects() -> dict[str, int]:
         "membership_id": membership.id,
         "reference": refund.reference,
         "notification_id": notification.id,
+        "tracker_id": tracker.id,
     }
 
 

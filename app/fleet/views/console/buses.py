@@ -1,18 +1,21 @@
-"""Console pages: buses and their seat layouts."""
+"""Console pages: buses, their seat layouts and the trackers that report their positions."""
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, request, url_for
+from flask import current_app, flash, g, redirect, request, url_for
 
+from app.accounts.rules import Role
 from app.core.errors import DomainError
 from app.core.forms import status_of, submit
-from app.core.htmx import render
+from app.core.htmx import is_htmx, render
 from app.core.models import utcnow
 from app.fleet import queries, rules
-from app.fleet.forms import BusForm, LayoutGeneratorForm
+from app.fleet.forms import BusForm, LayoutGeneratorForm, TrackerForm
 from app.fleet.models import Bus
 from app.fleet.services import buses
 from app.fleet.views.console import blueprint
+from app.tracking import osmand, trackers
+from app.web.surface import requires_role
 
 
 @blueprint.get("/buses")
@@ -43,13 +46,22 @@ def _save(bus: Bus | None):
     if saved is not None:
         flash(f"Bus {saved.plate} saved with {saved.capacity} seats.", "success")
         return redirect(url_for(".bus_edit", bus_id=saved.id), 303)
+    return bus_page(bus, form, status=status_of(form))
+
+
+def bus_page(bus: Bus | None, form: BusForm | None = None, *, status: int = 200, block: str | None = None, **section):
+    """The bus's page (or, for htmx, ``block`` of it); ``section`` goes to its trackers section."""
+    if form is None:
+        form = BusForm(formdata=None, obj=bus, layout=rules.layout_text(bus.seats))
     return render(
         "fleet/console/bus_form.html",
+        block,
         form=form,
         bus=bus,
         generator=LayoutGeneratorForm(formdata=None),
         preview=_preview(form.layout.data),
-        status=status_of(form),
+        status=status,
+        **(tracker_section(bus, **section) if bus else {}),
     )
 
 
@@ -99,3 +111,43 @@ def bus_layout_generate():
         preview=_preview(form.layout.data),
         status=200 if not generator.errors else 422,
     )
+
+
+# --- Trackers reporting for a bus ------------------------------------------------------------------
+
+
+def tracker_section(bus: Bus, *, tracker_form: TrackerForm | None = None, notice: str | None = None) -> dict:
+    manage = g.access.role == Role.ADMIN
+    return {
+        "trackers": trackers.of_bus(bus),
+        "tracker_form": (tracker_form or TrackerForm(formdata=None)) if manage else None,
+        "tracker_notice": notice,
+        "osmand_url": current_app.config["BASE_URL"] + osmand.BARE_PATH,
+    }
+
+
+def _trackers_changed(bus: Bus, message: str):
+    if is_htmx():
+        return bus_page(bus, block="trackers", notice=message)
+    flash(message, "success")
+    return redirect(url_for(".bus_edit", bus_id=bus.id, _anchor="bus-trackers"), 303)
+
+
+@blueprint.post("/buses/<int:bus_id>/trackers")
+@requires_role(Role.ADMIN)
+def tracker_add(bus_id: int):
+    bus = queries.company_object_or_404(Bus, g.access.company, bus_id)
+    form = TrackerForm()
+    tracker = submit(form, lambda: trackers.register(g.user, bus, device_id=form.device_id.data, label=form.label.data))
+    if tracker is None:
+        return bus_page(bus, status=status_of(form), block="trackers", tracker_form=form)
+    return _trackers_changed(bus, f"Tracker {tracker.device_id} now reports for {bus.plate}.")
+
+
+@blueprint.post("/buses/<int:bus_id>/trackers/<int:tracker_id>/remove")
+@requires_role(Role.ADMIN)
+def tracker_remove(bus_id: int, tracker_id: int):
+    bus = queries.company_object_or_404(Bus, g.access.company, bus_id)
+    tracker = trackers.on_bus_or_404(bus, tracker_id)
+    trackers.remove(g.user, tracker)
+    return _trackers_changed(bus, f"Tracker {tracker.device_id} removed from {bus.plate}.")
