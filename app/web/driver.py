@@ -1,11 +1,13 @@
-"""Driver's mobile page at ``/driver``."""
+"""Driver's mobile page at ``/driver``: today's trips, starting and ending them, and sharing the
+bus's position while one runs."""
 
 from __future__ import annotations
 
-from flask import Blueprint, g
+from flask import Blueprint
 
 from app.accounts.rules import Role
-from app.core.htmx import render
+from app.tracking.views.driver import blueprint as tracking
+from app.tracking.views.driver import today_page
 from app.web.surface import company_member, make_surface
 
 blueprint = make_surface("driver", "/driver", admits=company_member({Role.DRIVER}))
@@ -14,7 +16,8 @@ home = Blueprint("home", __name__)
 
 @home.get("/")
 def index():
-    return render("home/driver/index.html", membership=g.access)
+    return today_page()
 
 
 blueprint.register_blueprint(home)
+blueprint.register_blueprint(tracking)
