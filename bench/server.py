@@ -16,10 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
-def gunicorn(port: int, **settings: str) -> Iterator[None]:
+def gunicorn(port: int, **settings: str) -> Iterator[int]:
     """Serve on 127.0.0.1:``port`` with ``settings`` (environment variables such as DATABASE_URL,
-    REDIS_URL, WEB_CONCURRENCY) over this process's environment; answers /healthz on entry,
-    stopped on exit."""
+    REDIS_URL, WEB_CONCURRENCY) over this process's environment; answers /healthz on entry (and
+    yields the master's pid), stopped on exit."""
     env = {**os.environ, "GUNICORN_BIND": f"127.0.0.1:{port}", **settings}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
@@ -39,7 +39,7 @@ def gunicorn(port: int, **settings: str) -> Iterator[None]:
                 time.sleep(0.2)
         else:
             raise RuntimeError("gunicorn did not answer /healthz within 30 s")
-        yield
+        yield server.pid
     finally:
         server.terminate()
         server.wait(timeout=10)
