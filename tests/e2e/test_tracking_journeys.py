@@ -334,3 +334,65 @@ def test_a_ticket_days_ahead_shows_the_route_without_holding_a_connection(page: 
     )
     page.wait_for_timeout(1500)
     assert sockets == []
+
+
+def geolocation(t: float) -> dict:
+    latitude, longitude = along(t)
+    return {"latitude": latitude, "longitude": longitude, "accuracy": 50}
+
+
+def test_the_drivers_phone_moves_the_passengers_bus(browser: Browser, base_url: str, live_db):
+    """Two people, two browsers: the driver's phone (its position faked) and the passenger."""
+    ride = setting(live_db, status=TripStatus.SCHEDULED, leaves_in=timedelta(minutes=2))
+    phone = browser.new_context(base_url=base_url, geolocation=geolocation(0.30), permissions=["geolocation"])
+    passenger = browser.new_context(base_url=base_url)
+    try:
+        # 1. Aline has her ticket page open before the bus leaves: no position yet.
+        page = passenger.new_page()
+        errors = csp_errors(page)
+        log_in(page, ride.passenger)
+        page.goto(f"/tickets/{ride.ticket}")
+        live = LiveMap(page)
+        live.expect_ready()
+        live.expect_live()
+        expect(live.fact("Trip")).to_have_text("Scheduled")
+        expect(live.fact("Last position")).to_have_text("No position yet")
+        page.evaluate("window.stillHere = true")  # gone if the page reloads
+
+        # 2. Eric starts the trip on his phone, which starts sharing its position.
+        driver = phone.new_page()
+        log_in(driver, ride.driver)
+        expect(driver.get_by_role("heading", level=1)).to_have_text("My trips today")
+        driver.get_by_role("button", name="Start trip").click()
+        expect(driver.locator("[data-connection]")).to_have_text("Live")
+        expect(driver.locator("[data-last-fix]")).to_contain_text("Last position sent at")
+
+        # 3. Aline sees the bus leave and appear on her map, with its age and ETA.
+        expect(live.fact("Trip")).to_have_text("Departed")
+        expect(page.locator("[data-live-notice]")).to_have_text("The bus has left.")
+        expect(live.bus).to_have_count(1)
+        expect(live.fact("Last position")).to_have_text(re.compile(r"^\d+ s ago$"))
+        expect(live.fact("Where")).to_have_text(re.compile(r"^Between Nyabugogo and Muhanga · "))
+        expect(live.fact("At Muhanga")).to_have_text(re.compile(r"^about \d\d:\d\d \(in \d+ min\)$"))
+        assert live.bus_at() == pytest.approx(along(0.30), abs=1e-5)
+        before, before_lat = live.bus.bounding_box(), live.bus.get_attribute("data-lat")
+
+        # 4. The bus drives on 500 m (given the time a bus needs for it: faster is refused as a
+        #    bad fix), and Aline's marker moves without a reload.
+        driver.wait_for_timeout(13_000)
+        phone.set_geolocation(geolocation(0.3135))
+        expect(live.bus).not_to_have_attribute("data-lat", before_lat, timeout=15_000)
+        assert live.bus_at() == pytest.approx(along(0.3135), abs=1e-5)
+        after = live.bus.bounding_box()
+        assert (after["x"], after["y"]) != (before["x"], before["y"])
+        expect(live.fact("Last position")).to_have_text(re.compile(r"^\d+ s ago$"))
+
+        # 5. Eric ends the trip: Aline's page says the bus has arrived and stops listening.
+        driver.get_by_role("button", name="End trip").click()
+        expect(live.fact("Trip")).to_have_text("Arrived")
+        expect(page.locator("[data-live-connection]")).to_have_text("The trip has ended; live updates stopped.")
+        assert page.evaluate("window.stillHere") is True
+        assert errors == [], errors
+    finally:
+        phone.close()
+        passenger.close()
