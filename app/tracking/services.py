@@ -106,11 +106,15 @@ def holds_ticket(user, trip_id: int) -> bool:
 
 
 def valid_share(token: str | None, now: datetime) -> ShareLink | None:
-    """The share link, while it lasts: not revoked, not expired, and its trip not over."""
+    """The share link, while it lasts: not revoked, not expired, its ticket still paid (a cancelled
+    ticket shares nothing) and its trip not over."""
     if not token or len(token) > 64:
         return None
     link = db.session.scalar(select(ShareLink).where(ShareLink.token == token))
     if link is None or link.revoked_at is not None or link.expires_at <= now:
+        return None
+    ticket = db.session.get(Ticket, link.ticket_id)
+    if ticket is None or ticket.status != "paid":
         return None
     trip = db.session.get(Trip, link.trip_id)
     if trip is None or trip.status in (TripStatus.ARRIVED, TripStatus.CANCELLED):

@@ -175,6 +175,9 @@ def test_watching_needs_a_ticket_on_the_trip_or_a_live_share_link(running):
     assert not services.may_watch(None, trip_id + 1, share_token=link.token, now=now)
     assert not services.may_watch(None, trip_id, share_token=link.token, now=now + timedelta(hours=3))
     assert not services.may_watch(None, trip_id, share_token="forged", now=now)
+    order.tickets[0].status = "cancelled"
+    assert not services.may_watch(None, trip_id, share_token=link.token, now=now)  # the ticket is gone
+    order.tickets[0].status = "paid"
     running.trip.status = TripStatus.ARRIVED
     assert not services.may_watch(None, trip_id, share_token=link.token, now=now)
     with pytest.raises(NotFound):
