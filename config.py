@@ -107,7 +107,18 @@ def load(env: str | None = None) -> dict:
         "JWT_TTL_SECONDS": _int("JWT_TTL_SECONDS", 900),
         "QR_SIGNING_KEYS": parse_signing_keys(qr_keys_raw),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True} if database_url.startswith("postgresql") else {},
+        # Per web or worker process. gunicorn's threads share the pools: a thread that finds every
+        # connection busy waits for one (SQLAlchemy up to 30 s, Redis up to 10 s).
+        "SQLALCHEMY_ENGINE_OPTIONS": (
+            {
+                "pool_pre_ping": True,
+                "pool_size": _int("DATABASE_POOL_SIZE", 5),
+                "max_overflow": _int("DATABASE_MAX_OVERFLOW", 10),
+            }
+            if database_url.startswith("postgresql")
+            else {}
+        ),
+        "REDIS_MAX_CONNECTIONS": _int("REDIS_MAX_CONNECTIONS", 100),
         "REDIS_URL": redis_url,
         # Without a real Redis there is no worker to hand jobs to: run them inline after commit.
         "JOBS_INLINE": redis_url is None or _flag("JOBS_INLINE"),

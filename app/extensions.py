@@ -30,7 +30,12 @@ class RedisBinding:
     def init_app(self, app: Flask) -> None:
         url = app.config["REDIS_URL"]
         if url:
-            client = redis_lib.Redis.from_url(url, health_check_interval=30)
+            # A thread that finds every connection busy waits for one (up to 10 s) instead of
+            # failing: each websocket holds a thread, and thousands may publish at once.
+            pool = redis_lib.BlockingConnectionPool.from_url(
+                url, max_connections=app.config["REDIS_MAX_CONNECTIONS"], timeout=10, health_check_interval=30
+            )
+            client = redis_lib.Redis(connection_pool=pool)
         else:
             client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
         inline = app.config["JOBS_INLINE"]

@@ -26,7 +26,7 @@ def gunicorn(port: int, **settings: str) -> Iterator[int]:
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open(os.environ["BENCH_SERVER_LOG"], "w") if os.environ.get("BENCH_SERVER_LOG") else subprocess.DEVNULL,  # noqa: SIM115
     )
     try:
         for _ in range(150):
@@ -39,7 +39,14 @@ def gunicorn(port: int, **settings: str) -> Iterator[int]:
                 time.sleep(0.2)
         else:
             raise RuntimeError("gunicorn did not answer /healthz within 30 s")
+        time.sleep(1)
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited ({server.returncode}): is port {port} taken by another server?")
         yield server.pid
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

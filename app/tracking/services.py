@@ -21,6 +21,7 @@ from app.tracking.models import Position, ShareLink, Tracker
 from app.tracking.rules import HISTORY_BATCH, HISTORY_FLUSH_AT, SHARE_LINK_MAX_HOURS
 
 RUNNING = (TripStatus.DEPARTED,)
+DRIVER_RECHECK_SECONDS = 30
 _FLUSH_LOCK = "positions:flushing"
 _FLUSH_QUEUED = "positions:flush-queued"
 
@@ -52,6 +53,42 @@ def from_driver(user, trip_id, fix: Fix, *, now: datetime) -> live.Stored:
     stored = live.store(fix, bus_id=trip.bus_id, company_id=trip.company_id, trip_id=trip.id, source="driver", now=now)
     _flush_when_due()
     return stored
+
+
+class DriverLink:
+    """A driver's socket on one trip. The assignment is checked when it opens and again every
+    ``DRIVER_RECHECK_SECONDS`` (or at once after :meth:`recheck_soon`), so a fix in between costs
+    no database work: a socket sends one every 5 s, hundreds of buses at a time."""
+
+    def __init__(self, trip: Trip, user_id: int, now: datetime):
+        """``trip`` as :func:`driver_trip` just passed it."""
+        self.user_id, self.trip_id = user_id, trip.id
+        self.bus_id, self.company_id = trip.bus_id, trip.company_id
+        self.recheck_at = now + timedelta(seconds=DRIVER_RECHECK_SECONDS)
+
+    def take(self, fix: Fix, now: datetime) -> live.Stored:
+        if now >= self.recheck_at:
+            self._check(now)
+        live.check_plausible(fix, now)
+        stored = live.store(
+            fix, bus_id=self.bus_id, company_id=self.company_id, trip_id=self.trip_id, source="driver", now=now
+        )
+        _flush_when_due()
+        return stored
+
+    def recheck_soon(self) -> None:
+        """Something changed (a bus swap): look again before the next fix."""
+        self.recheck_at = datetime.min.replace(tzinfo=UTC)
+
+    def _check(self, now: datetime) -> None:
+        from app.accounts.models import User
+
+        try:
+            trip = driver_trip(db.session.get(User, self.user_id), self.trip_id, now)
+            self.bus_id, self.company_id = trip.bus_id, trip.company_id
+            self.recheck_at = now + timedelta(seconds=DRIVER_RECHECK_SECONDS)
+        finally:
+            db.session.remove()
 
 
 def tracker_for(device_id: str) -> Tracker:

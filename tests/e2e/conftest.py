@@ -22,7 +22,6 @@ from tests.conftest import DATABASE_URL, REDIS_URL, free_port, recreate_database
 from tests.fakes.momo import FakeMomo
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # The live server's own database beside the test database (tms_test_e2e), and its own Redis database.
 _test_database = make_url(DATABASE_URL)
 E2E_DATABASE_URL = _test_database.set(database=f"{_test_database.database}_e2e").render_as_string(hide_password=False)
@@ -150,20 +149,3 @@ def live_server(smtp_server, momo_fake, tmp_path_factory):
 @pytest.fixture(scope="session")
 def base_url(live_server) -> str:
     return live_server.url
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {
-        **browser_type_launch_args,
-        "executable_path": CHROMIUM,
-        "args": [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ],
-    }

@@ -182,3 +182,16 @@ def test_watching_needs_a_ticket_on_the_trip_or_a_live_share_link(running):
     assert not services.may_watch(None, trip_id, share_token=link.token, now=now)
     with pytest.raises(NotFound):
         services.share(stranger, order.tickets[0], hours=2, now=now)
+
+
+def test_a_drivers_socket_checks_the_assignment_again_every_half_minute(running):
+    now = datetime.now(UTC)
+    link = services.DriverLink(services.driver_trip(running.driver, running.trip.id, now), running.driver.id, now)
+    assert link.take(make_fix(*KIGALI, now), now).moved
+    running.trip.driver_id = None  # dispatch gave the trip to someone else
+    tx.commit()
+    soon = now + timedelta(seconds=10)
+    assert link.take(make_fix(*between(KIGALI, MUHANGA, 0.005), soon), soon).moved  # no database work
+    later = now + timedelta(seconds=31)
+    with pytest.raises(NotYourTrip, match="not the driver"):
+        link.take(make_fix(*between(KIGALI, MUHANGA, 0.01), later), later)

@@ -348,3 +348,30 @@ def test_a_watcher_that_leaves_or_vanishes_gives_its_subscription_back(live_tms)
     assert soon(1)
     vanishing.client.sock.shutdown(socket.SHUT_RDWR)  # the connection just ends, no close frame
     assert soon(0)
+
+
+def test_watchers_hear_the_trips_own_facts_and_nothing_about_other_peoples_orders():
+    from app.tracking.views.sockets import _for_watchers
+
+    position = {"type": "position", "bus": 3, "trip": 7, "lat": -1.9, "lon": 30.0, "ts": 1}
+    assert _for_watchers(position) == position
+    cancelled = {"event": "trip.cancelled", "trip_id": 7, "reason": "Landslide", "tickets": [11, 12, 13]}
+    assert _for_watchers(cancelled) == {"event": "trip.cancelled", "trip_id": 7, "reason": "Landslide"}
+    swapped = {
+        "event": "trip.bus_changed",
+        "trip_id": 7,
+        "old_plate": "RAB 1",
+        "new_plate": "RAD 2",
+        "bus_id": 4,
+        "tickets": [11],
+        "moves": [{"ticket_id": 11, "from": "1A", "to": "2B"}],
+    }
+    assert _for_watchers(swapped) == {
+        "event": "trip.bus_changed",
+        "trip_id": 7,
+        "old_plate": "RAB 1",
+        "new_plate": "RAD 2",
+        "bus_id": 4,
+    }
+    for private in ("ticket.cancelled", "tickets.issued", "order.failed", "payment.failed"):
+        assert _for_watchers({"event": private, "order_id": 9, "refund_amount": 4500}) is None

@@ -43,6 +43,19 @@ ENDING_EVENTS = {"trip.arrived": TripStatus.ARRIVED, "trip.cancelled": TripStatu
 EVENTS_KEPT = 8  # per socket, besides the newest position of each bus
 MAX_FIXES = 1000  # in one "fixes" message (the driver page buffers at most 720)
 RECHECK_SECONDS = 60  # a watcher whose ticket or link ends meanwhile is let go this soon
+# An idle watcher's thread wakes this often (to notice its client left, ping, recheck): thousands
+# of sockets per process, so not every second.
+WATCHER_WAKE_SECONDS = 3.0
+# What a trip's watchers (ticket holders and anyone with a share link) may hear of its events: the
+# trip's own facts. Other events on the channel (orders, tickets, payments) are not theirs.
+WATCHED_EVENTS = {
+    "trip.boarding": ("status",),
+    "trip.departed": ("status",),
+    "trip.arrived": ("status",),
+    "trip.delayed": ("departs_at", "delay_minutes", "reason"),
+    "trip.cancelled": ("reason",),
+    "trip.bus_changed": ("old_plate", "new_plate", "bus_id"),
+}
 
 
 def _bus_of(message: dict):
@@ -54,17 +67,17 @@ def _bus_of(message: dict):
 
 @blueprint.get("/driver/trips/<int:trip_id>", websocket=True)
 def drive(trip_id: int):
-    trip = services.driver_trip(g.user, trip_id, utcnow())
-    user_id, trip_id = g.user.id, trip.id
-    return accept(lambda sock: _drive(sock, user_id, trip_id), max_message_bytes=256 * 1024)
+    now = utcnow()
+    link = services.DriverLink(services.driver_trip(g.user, trip_id, now), g.user.id, now)
+    return accept(lambda sock: _drive(sock, link), max_message_bytes=256 * 1024)
 
 
-def _drive(sock: Socket, user_id: int, trip_id: int) -> None:
-    with hub().subscribe(live.trip_channel(trip_id), maxsize=EVENTS_KEPT, latest_by=_bus_of) as news:
+def _drive(sock: Socket, link: services.DriverLink) -> None:
+    with hub().subscribe(live.trip_channel(link.trip_id), maxsize=EVENTS_KEPT, latest_by=_bus_of) as news:
         while sock.open:
             raw = sock.receive(timeout=1.0)
             if raw is not None:
-                answers, over = _take(raw, user_id, trip_id)
+                answers, over = _take(raw, link)
                 for answer in answers:
                     sock.send(answer)
                 if over:
@@ -73,10 +86,12 @@ def _drive(sock: Socket, user_id: int, trip_id: int) -> None:
                 if message.get("event") in ENDING_EVENTS:
                     sock.send({"type": "trip", "status": ENDING_EVENTS[message["event"]]})
                     return
+                if message.get("event") == "trip.bus_changed":
+                    link.recheck_soon()
             sock.keep_alive()
 
 
-def _take(raw: str | bytes, user_id: int, trip_id: int) -> tuple[list[dict], bool]:
+def _take(raw: str | bytes, link: services.DriverLink) -> tuple[list[dict], bool]:
     """Answers to one message from the driver, and whether the conversation is over."""
     try:
         message = json.loads(raw)
@@ -89,22 +104,21 @@ def _take(raw: str | bytes, user_id: int, trip_id: int) -> tuple[list[dict], boo
     if len(items) > MAX_FIXES:
         return [_error("bad_message", f"Send at most {MAX_FIXES} fixes at a time.")], False
     answers = []
-    try:
-        user = db.session.get(User, user_id)
-        for item in items:
-            ts = item.get("ts") if isinstance(item, dict) else None
-            ts = ts if isinstance(ts, int | float) and not isinstance(ts, bool) else None
+    for item in items:
+        ts = item.get("ts") if isinstance(item, dict) else None
+        ts = ts if isinstance(ts, int | float) and not isinstance(ts, bool) else None
+        try:
+            stored = link.take(_fix(item), utcnow())
+        except FixRefused as error:
+            answers.append(_error("bad_fix", error.message, ts))
+            continue
+        except (NotYourTrip, NotFound) as error:
             try:
-                stored = services.from_driver(user, trip_id, _fix(item), now=utcnow())
-            except FixRefused as error:
-                answers.append(_error("bad_fix", error.message, ts))
-                continue
-            except (NotYourTrip, NotFound) as error:
-                answers.append(_stopped(user_id, trip_id, error, ts))
-                return answers, True
-            answers.append({"type": "ack", "ts": ts, "moved": stored.moved})
-    finally:
-        db.session.remove()
+                answers.append(_stopped(link.user_id, link.trip_id, error, ts))
+            finally:
+                db.session.remove()
+            return answers, True
+        answers.append({"type": "ack", "ts": ts, "moved": stored.moved})
     return answers, False
 
 
@@ -180,8 +194,19 @@ def watch(trip_id: int):
             allowed,
             over=over,
             ends=lambda m: m.get("event") in ENDING_EVENTS,
+            shown=_for_watchers,
         )
     )
+
+
+def _for_watchers(message: dict) -> dict | None:
+    """Positions as they are; a trip event with only its public facts; nothing else."""
+    if message.get("type") == "position":
+        return message
+    fields = WATCHED_EVENTS.get(message.get("event"))
+    if fields is None:
+        return None
+    return {"event": message["event"], "trip_id": message.get("trip_id")} | {f: message.get(f) for f in fields}
 
 
 def _may_watch(user, trip_id: int, token: str | None, now: datetime) -> bool:
@@ -229,6 +254,7 @@ def _relay(
     *,
     over: bool = False,
     ends: Callable[[dict], bool] = lambda message: False,
+    shown: Callable[[dict], dict | None] = lambda message: message,
 ) -> None:
     """The snapshot, then what is published on ``channel``, until the client leaves, the story
     ends, or the viewer may no longer watch."""
@@ -238,7 +264,9 @@ def _relay(
             return
         recheck_at = time.monotonic() + RECHECK_SECONDS
         while sock.open:
-            message = news.get(timeout=1.0)
+            message = news.get(timeout=WATCHER_WAKE_SECONDS)
+            if message is not None:
+                message = shown(message)
             if message is not None:
                 sock.send(message)
                 if ends(message):
