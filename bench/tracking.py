@@ -20,7 +20,7 @@ Phases, each printed:
    once and flush them (ten times the steady rate in one go): every fix must be acknowledged and
    reach the history table (no loss), and the latency of the burst's newest positions is printed.
 
-    .venv/bin/python bench/tracking.py [--buses 500] [--subscribers 2000] [--seconds 30] [--workers 2]
+    .venv/bin/python bench/tracking.py [--buses 500] [--subscribers 2000] [--seconds 60] [--workers 2]
 """
 
 from __future__ import annotations
@@ -506,7 +506,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--buses", type=int, default=500)
     parser.add_argument("--subscribers", type=int, default=2000)
-    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--slow-every", type=int, default=50, help="one never-reading client per this many trips")
     parser.add_argument("--port", type=int, default=8765)
