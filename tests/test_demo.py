@@ -84,7 +84,7 @@ def test_every_demo_login_opens_its_surface(app, client):  # `client` makes test
         assert client.get(landing).status_code == 200, email
 
 
-def test_the_demo_passenger_has_a_paid_trip_and_an_unread_message():
+def test_the_demo_passenger_rides_with_the_demo_driver_soon_and_has_an_unread_message():
     from app.booking.models import Order
     from app.core import tx
     from app.notifications import services as notifications
@@ -94,5 +94,7 @@ def test_the_demo_passenger_has_a_paid_trip_and_an_unread_message():
     passenger = db.session.scalar(select(User).where(User.email == "passenger@tms.rw"))
     orders = db.session.scalars(select(Order).where(Order.user_id == passenger.id)).all()
     assert [order.status for order in orders] == ["paid"]
-    assert orders[0].tickets[0].trip.departs_at > utcnow() + timedelta(days=2)
+    trip = orders[0].tickets[0].trip  # the demo driver's next trip, to start and follow live
+    assert trip.driver.email == "driver@virunga.rw" and trip.status == "scheduled"
+    assert utcnow() + timedelta(minutes=15) < trip.departs_at < utcnow() + timedelta(days=1)
     assert notifications.unread_count(passenger.id) == 1

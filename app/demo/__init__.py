@@ -95,5 +95,6 @@ def load() -> list[tuple[str, str]]:
     db.session.flush()
     fleet.load(companies, utcnow())
     passenger = db.session.scalar(select(User).where(User.email == "passenger@tms.rw"))
-    fleet.passenger_booking(passenger, companies["virunga-express"], utcnow())
+    driver = db.session.scalar(select(User).where(User.email == "driver@virunga.rw"))
+    fleet.passenger_booking(passenger, driver, companies["virunga-express"], utcnow())
     return logins

@@ -272,20 +272,17 @@ def _paid_with(order, provider: str, now) -> Payment:
     )
 
 
-def passenger_booking(user: User, company: Company, now: datetime) -> None:
-    """The demo passenger's own trip, three days ahead: a paid ticket, so their tickets page, the
-    portal bell and the messages have something to show. Once per demo database."""
+def passenger_booking(user: User, driver: User, company: Company, now: datetime) -> None:
+    """The demo passenger's own trip: a paid ticket on the demo driver's next trip, added for the
+    demo about twenty minutes from now (or after the driver's trips today), so that whenever the
+    demo is loaded the driver can start it on /driver and the passenger can follow the bus on the
+    ticket page; the tickets page, the bell and the messages have something to show too. Once per
+    demo database."""
     from app.booking.models import Order
 
     if db.session.scalar(select(Order.id).where(Order.user_id == user.id).limit(1)) is not None:
         return
-    day = today_for(company, now) + timedelta(days=3)
-    trip = db.session.scalar(
-        select(Trip)
-        .where(Trip.company_id == company.id, Trip.service_date == day, Trip.bus_id.is_not(None))
-        .order_by(Trip.departs_at)
-        .limit(1)
-    )
+    trip = _driver_next_trip(driver, company, now)
     if trip is None:
         return
     order = booking.reserve(
@@ -299,3 +296,26 @@ def passenger_booking(user: User, company: Company, now: datetime) -> None:
     )
     db.session.add(_paid_with(order, "sandbox", now))
     booking.mark_paid(order, now=now)
+
+
+def _driver_next_trip(driver: User, company: Company, now: datetime) -> Trip | None:
+    """A one-off trip on the company's first route, at the first time from twenty minutes on when
+    the driver and one of the buses are both free."""
+    from app.fleet.errors import AssignmentConflict
+    from app.fleet.services.trips import create_trip
+
+    route = db.session.scalar(select(Route).where(Route.company_id == company.id).order_by(Route.id).limit(1))
+    buses = db.session.scalars(select(Bus).where(Bus.company_id == company.id).order_by(Bus.id)).all()
+    start = now.replace(second=0, microsecond=0) + timedelta(minutes=20)
+    for hours in range(0, 24):
+        departs_at = start + timedelta(hours=hours)
+        for bus in buses:
+            try:
+                with db.session.begin_nested():
+                    return create_trip(
+                        None, company, route=route, departs_at=departs_at, bus=bus, driver_id=driver.id, now=now
+                    )
+            except AssignmentConflict as conflict:
+                if "already driving" in conflict.message:
+                    break  # the driver is busy then: try an hour later
+    return None
