@@ -104,22 +104,24 @@ def _take(raw: str | bytes, link: services.DriverLink) -> tuple[list[dict], bool
     if len(items) > MAX_FIXES:
         return [_error("bad_message", f"Send at most {MAX_FIXES} fixes at a time.")], False
     answers = []
-    for item in items:
-        ts = item.get("ts") if isinstance(item, dict) else None
-        ts = ts if isinstance(ts, int | float) and not isinstance(ts, bool) else None
-        try:
-            stored = link.take(_fix(item), utcnow())
-        except FixRefused as error:
-            answers.append(_error("bad_fix", error.message, ts))
-            continue
-        except (NotYourTrip, NotFound) as error:
+    try:
+        for item in items:
+            ts = item.get("ts") if isinstance(item, dict) else None
+            ts = ts if isinstance(ts, int | float) and not isinstance(ts, bool) else None
             try:
+                stored = link.take(_fix(item), utcnow())
+            except FixRefused as error:
+                answers.append(_error("bad_fix", error.message, ts))
+                continue
+            except (NotYourTrip, NotFound) as error:
                 answers.append(_stopped(link.user_id, link.trip_id, error, ts))
-            finally:
-                db.session.remove()
-            return answers, True
-        answers.append({"type": "ack", "ts": ts, "moved": stored.moved})
-    return answers, False
+                return answers, True
+            answers.append({"type": "ack", "ts": ts, "moved": stored.moved})
+        return answers, False
+    finally:
+        # A fix rarely touches the database (the assignment every 30 s, a trip's shape once a
+        # minute), but when it does the connection must go back to the pool before the socket idles.
+        db.session.remove()
 
 
 def _fix(item) -> live.Fix:
