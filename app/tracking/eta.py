@@ -11,6 +11,7 @@ timetable).
 from __future__ import annotations
 
 import math
+import random
 import threading
 import time
 from dataclasses import dataclass
@@ -137,7 +138,8 @@ def shape_of(trip_id: int) -> Shape | None:
             ),
         )
     with _lock:
-        _shapes[trip_id] = (now + _SHAPE_TTL_SECONDS, found)
+        # Spread: shapes loaded together (a fleet that started at once) are not reloaded together.
+        _shapes[trip_id] = (now + _SHAPE_TTL_SECONDS * random.uniform(1, 2), found)
         if len(_shapes) > 5000:  # trips end; keep the cache small
             for key in [k for k, (expiry, _) in _shapes.items() if expiry <= now]:
                 del _shapes[key]

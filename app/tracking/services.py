@@ -4,6 +4,7 @@ history."""
 from __future__ import annotations
 
 import json
+import random
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -57,14 +58,15 @@ def from_driver(user, trip_id, fix: Fix, *, now: datetime) -> live.Stored:
 
 class DriverLink:
     """A driver's socket on one trip. The assignment is checked when it opens and again every
-    ``DRIVER_RECHECK_SECONDS`` (or at once after :meth:`recheck_soon`), so a fix in between costs
+    ``DRIVER_RECHECK_SECONDS`` to half as much again, spread so sockets opened together do not
+    check together (or at once after :meth:`recheck_soon`), so a fix in between costs
     no database work: a socket sends one every 5 s, hundreds of buses at a time."""
 
     def __init__(self, trip: Trip, user_id: int, now: datetime):
         """``trip`` as :func:`driver_trip` just passed it."""
         self.user_id, self.trip_id = user_id, trip.id
         self.bus_id, self.company_id = trip.bus_id, trip.company_id
-        self.recheck_at = now + timedelta(seconds=DRIVER_RECHECK_SECONDS)
+        self.recheck_at = now + timedelta(seconds=DRIVER_RECHECK_SECONDS * random.uniform(1, 1.5))
 
     def take(self, fix: Fix, now: datetime) -> live.Stored:
         if now >= self.recheck_at:
@@ -86,7 +88,7 @@ class DriverLink:
         try:
             trip = driver_trip(db.session.get(User, self.user_id), self.trip_id, now)
             self.bus_id, self.company_id = trip.bus_id, trip.company_id
-            self.recheck_at = now + timedelta(seconds=DRIVER_RECHECK_SECONDS)
+            self.recheck_at = now + timedelta(seconds=DRIVER_RECHECK_SECONDS * random.uniform(1, 1.5))
         finally:
             db.session.remove()
 

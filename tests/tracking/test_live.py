@@ -184,7 +184,7 @@ def test_watching_needs_a_ticket_on_the_trip_or_a_live_share_link(running):
         services.share(stranger, order.tickets[0], hours=2, now=now)
 
 
-def test_a_drivers_socket_checks_the_assignment_again_every_half_minute(running):
+def test_a_drivers_socket_checks_the_assignment_again_within_45_seconds(running):
     now = datetime.now(UTC)
     link = services.DriverLink(services.driver_trip(running.driver, running.trip.id, now), running.driver.id, now)
     assert link.take(make_fix(*KIGALI, now), now).moved
@@ -192,6 +192,6 @@ def test_a_drivers_socket_checks_the_assignment_again_every_half_minute(running)
     tx.commit()
     soon = now + timedelta(seconds=10)
     assert link.take(make_fix(*between(KIGALI, MUHANGA, 0.005), soon), soon).moved  # no database work
-    later = now + timedelta(seconds=31)
+    later = now + timedelta(seconds=46)  # 30 s and up to half as much again
     with pytest.raises(NotYourTrip, match="not the driver"):
         link.take(make_fix(*between(KIGALI, MUHANGA, 0.01), later), later)

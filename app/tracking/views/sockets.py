@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -42,7 +43,9 @@ blueprint = Blueprint("tracking", __name__)
 ENDING_EVENTS = {"trip.arrived": TripStatus.ARRIVED, "trip.cancelled": TripStatus.CANCELLED}
 EVENTS_KEPT = 8  # per socket, besides the newest position of each bus
 MAX_FIXES = 1000  # in one "fixes" message (the driver page buffers at most 720)
-RECHECK_SECONDS = 60  # a watcher whose ticket or link ends meanwhile is let go this soon
+# A watcher whose ticket or link ends meanwhile is let go within 60 to 90 s (spread out, so
+# thousands of sockets opened together do not all ask the database in the same second).
+RECHECK_SECONDS = 60
 # An idle watcher's thread wakes this often (to notice its client left, ping, recheck): thousands
 # of sockets per process, so not every second.
 WATCHER_WAKE_SECONDS = 3.0
@@ -264,7 +267,7 @@ def _relay(
         sock.send(snapshot())  # read after subscribing: nothing published meanwhile is missed
         if over:
             return
-        recheck_at = time.monotonic() + RECHECK_SECONDS
+        recheck_at = time.monotonic() + RECHECK_SECONDS * random.uniform(1, 1.5)
         while sock.open:
             message = news.get(timeout=WATCHER_WAKE_SECONDS)
             if message is not None:
@@ -277,7 +280,7 @@ def _relay(
                 if not _briefly(allowed):
                     sock.close(CloseReason.POLICY_VIOLATION, "You can no longer follow this.")
                     return
-                recheck_at = time.monotonic() + RECHECK_SECONDS
+                recheck_at = time.monotonic() + RECHECK_SECONDS * random.uniform(1, 1.5)
             while sock.receive(timeout=0) is not None:
                 pass  # watchers have nothing to say; don't let what they send pile up
             sock.keep_alive()
