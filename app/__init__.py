@@ -42,7 +42,7 @@ def _init_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
     from app.accounts.queries import user_for_session
     from app.core.models import render_migration_item
-    from app.extensions import csrf, db, login_manager, migrate, redis_binding, sock
+    from app.extensions import csrf, db, login_manager, migrate, redis_binding
     from app.notifications import jobs as notification_jobs  # noqa: F401  (subscribes messages to events)
     from app.payments import jobs  # noqa: F401  (subscribes refunds to cancellations)
     from app.tracking import jobs as tracking_jobs  # noqa: F401  (takes ended trips off the live map)
@@ -52,7 +52,6 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True, render_item=render_migration_item)
     csrf.init_app(app)
-    sock.init_app(app)
     redis_binding.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "portal.accounts.login"

@@ -7,7 +7,6 @@ import redis as redis_lib
 from flask import Flask, current_app
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_sock import Sock
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from rq import Queue
@@ -19,7 +18,6 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-sock = Sock()
 
 QUEUE_NAMES = ("high", "default", "low")
 
