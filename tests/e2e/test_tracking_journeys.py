@@ -7,6 +7,7 @@ the machine, and the pages have to say everything without tiles."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from dataclasses import dataclass
@@ -45,6 +46,9 @@ class Setting:
     admin: Person
 
 
+_settings = itertools.count(1)
+
+
 @pytest.fixture(scope="module")
 def live_db(live_server):
     app = create_app(
@@ -64,13 +68,13 @@ def live_db(live_server):
 
 def setting(live_db, *, status: str, leaves_in: timedelta) -> Setting:
     """Southern Line's Kigali – Huye bus with its driver, and Aline's paid ticket Nyabugogo → Muhanga."""
-    run = time.time_ns()
+    run, n = time.time_ns(), next(_settings)  # the live database is new each session: n is unique
     with live_db.app_context():
-        company = factories.company(code=f"southern-{run}", name=f"Southern Line {run % 100_000}")
+        company = factories.company(code=f"southern-{run}", name=f"Southern Line {n}")
         driver = factories.member(Role.DRIVER, of=company, email=f"driver{run}@southern.rw", name="Eric Driver")
         admin = factories.member(Role.ADMIN, of=company, email=f"admin{run}@southern.rw", name="Grace Admin")
         passenger = factories.user(email=f"aline{run}@example.rw", name="Aline Uwase")
-        plate = f"RZT {run // 1000 % 1000:03d}E"
+        plate = f"RZT {n:03d}E"
         route = southern_route(company)
         trip = factories.trip(
             route, bus_=factories.bus(company, plate=plate), driver=driver, departs_at=utcnow() + leaves_in
