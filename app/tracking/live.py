@@ -66,12 +66,16 @@ def fleet_channel(company_id: int) -> str:
 
 def make_fix(lat, lon, at: datetime, *, speed_kmh=None, heading=None, accuracy_m=None) -> Fix:
     """A fix from already-parsed values, refused when a number is missing, not finite or out of range."""
-    lat, lon = _number("lat", lat), _number("lon", lon)
+    lat, lon = parse_number("lat", lat), parse_number("lon", lon)
     if lat is None or lon is None:
         raise FixRefused("A position needs lat and lon.")
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise FixRefused(f"lat {lat}, lon {lon} is not a place on Earth.")
-    speed, heading, accuracy = _number("speed", speed_kmh), _number("heading", heading), _number("accuracy", accuracy_m)
+    speed, heading, accuracy = (
+        parse_number("speed", speed_kmh),
+        parse_number("heading", heading),
+        parse_number("accuracy", accuracy_m),
+    )
     if speed is not None and not 0 <= speed < 1000:
         raise FixRefused(f"speed {speed} km/h is out of range.")
     if heading is not None and not 0 <= heading <= 360:
@@ -81,7 +85,8 @@ def make_fix(lat, lon, at: datetime, *, speed_kmh=None, heading=None, accuracy_m
     return Fix(lat, lon, at.astimezone(UTC), speed, heading, accuracy)
 
 
-def _number(name: str, value) -> float | None:
+def parse_number(name: str, value) -> float | None:
+    """``value`` as a float, None when absent; FixRefused when it is not a finite number."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):

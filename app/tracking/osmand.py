@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from app.tracking.live import Fix, FixRefused, make_fix
+from app.tracking.live import Fix, FixRefused, make_fix, parse_number
 
 # Trackers are set up with a host, a port and at most a path: besides /api/v1/positions/osmand,
 # reports are taken at this short path on the site's root.
@@ -69,7 +69,7 @@ def _from_fields(values: Mapping, now: datetime) -> Report:
         if len(parts) != 2:
             raise FixRefused("location must be lat,lon.")
         lat, lon = parts
-    _number("altitude", values.get("altitude"))
+    parse_number("altitude", values.get("altitude"))
     _not_negative("hdop", values.get("hdop"))
     fix = _fix(
         lat,
@@ -90,7 +90,7 @@ def _from_json(body: dict, now: datetime) -> Report:
     if not isinstance(location, dict) or not isinstance(location.get("coords"), dict):
         raise FixRefused('A JSON report needs "location" with its "coords".')
     coords = location["coords"]
-    _number("altitude", coords.get("altitude"))
+    parse_number("altitude", coords.get("altitude"))
     battery = location.get("battery")
     fix = _fix(
         coords.get("latitude"),
@@ -109,7 +109,11 @@ def _from_json(body: dict, now: datetime) -> Report:
 def _fix(lat, lon, at: datetime, *, speed, kmh_per_unit: float, heading, accuracy, valid: bool) -> Fix | None:
     """The fix, or None when the device says it has none. Phones report an unknown speed or
     heading as -1 (left out here) and a position they do not trust with a negative accuracy."""
-    speed, heading, accuracy = _number("speed", speed), _number("heading", heading), _number("accuracy", accuracy)
+    speed, heading, accuracy = (
+        parse_number("speed", speed),
+        parse_number("heading", heading),
+        parse_number("accuracy", accuracy),
+    )
     fix = make_fix(
         lat,
         lon,
@@ -150,22 +154,8 @@ def _time(value, now: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
-def _number(name: str, value) -> float | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise FixRefused(f"{name} must be a number.")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise FixRefused(f"{name} must be a number.") from None
-    if not math.isfinite(number):
-        raise FixRefused(f"{name} must be a finite number.")
-    return number
-
-
 def _not_negative(name: str, value) -> float | None:
-    number = _number(name, value)
+    number = parse_number(name, value)
     if number is not None and number < 0:
         raise FixRefused(f"{name} cannot be negative.")
     return number
@@ -173,7 +163,7 @@ def _not_negative(name: str, value) -> float | None:
 
 def _battery(name: str, value, *, scale: int) -> float | None:
     """Battery in percent, from 0..``scale``. A negative level is how phones say "unknown"."""
-    number = _number(name, value)
+    number = parse_number(name, value)
     if number is None or number < 0:
         return None
     if number > scale:
