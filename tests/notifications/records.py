@@ -3,9 +3,11 @@ through the service so the real send job runs against the SMS fake."""
 
 from __future__ import annotations
 
+import html
 import itertools
 from datetime import UTC, datetime
 
+from app.booking.services import orders as booking
 from app.core import tx
 from app.extensions import db
 from app.notifications import services
@@ -72,3 +74,36 @@ def given_up_sms(company, gateway, app, monkeypatch, address: str = "+2507883000
     db.session.refresh(notification)
     assert (notification.status, notification.attempts) == ("gave_up", 1), notification.error
     return notification
+
+
+def paid_order(trip, buyer, seats: list[str], phones: list[str | None] | None = None):
+    """What the portal does: the buyer reserves seats for named passengers, then pays."""
+    phones = phones or [None] * len(seats)
+    order = booking.reserve(
+        buyer,
+        trip.id,
+        seats=seats,
+        origin=0,
+        destination=len(trip.stops) - 1,
+        passengers=[booking.Passenger(name=f"Rider {seat}", phone=p) for seat, p in zip(seats, phones, strict=True)],
+        now=datetime.now(UTC),
+    )
+    return booking.mark_paid(order, now=datetime.now(UTC))
+
+
+# --- Reading the log pages ---------------------------------------------------------------------
+
+
+def text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def shown(response) -> set[int]:
+    """The ids of the records whose rows the page shows."""
+    page = response.get_data(as_text=True)
+    return {int(part.split('"', 1)[0]) for part in page.split('<tr id="notification-')[1:]}
+
+
+def refreshed(notification: Notification) -> Notification:
+    db.session.expire_all()
+    return db.session.get(Notification, notification.id)

@@ -20,28 +20,13 @@ from app.notifications import jobs, services
 from app.notifications.channels import sms
 from app.notifications.models import Notification
 from tests import factories
+from tests.notifications.records import paid_order
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def phone(n: int) -> str:
     return f"+25078810{n:04d}"
-
-
-def customer_order(trip, buyer, seats: list[str], phones: list[str | None] | None = None):
-    """What the portal does: the buyer reserves seats for named passengers, then pays."""
-    phones = phones or [None] * len(seats)
-    order = booking.reserve(
-        buyer,
-        trip.id,
-        seats=seats,
-        origin=0,
-        destination=len(trip.stops) - 1,
-        passengers=[booking.Passenger(name=f"Rider {seat}", phone=p) for seat, p in zip(seats, phones, strict=True)],
-        now=datetime.now(UTC),
-    )
-    booking.mark_paid(order, now=datetime.now(UTC))
-    return order
 
 
 @pytest.fixture
@@ -64,7 +49,7 @@ def records(kind: str, channel: str | None = None) -> list[Notification]:
 def test_paying_sends_the_passenger_an_sms_and_the_buyer_an_email_with_the_pdf(trip, messaging):
     gateway, mailbox = messaging
     buyer = factories.user(name="Aline Uwase", email="aline@example.rw", phone=phone(1))
-    order = customer_order(trip, buyer, ["1A", "1B"], [phone(2), None])
+    order = paid_order(trip, buyer, ["1A", "1B"], [phone(2), None])
     tx.commit()
 
     codes = {t.seat_label: t.code for t in order.tickets}
@@ -96,7 +81,7 @@ def test_paying_sends_the_passenger_an_sms_and_the_buyer_an_email_with_the_pdf(t
 def test_a_buyer_who_turned_sms_and_email_off_gets_only_the_portal_item(trip, messaging):
     gateway, mailbox = messaging
     buyer = factories.user(email="quiet@example.rw", phone=phone(3), notify_sms=False, notify_email=False)
-    customer_order(trip, buyer, ["2A", "2B"], [None, phone(4)])
+    paid_order(trip, buyer, ["2A", "2B"], [None, phone(4)])
     tx.commit()
     assert [m.to for m in gateway.messages] == [phone(4)]  # the passenger's own phone still hears
     assert mailbox.messages == []
@@ -106,7 +91,7 @@ def test_a_buyer_who_turned_sms_and_email_off_gets_only_the_portal_item(trip, me
 def test_a_rolled_back_payment_sends_nothing(trip, messaging):
     gateway, mailbox = messaging
     buyer = factories.user(email="undo@example.rw", phone=phone(5))
-    customer_order(trip, buyer, ["3A"])
+    paid_order(trip, buyer, ["3A"])
     tx.rollback()
     assert gateway.requests_seen == 0
     assert mailbox.messages == []
@@ -120,9 +105,7 @@ def test_a_bus_swap_texts_each_of_30_passengers_once_even_when_the_jobs_run_twic
     gateway, _ = messaging
     seats = [f"{row}{letter}" for row in range(1, 9) for letter in "ABCD"][:30]
     for start in range(0, 30, 5):  # six orders of five, each passenger with their own phone
-        customer_order(
-            trip, factories.user(), seats[start : start + 5], [phone(100 + n) for n in range(start, start + 5)]
-        )
+        paid_order(trip, factories.user(), seats[start : start + 5], [phone(100 + n) for n in range(start, start + 5)])
     tx.commit()
     gateway.clear()
 
@@ -146,7 +129,7 @@ def test_a_bus_swap_texts_each_of_30_passengers_once_even_when_the_jobs_run_twic
 
 def test_a_passenger_moved_to_another_seat_is_told_the_new_seat(trip, messaging):
     gateway, _ = messaging
-    customer_order(trip, factories.user(), ["10D"], [phone(7)])
+    paid_order(trip, factories.user(), ["10D"], [phone(7)])
     tx.commit()
     gateway.clear()
     smaller = factories.bus(trip.route.company, plate="RAC 222B", rows=4)
@@ -162,7 +145,7 @@ def test_a_passenger_moved_to_another_seat_is_told_the_new_seat(trip, messaging)
 
 def test_a_delay_tells_the_new_departure_time(trip, messaging):
     gateway, mailbox = messaging
-    customer_order(trip, factories.user(email="late@example.rw"), ["1C"], [phone(8)])
+    paid_order(trip, factories.user(email="late@example.rw"), ["1C"], [phone(8)])
     tx.commit()
     gateway.clear()
     mailbox.clear()
@@ -178,7 +161,7 @@ def test_a_delay_tells_the_new_departure_time(trip, messaging):
 def test_a_cancelled_trip_sends_each_passenger_one_sms_and_one_email_with_the_refund(trip, messaging):
     gateway, mailbox = messaging
     buyers = [factories.user(email=f"rider{n}@example.rw", phone=phone(20 + n)) for n in range(3)]
-    orders = [customer_order(trip, buyer, [f"{n + 1}A"]) for n, buyer in enumerate(buyers)]
+    orders = [paid_order(trip, buyer, [f"{n + 1}A"]) for n, buyer in enumerate(buyers)]
     tx.commit()
     gateway.clear()
     mailbox.clear()
@@ -206,7 +189,7 @@ def test_an_outage_is_retried_then_given_up_and_retried_by_hand(trip, messaging,
     gateway, _ = messaging
     monkeypatch.setitem(app.config, "NOTIFY_RETRY_SECONDS", (0, 0))
     gateway.outage(500)
-    customer_order(trip, factories.user(notify_email=False), ["4A"], [phone(9)])
+    paid_order(trip, factories.user(notify_email=False), ["4A"], [phone(9)])
     tx.commit()
     (record,) = records("ticket_issued", "sms")
     assert (record.status, record.attempts) == ("queued", 1)
@@ -231,7 +214,7 @@ def test_an_outage_is_retried_then_given_up_and_retried_by_hand(trip, messaging,
 def test_a_number_the_gateway_can_never_reach_fails_for_good(trip, messaging):
     gateway, _ = messaging
     gateway.reject_number(phone(10))
-    customer_order(trip, factories.user(notify_email=False), ["4B"], [phone(10)])
+    paid_order(trip, factories.user(notify_email=False), ["4B"], [phone(10)])
     tx.commit()
     (record,) = records("ticket_issued", "sms")
     assert record.status == "failed" and record.next_attempt_at is None
@@ -270,14 +253,14 @@ def test_the_sweep_resends_what_was_recorded_but_never_sent(trip, messaging):
 
 def test_boarding_reminders_go_once_within_the_companys_lead_time(trip, messaging):
     gateway, _ = messaging
-    early = customer_order(trip, factories.user(notify_email=False), ["5A"], [phone(12)])
+    early = paid_order(trip, factories.user(notify_email=False), ["5A"], [phone(12)])
     early.paid_at = NOW - timedelta(days=1)
     tx.commit()
     gateway.clear()
     trip.route.company.reminder_minutes = 60
     assert jobs.send_boarding_reminders() == 0  # five hours out
     trip.route.company.reminder_minutes = 360
-    customer_order(trip, factories.user(notify_email=False), ["5B"], [phone(13)])  # bought after the lead began
+    paid_order(trip, factories.user(notify_email=False), ["5B"], [phone(13)])  # bought after the lead began
     tx.commit()
     gateway.clear()
     jobs.send_boarding_reminders()

@@ -3,7 +3,6 @@ attention, and sending failed ones again (one, or every one the filters show).""
 
 from __future__ import annotations
 
-import html
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +12,7 @@ from app.audit.models import AuditEntry
 from app.extensions import db
 from app.notifications.models import Notification
 from tests import factories
-from tests.notifications.records import given_up_sms, record
+from tests.notifications.records import given_up_sms, record, refreshed, shown, text
 
 NOW = datetime.now(UTC)
 
@@ -21,21 +20,6 @@ NOW = datetime.now(UTC)
 @pytest.fixture
 def super_admin(login_as):
     return login_as("super_admin", name="Platform Owner")
-
-
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def shown(response) -> set[int]:
-    """The ids of the records whose rows the page shows."""
-    page = response.get_data(as_text=True)
-    return {int(part.split('"', 1)[0]) for part in page.split('<tr id="notification-')[1:]}
-
-
-def refreshed(notification: Notification) -> Notification:
-    db.session.expire_all()
-    return db.session.get(Notification, notification.id)
 
 
 def test_the_log_filters_by_status_channel_kind_company_and_address(client, super_admin):

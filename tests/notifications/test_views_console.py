@@ -3,16 +3,13 @@ admin's, and sending its own failed messages again. Another company's record is 
 
 from __future__ import annotations
 
-import html
-
 import pytest
 from sqlalchemy import select
 
 from app.audit.models import AuditEntry
 from app.extensions import db
-from app.notifications.models import Notification
 from tests import factories
-from tests.notifications.records import given_up_sms, record
+from tests.notifications.records import given_up_sms, record, refreshed, shown, text
 
 
 @pytest.fixture
@@ -23,20 +20,6 @@ def dispatcher(login_as):
 @pytest.fixture
 def company(dispatcher):
     return dispatcher.memberships[0].company
-
-
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def shown(response) -> set[int]:
-    page = response.get_data(as_text=True)
-    return {int(part.split('"', 1)[0]) for part in page.split('<tr id="notification-')[1:]}
-
-
-def refreshed(notification: Notification) -> Notification:
-    db.session.expire_all()
-    return db.session.get(Notification, notification.id)
 
 
 def test_the_log_shows_only_the_companys_own_records_with_filters(client, company):

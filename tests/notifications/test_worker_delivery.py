@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app.booking.services import orders as booking
 from app.core import events, tx
 from app.core.events import Event
 from app.extensions import db, get_queue, redis_binding
@@ -26,6 +25,7 @@ from app.notifications.models import Notification
 from tests import factories
 from tests.conftest import DATABASE_URL, REDIS_URL
 from tests.notifications.conftest import AT_API_KEY, AT_SENDER_ID, AT_USERNAME
+from tests.notifications.records import paid_order
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.own_transactions
@@ -96,19 +96,6 @@ def settled(timeout: float = 30.0) -> None:
 
 def phone(n: int) -> str:
     return f"+25078820{n:04d}"
-
-
-def paid_order(trip, buyer, seats: list[str], phones: list[str | None]):
-    order = booking.reserve(
-        buyer,
-        trip.id,
-        seats=seats,
-        origin=0,
-        destination=len(trip.stops) - 1,
-        passengers=[booking.Passenger(name=f"Rider {s}", phone=p) for s, p in zip(seats, phones, strict=True)],
-        now=datetime.now(UTC),
-    )
-    return booking.mark_paid(order, now=datetime.now(UTC))
 
 
 def new_trip(rows: int = 10):
