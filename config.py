@@ -155,6 +155,14 @@ def load(env: str | None = None) -> dict:
         "TRACKING_STALE_SECONDS": _int("TRACKING_STALE_SECONDS", 120),
         "MAP_TILE_URL": os.environ.get("MAP_TILE_URL") or "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION") or "© OpenStreetMap contributors",
+        # Websockets. Each open socket holds its server's thread or greenlet: the gunicorn config in
+        # use sets the total per process (the socket server's is large, the page server's small);
+        # the per-user, per-share-link and per-address caps hold across every process.
+        "WS_MAX_PER_PROCESS": _int("WS_MAX_PER_PROCESS", 16),
+        "WS_MAX_PER_USER": _int("WS_MAX_PER_USER", 20),
+        "WS_MAX_PER_LINK": _int("WS_MAX_PER_LINK", 20),
+        "WS_MAX_PER_ADDRESS": _int("WS_MAX_PER_ADDRESS", 1000),
+        "WS_SEND_TIMEOUT_SECONDS": _int("WS_SEND_TIMEOUT_SECONDS", 10),
         # Payments. Providers without credentials are not offered; the sandbox is for demos and tests.
         "PAYMENTS_SANDBOX": _flag("PAYMENTS_SANDBOX", default=not production),
         "PAYMENT_TIMEOUT_SECONDS": _int("PAYMENT_TIMEOUT_SECONDS", 15),

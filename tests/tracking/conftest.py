@@ -1,5 +1,5 @@
 """A running trip Kigali → Muhanga → Huye with real coordinates, its driver, and a clock; a live
-server with two worker processes for the websockets."""
+server in the production shape (the gateway, page and socket servers with two processes each)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import json
 import os
 import random
 import re
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -32,8 +31,8 @@ from app.fleet.models import Route, RouteStop, Trip
 from app.fleet.rules import TripStatus
 from app.tracking import services
 from tests import factories
-from tests.conftest import DATABASE_URL, REDIS_URL, free_port, recreate_database
-from tests.e2e.conftest import LiveServer
+from tests.conftest import DATABASE_URL, REDIS_URL, recreate_database
+from tests.stack import Stack
 
 KIGALI = (-1.9441, 30.0619)
 MUHANGA = (-2.0845, 29.7566)
@@ -204,10 +203,22 @@ class LiveTms:
 
 @pytest.fixture(scope="session")
 def live_server_tms(app, tmp_path_factory):
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     recreate_database(LIVE_DATABASE_URL)
     secrets = {"SECRET_KEY": "live-secret-key-" + "x" * 32, "JWT_SIGNING_KEY": "live-jwt-" + "y" * 32}
+    env = {
+        **os.environ,
+        **secrets,
+        "TMS_ENV": "test",
+        "DATABASE_URL": LIVE_DATABASE_URL,
+        "REDIS_URL": REDIS_URL,
+        "JOBS_INLINE": "1",
+        "QR_SIGNING_KEYS": "live:" + "z" * 40,
+        "WEB_CONCURRENCY": "2",
+        "SOCKETS_CONCURRENCY": "2",
+        "GUNICORN_GRACEFUL_TIMEOUT": "1",
+        "PROXY_FIX_X_FOR": "1",
+    }
+    stack = Stack(env, tmp_path_factory.mktemp("live-tms"))
     data_app = create_app(
         {
             "TMS_ENV": "test",
@@ -215,7 +226,7 @@ def live_server_tms(app, tmp_path_factory):
             "SQLALCHEMY_ENGINE_OPTIONS": {},
             "REDIS_URL": REDIS_URL,
             "JOBS_INLINE": True,
-            "BASE_URL": url,
+            "BASE_URL": stack.url,
             **secrets,
         }
     )
@@ -227,27 +238,11 @@ def live_server_tms(app, tmp_path_factory):
         for table in ("companies", "buses", "trips"):
             db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {offset})"))
         db.session.commit()
-    env = {
-        **os.environ,
-        **secrets,
-        "TMS_ENV": "test",
-        "DATABASE_URL": LIVE_DATABASE_URL,
-        "REDIS_URL": REDIS_URL,
-        "JOBS_INLINE": "1",
-        "BASE_URL": url,
-        "QR_SIGNING_KEYS": "live:" + "z" * 40,
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "8",
-        "GUNICORN_GRACEFUL_TIMEOUT": "1",
-    }
-    server = LiveServer(env, tmp_path_factory.mktemp("live-tms"))
-    server.spawn("web", sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app")
+    stack.start(worker=False)
     try:
-        server.wait_ready()
-        yield LiveTms(url, data_app)
+        yield LiveTms(stack.url, data_app)
     finally:
-        server.stop()
+        stack.stop()
         with data_app.app_context():
             db.engine.dispose()
 
