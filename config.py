@@ -163,6 +163,7 @@ def load(env: str | None = None) -> dict:
         "WS_MAX_PER_LINK": _int("WS_MAX_PER_LINK", 20),
         "WS_MAX_PER_ADDRESS": _int("WS_MAX_PER_ADDRESS", 1000),
         "WS_SEND_TIMEOUT_SECONDS": _int("WS_SEND_TIMEOUT_SECONDS", 10),
+        "WS_PING_SECONDS": _int("WS_PING_SECONDS", 25),
         # Payments. Providers without credentials are not offered; the sandbox is for demos and tests.
         "PAYMENTS_SANDBOX": _flag("PAYMENTS_SANDBOX", default=not production),
         "PAYMENT_TIMEOUT_SECONDS": _int("PAYMENT_TIMEOUT_SECONDS", 15),
@@ -188,7 +189,8 @@ def load(env: str | None = None) -> dict:
             "PAYPAL_CERT_ORIGINS",
             "https://api.paypal.com,https://api.sandbox.paypal.com,https://api-m.paypal.com,https://api-m.sandbox.paypal.com",
         ),
-        "PROXY_FIX_X_FOR": _int("PROXY_FIX_X_FOR", 0),
+        # Production runs behind the gateway (one hop); nothing else may set the client address.
+        "PROXY_FIX_X_FOR": _int("PROXY_FIX_X_FOR", 1 if production else 0),
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": _int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 10),
         "LOGIN_MAX_FAILURES_PER_IP": _int("LOGIN_MAX_FAILURES_PER_IP", 50),
         "LOGIN_WINDOW_SECONDS": _int("LOGIN_WINDOW_SECONDS", 60),

@@ -1,5 +1,5 @@
-"""The production shape on loopback, as docs/deployment.md starts it: the nginx gateway (our own
-``deploy/nginx`` files, rendered), the page server and the socket server (gunicorn with
+"""The production shape on loopback, as docs/deployment.md starts it: the nginx gateway (installed
+by ``deploy/nginx/install.sh``), the page server and the socket server (gunicorn with
 ``gunicorn.conf.py``) and, when asked, the RQ worker, each a subprocess with its log in ``logs``.
 
 Only the gateway's port is the site's address (``BASE_URL``); the servers listen on ports of their
@@ -23,24 +23,17 @@ ROOT = Path(__file__).resolve().parents[1]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
-def render_gateway(prefix: Path, *, listen: int, web: str, sockets: str, static_root: Path) -> Path:
-    """Install ``deploy/nginx`` into ``prefix`` as the deployment page does, with these addresses.
-    Returns the main configuration file."""
-    (prefix / "conf.d").mkdir(parents=True, exist_ok=True)
+def install_gateway(prefix: Path, *, listen: int, web: str, sockets: str) -> Path:
+    """Install the gateway's configuration into ``prefix`` with ``deploy/nginx/install.sh``, as the
+    deployment page does into /etc/nginx. Returns the main configuration file."""
+    addresses = {"TMS_LISTEN": f"127.0.0.1:{listen}", "TMS_WEB_UPSTREAM": web, "TMS_SOCKETS_UPSTREAM": sockets}
+    subprocess.run(
+        ["sh", str(ROOT / "deploy/nginx/install.sh"), str(prefix)],
+        env={**os.environ, **addresses},
+        check=True,
+        capture_output=True,
+    )
     (prefix / "logs").mkdir(exist_ok=True)
-    shutil.copy(ROOT / "deploy/nginx/nginx.conf", prefix / "nginx.conf")
-    shutil.copy("/etc/nginx/mime.types", prefix / "mime.types")
-    site = (ROOT / "deploy/nginx/tms.conf.template").read_text()
-    values = {
-        "TMS_LISTEN": f"127.0.0.1:{listen}",
-        "TMS_WEB_UPSTREAM": web,
-        "TMS_SOCKETS_UPSTREAM": sockets,
-        "TMS_STATIC_ROOT": f"{static_root}/",
-    }
-    for name, value in values.items():
-        site = site.replace("${" + name + "}", value)
-    assert "${" not in site, "a placeholder of tms.conf.template was left unfilled"
-    (prefix / "conf.d/tms.conf").write_text(site)
     return prefix / "nginx.conf"
 
 
@@ -83,12 +76,8 @@ class Stack:
             self.gunicorn("pages", self.web_port)
             self.gunicorn("sockets", self.sockets_port)
             prefix = self.logs / "gateway"
-            config = render_gateway(
-                prefix,
-                listen=self.port,
-                web=f"127.0.0.1:{self.web_port}",
-                sockets=f"127.0.0.1:{self.sockets_port}",
-                static_root=ROOT / "app/static",
+            config = install_gateway(
+                prefix, listen=self.port, web=f"127.0.0.1:{self.web_port}", sockets=f"127.0.0.1:{self.sockets_port}"
             )
             # As root nginx hands requests to unprivileged workers unless told otherwise; this user
             # can read the checkout and write the gateway's temporary files.

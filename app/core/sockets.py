@@ -11,7 +11,9 @@ Every open socket holds its server's thread or greenlet for its whole life, so s
 before the handshake: a total per process (503 when full, never a queue that hangs), and leases
 per user, per share link and per client address shared by every process through Redis (429
 beyond). A client that stops reading is dropped when a message cannot be sent within
-``WS_SEND_TIMEOUT_SECONDS``; one that stops answering pings within two ping intervals.
+``WS_SEND_TIMEOUT_SECONDS``; one that stops answering pings within two ping intervals. A
+keep-alive message goes out as often (``WS_PING_SECONDS``, 25 s): it keeps proxies (nginx closes
+idle upstream connections after 60 s) and the pages' own silence watchdogs content.
 
 No database session is held while a socket lives: :func:`accept` ends the request's session first,
 and a conversation that needs the database opens a short one per message.
@@ -41,10 +43,6 @@ from app.extensions import db, redis
 
 log = logging.getLogger(__name__)
 
-# A keep-alive message this long after the last one sent keeps proxies (nginx closes idle upstream
-# connections after 60 s) and the client's own silence watchdog content. Protocol pings go out as
-# often; a client that has not answered one by the next is gone.
-PING_SECONDS = 25
 # A peer that stops acknowledging what we send (a phone that lost its network without closing)
 # is given up after this long, so its thread and its subscription are freed.
 UNACKNOWLEDGED_SECONDS = 60
@@ -119,7 +117,7 @@ class Leases:
         counts = pipe.execute()[2::4]
         if any(count > cap.limit for cap, count in zip(self.caps, counts, strict=True)):
             self.give_back()
-            raise TooManySockets(retry_after=PING_SECONDS)
+            raise TooManySockets(retry_after=RENEW_SECONDS)
 
     def renew(self) -> None:
         if not self.caps or time.monotonic() - self.renewed < RENEW_SECONDS:
@@ -169,9 +167,10 @@ def slots() -> Slots:
 class Socket:
     """One accepted websocket that speaks JSON objects."""
 
-    def __init__(self, ws: Server, leases: Leases):
+    def __init__(self, ws: Server, leases: Leases, ping_seconds: float):
         self.ws = ws
         self.leases = leases
+        self.ping_seconds = ping_seconds
         self.last_sent = time.monotonic()
 
     @property
@@ -201,7 +200,7 @@ class Socket:
 
     def keep_alive(self) -> None:
         """Called by every conversation's loop: a keep-alive message when due, leases renewed."""
-        if time.monotonic() - self.last_sent >= PING_SECONDS:
+        if time.monotonic() - self.last_sent >= self.ping_seconds:
             self.send({"type": "ping"})
         self.leases.renew()
 
@@ -238,15 +237,16 @@ def accept(
 
 
 def _serve(conversation: Callable[[Socket], None], leases: Leases, max_message_bytes: int) -> Response:
+    config = current_app.config
     try:
-        ws = Server.accept(request.environ, max_message_size=max_message_bytes, ping_interval=PING_SECONDS)
+        ws = Server.accept(request.environ, max_message_size=max_message_bytes, ping_interval=config["WS_PING_SECONDS"])
     except Exception as error:  # no raw socket (a test client) or a malformed handshake
         log.warning("websocket handshake failed on %s: %s", request.path, error)
         raise NotAWebsocket() from error
-    _bound_waits(ws.sock, current_app.config["WS_SEND_TIMEOUT_SECONDS"])
-    sock = Socket(ws, leases)
+    _bound_waits(ws.sock, config["WS_SEND_TIMEOUT_SECONDS"])
+    sock = Socket(ws, leases, config["WS_PING_SECONDS"])
     try:
-        if current_app.config["TESTING"] and request.args.get("hello"):
+        if config["TESTING"] and request.args.get("hello"):
             sock.send({"type": "hello", "pid": os.getpid(), "server": os.environ.get("TMS_SERVER")})  # which worker
         conversation(sock)
     except ConnectionClosed:

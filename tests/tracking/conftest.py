@@ -3,12 +3,14 @@ server in the production shape (the gateway, page and socket servers with two pr
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.cookiejar
 import json
 import os
 import random
 import re
+import socket
 import time
 import urllib.parse
 import urllib.request
@@ -68,13 +70,13 @@ def southern_route(company) -> Route:
     return route
 
 
-def running_trip(company_name: str = "Southern Line", plate: str | None = "RAC 500D") -> Running:
+def running_trip(company_name: str = "Southern Line", plate: str | None = "RAC 500D", rows: int = 3) -> Running:
     company = factories.company(name=company_name)
     driver = factories.member(Role.DRIVER, of=company, name="Eric Driver")
     departed = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
     trip = factories.trip(
         southern_route(company),
-        bus_=factories.bus(company, **({"plate": plate} if plate else {})),
+        bus_=factories.bus(company, rows=rows, **({"plate": plate} if plate else {})),
         driver=driver,
         departs_at=departed,
         status=TripStatus.DEPARTED,
@@ -166,6 +168,7 @@ class LiveTms:
     url: str
     app: Flask
     sockets: list[Ws] = field(default_factory=list)
+    raws: list[socket.socket] = field(default_factory=list)
 
     @property
     def origin(self) -> str:
@@ -193,6 +196,34 @@ class LiveTms:
         ws.pid = ws.next("hello")["pid"]
         return ws
 
+    def raw(self, path: str, *, cookie: str | None = None, receive_buffer: int | None = None) -> socket.socket:
+        """A websocket whose client does nothing by itself (no reading, no pongs): the handshake
+        done by hand, the bare TCP socket returned. ``receive_buffer`` shrinks its kernel buffer."""
+        parts = urllib.parse.urlsplit(self.url)
+        raw = socket.socket()
+        if receive_buffer:
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        raw.connect((parts.hostname, parts.port))
+        lines = [
+            f"GET {path} HTTP/1.1",
+            f"Host: {parts.netloc}",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}",
+            "Sec-WebSocket-Version: 13",
+            f"Origin: {self.origin}",
+            *([f"Cookie: {cookie}"] if cookie else []),
+        ]
+        raw.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = raw.recv(1)  # byte by byte: nothing after the headers is taken from the kernel
+            assert chunk, "the server closed the connection during the handshake"
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 101"), answer
+        self.raws.append(raw)
+        return raw
+
     def refusal(self, path: str, *, cookie: str | None = None, origin: str | None = None) -> int:
         """The HTTP status of a refused upgrade."""
         headers = {"Origin": origin or self.origin, **({"Cookie": cookie} if cookie else {})}
@@ -217,6 +248,9 @@ def live_server_tms(app, tmp_path_factory):
         "SOCKETS_CONCURRENCY": "2",
         "GUNICORN_GRACEFUL_TIMEOUT": "1",
         "PROXY_FIX_X_FOR": "1",
+        # Quick to drop a client that stopped answering or reading (25 s and 10 s by default).
+        "WS_PING_SECONDS": "2",
+        "WS_SEND_TIMEOUT_SECONDS": "3",
     }
     stack = Stack(env, tmp_path_factory.mktemp("live-tms"))
     data_app = create_app(
@@ -254,7 +288,10 @@ def live_tms(live_server_tms):
     yield live_server_tms
     for ws in live_server_tms.sockets:
         ws.close()
+    for raw in live_server_tms.raws:
+        raw.close()
     live_server_tms.sockets.clear()
+    live_server_tms.raws.clear()
 
 
 @dataclass
