@@ -49,7 +49,9 @@ limit_request_line = 8190
 limit_request_fields = 50
 limit_request_field_size = 8190
 control_socket_disable = True
-accesslog = "-"
+# In production the gateway logs every request (its paths with tokens masked); gunicorn's access
+# log would repeat them with their tokens.
+accesslog = None if os.environ.get("TMS_ENV") == "production" else "-"
 errorlog = "-"
 
 

@@ -45,7 +45,7 @@ class Stack:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.web_port, self.sockets_port = free_port(), free_port()
-        self.env = {"BASE_URL": self.url, **env}
+        self.env = {"BASE_URL": self.url, "PYTHONUNBUFFERED": "1", **env}
         self.processes: dict[str, subprocess.Popen] = {}
 
     def flask(self, *args: str) -> str:
