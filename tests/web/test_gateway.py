@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import DATABASE_URL, REDIS_URL, recreate_database
 from tests.stack import Stack
+from tests.tracking.conftest import WsClient
 
 pytestmark = pytest.mark.own_transactions
 
@@ -76,7 +77,7 @@ def test_websockets_go_to_the_socket_server_and_pages_to_the_page_server(gateway
     # An anonymous upgrade is refused by the socket server's own surface (its log says so), not
     # answered by the page server.
     with pytest.raises(simple_websocket.ConnectionError) as refused:
-        simple_websocket.Client(
+        WsClient(
             gateway.url.replace("http://", "ws://") + "/ws/fleet?from=socket-test", headers={"Origin": gateway.url}
         )
     assert refused.value.status_code == 401
