@@ -12,8 +12,11 @@ This file runs in gunicorn's master process: no application imports (the gevent 
 standard library after forking, before the app is loaded).
 """
 
+import contextlib
 import ipaddress
 import os
+import socket
+import struct
 
 server = os.environ.get("TMS_SERVER", "pages")
 if server not in {"pages", "sockets"}:
@@ -53,6 +56,19 @@ control_socket_disable = True
 # log would repeat them with their tokens.
 accesslog = None if os.environ.get("TMS_ENV") == "production" else "-"
 errorlog = "-"
+
+
+# gunicorn has no deadline for reading a request: a client that sends its headers a byte at a
+# time would hold a page thread for as long as it likes. The gateway buffers requests, so this
+# only matters if gunicorn is reached directly; then each read gives up after this long (the
+# kernel's receive timeout, set on the listening socket and inherited by every connection).
+READ_TIMEOUT_SECONDS = int(os.environ.get("GUNICORN_READ_TIMEOUT", "15"))
+
+
+def when_ready(arbiter) -> None:
+    for listener in arbiter.LISTENERS:
+        with contextlib.suppress(OSError, AttributeError):
+            listener.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", READ_TIMEOUT_SECONDS, 0))
 
 
 def _check_private(address: str) -> None:

@@ -12,6 +12,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -300,12 +301,12 @@ def test_the_embedded_server_holds_two_hundred_live_maps_and_keeps_answering(tmp
         assert p95 < 200, f"{path} answered slowly with 200 sockets open: p95 {p95:.0f} ms"
 
 
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+def wait_for(url: str, process: subprocess.Popen, timeout: float = 60, attempt: float = 2) -> None:
     parts = urllib.parse.urlsplit(url)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, "the server exited early"
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=2)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=attempt)
         try:
             conn.request("GET", parts.path)
             if conn.getresponse().status == 200:
@@ -315,3 +316,60 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
         finally:
             conn.close()
     raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+def test_in_production_gunicorn_refuses_an_address_the_gateway_does_not_guard(tmp_path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("GUNICORN_", "TMS_"))}
+    env |= {"TMS_ENV": "production", "GUNICORN_BIND": f"0.0.0.0:{free_port()}"}  # noqa: S104  (what is refused)
+    for server in ("pages", "sockets"):
+        refused = subprocess.run(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT,
+            env={**env, "TMS_SERVER": server},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert refused.returncode != 0
+        assert "refusing to bind 0.0.0.0" in refused.stdout + refused.stderr
+
+
+def test_clients_that_stall_while_sending_headers_give_their_page_thread_back(tmp_path):
+    """Reached directly (never so in production), a page server with 2 threads still answers
+    while 6 clients sit on half-sent requests: each read gives up after GUNICORN_READ_TIMEOUT."""
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("TMS_", "GUNICORN_", "WS_"))}
+    env |= {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'tms.db'}",
+        "REDIS_URL": "",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_THREADS": "2",
+        "WS_MAX_PER_PROCESS": "0",
+        "GUNICORN_READ_TIMEOUT": "2",
+        **SECRETS,
+    }
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    stalled = []
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", server)
+        for _ in range(6):
+            client = socket.create_connection(("127.0.0.1", port))
+            client.sendall(b"GET /healthz HTTP/1.1\r\nHost: tms\r\nX-Slow: ")
+            stalled.append(client)
+        started = time.monotonic()
+        wait_for(f"http://127.0.0.1:{port}/healthz", server, timeout=30, attempt=25)
+        print(f"\nanswered {time.monotonic() - started:.1f} s after 6 stalled clients took both threads")
+    finally:
+        for client in stalled:
+            client.close()
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
