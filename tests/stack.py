@@ -3,24 +3,42 @@ by ``deploy/nginx/install.sh``), the page server and the socket server (gunicorn
 ``gunicorn.conf.py``) and, when asked, the RQ worker, each a subprocess with its log in ``logs``.
 
 Only the gateway's port is the site's address (``BASE_URL``); the servers listen on ports of their
-own, as they would behind a real gateway.
+own, as they would behind a real gateway. Below it, what load tests and benches share: passengers
+of a running trip, signing in by hand, many sockets held open, pages timed meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
 import getpass
+import http.client
+import json
 import os
+import re
 import shutil
+import statistics
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+import websockets
+from websockets.asyncio.client import connect
+
+from app import create_app
+from app.extensions import db
+from app.tracking import services
+from tests import factories
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|<meta name="csrf-token" content="([^"]+)"')
 
 
 def install_gateway(prefix: Path, *, listen: int, web: str, sockets: str) -> Path:
@@ -121,3 +139,150 @@ class Stack:
             except subprocess.TimeoutExpired:
                 process.kill()
         self.processes.clear()
+
+
+# --- Load: many sockets, and pages timed meanwhile -------------------------------------------------
+
+
+@dataclass
+class Audience:
+    """Passengers of one running trip, signed in, each with a share link."""
+
+    trip_id: int
+    origin: str
+    destination: str
+    cookies: list[str]
+    links: list[str]
+
+
+def seat_passengers(database_url: str, count: int) -> Audience:
+    """A trip on the road with ``count`` passengers holding tickets and share links, committed."""
+    from tests.tracking.conftest import running_trip, ticket_for  # that module starts stacks too
+
+    app = create_app({"TMS_ENV": "test", "SQLALCHEMY_DATABASE_URI": database_url, "SQLALCHEMY_ENGINE_OPTIONS": {}})
+    with app.app_context():
+        running = running_trip(company_name="Capacity Line", plate=None, rows=count // 4 + 1)
+        people = [factories.user() for _ in range(count)]
+        now = datetime.now(UTC)
+        links = [
+            services.share(p, ticket_for(p, running.trip, seat=f"{n // 4 + 1}{'ABCD'[n % 4]}"), hours=2, now=now).token
+            for n, p in enumerate(people)
+        ]
+        stops = running.trip.stops
+        audience = Audience(running.trip.id, stops[0].station.name, stops[-1].station.name, [], links)
+        emails = [p.email for p in people]
+        db.session.commit()
+        db.engine.dispose()
+    audience.cookies = emails  # replaced by session cookies once signed in
+    return audience
+
+
+def sign_in(host: str, port: int, email: str) -> str:
+    """The session cookie after signing in through the form (secure cookies over loopback HTTP, so
+    by hand rather than with a cookie jar)."""
+
+    def request(method: str, path: str, cookie: str, body: str | None = None):
+        conn = http.client.HTTPConnection(host, port, timeout=30)
+        headers = {"Cookie": cookie} if cookie else {}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        text = response.read().decode()
+        cookies = [value.split(";")[0] for name, value in response.getheaders() if name.lower() == "set-cookie"]
+        conn.close()
+        return response.status, text, "; ".join(cookies) or cookie
+
+    _, page, cookie = request("GET", "/login", "")
+    token = next(group for group in CSRF_FIELD.search(page).groups() if group)
+    form = urllib.parse.urlencode({"csrf_token": token, "email": email, "password": factories.PASSWORD})
+    status, _, cookie = request("POST", "/login", cookie, form)
+    assert status in (302, 303) and "tms_session=" in cookie, f"{email} could not sign in ({status})"
+    return cookie
+
+
+class Prober(threading.Thread):
+    """Asks for ``paths`` in turn, one at a time, and keeps each answer's status and time."""
+
+    def __init__(self, url: str, paths: list[str]):
+        super().__init__(daemon=True)
+        self.url, self.paths = url, paths
+        self.timings: dict[str, list[float]] = {path: [] for path in paths}
+        self.failures: list[str] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        parts = urllib.parse.urlsplit(self.url)
+        while not self.done.is_set():
+            for path in self.paths:
+                started = time.perf_counter()
+                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+                try:
+                    conn.request("GET", path)
+                    response = conn.getresponse()
+                    response.read()
+                    if response.status != 200:
+                        self.failures.append(f"{path}: {response.status}")
+                except OSError as error:
+                    self.failures.append(f"{path}: {error!r}")
+                finally:
+                    conn.close()
+                self.timings[path].append((time.perf_counter() - started) * 1000)
+            self.done.wait(0.05)
+
+    def report(self) -> dict[str, tuple[float, float, int]]:
+        """Per path: p50 and p95 in ms, and how many answers."""
+        return {
+            path: (statistics.median(t), statistics.quantiles(t, n=20)[-1], len(t))
+            for path, t in self.timings.items()
+            if len(t) >= 2
+        }
+
+
+async def open_sockets(url: str, plan: list[tuple[str, str | None]], hold) -> list:
+    """Open a websocket per ``(path, cookie)`` (50 at a time), read everything they are sent,
+    run ``hold()`` while they are all open, then close them. Returns every socket's snapshot."""
+    base = url.replace("http://", "ws://")
+    snapshots: list = []
+    opened: list = []
+    gate = asyncio.Semaphore(50)
+
+    async def one(path: str, cookie: str | None):
+        async with gate:
+            ws = await connect(base + path, origin=url, additional_headers={"Cookie": cookie} if cookie else {})
+            snapshots.append(json.loads(await ws.recv()))
+            opened.append(ws)
+
+    async def drain(ws):
+        try:
+            async for _ in ws:
+                pass
+        except websockets.ConnectionClosed:
+            pass
+
+    await asyncio.gather(*(one(path, cookie) for path, cookie in plan))
+    readers = [asyncio.create_task(drain(ws)) for ws in opened]
+    try:
+        await asyncio.to_thread(hold)
+    finally:
+        await asyncio.gather(*(ws.close() for ws in opened), return_exceptions=True)
+        for reader in readers:
+            reader.cancel()
+    return snapshots
+
+
+def wait_for(url: str, process: subprocess.Popen, timeout: float = 60, attempt: float = 2) -> None:
+    parts = urllib.parse.urlsplit(url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the server exited early"
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=attempt)
+        try:
+            conn.request("GET", parts.path)
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+        finally:
+            conn.close()
+    raise AssertionError(f"{url} did not answer within {timeout} s")

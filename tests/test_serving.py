@@ -8,33 +8,21 @@ asserted only as "answered, promptly": a starved server does not answer at all.
 from __future__ import annotations
 
 import asyncio
-import http.client
 import json
 import os
-import re
 import socket
-import statistics
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import pytest
 import redis as redis_lib
-import websockets
 from sqlalchemy.engine import make_url
-from websockets.asyncio.client import connect
 
-from app import create_app
-from app.extensions import db
-from app.tracking import live, services
-from tests import factories
+from app.tracking import live
 from tests.conftest import DATABASE_URL, REDIS_URL, free_port, recreate_database
-from tests.stack import ROOT, Stack
-from tests.tracking.conftest import running_trip, ticket_for
+from tests.stack import ROOT, Prober, Stack, open_sockets, seat_passengers, sign_in, wait_for
 
 pytestmark = pytest.mark.own_transactions
 
@@ -43,132 +31,6 @@ SECRETS = {
     "JWT_SIGNING_KEY": "serving-jwt-key-" + "y" * 32,
     "QR_SIGNING_KEYS": "serving:" + "z" * 40,
 }
-CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|<meta name="csrf-token" content="([^"]+)"')
-
-
-@dataclass
-class Audience:
-    """Passengers of one running trip, signed in, each with a share link."""
-
-    trip_id: int
-    origin: str
-    destination: str
-    cookies: list[str]
-    links: list[str]
-
-
-def seat_passengers(database_url: str, count: int) -> Audience:
-    """A trip on the road with ``count`` passengers holding tickets and share links, committed."""
-    app = create_app({"TMS_ENV": "test", "SQLALCHEMY_DATABASE_URI": database_url, "SQLALCHEMY_ENGINE_OPTIONS": {}})
-    with app.app_context():
-        running = running_trip(company_name="Capacity Line", plate=None, rows=count // 4 + 1)
-        people = [factories.user() for _ in range(count)]
-        now = datetime.now(UTC)
-        links = [
-            services.share(p, ticket_for(p, running.trip, seat=f"{n // 4 + 1}{'ABCD'[n % 4]}"), hours=2, now=now).token
-            for n, p in enumerate(people)
-        ]
-        stops = running.trip.stops
-        audience = Audience(running.trip.id, stops[0].station.name, stops[-1].station.name, [], links)
-        emails = [p.email for p in people]
-        db.session.commit()
-        db.engine.dispose()
-    audience.cookies = emails  # replaced by session cookies once signed in
-    return audience
-
-
-def sign_in(host: str, port: int, email: str) -> str:
-    """The session cookie after signing in through the form (secure cookies over loopback HTTP, so
-    by hand rather than with a cookie jar)."""
-
-    def request(method: str, path: str, cookie: str, body: str | None = None):
-        conn = http.client.HTTPConnection(host, port, timeout=30)
-        headers = {"Cookie": cookie} if cookie else {}
-        if body is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        text = response.read().decode()
-        cookies = [value.split(";")[0] for name, value in response.getheaders() if name.lower() == "set-cookie"]
-        conn.close()
-        return response.status, text, "; ".join(cookies) or cookie
-
-    _, page, cookie = request("GET", "/login", "")
-    token = next(group for group in CSRF_FIELD.search(page).groups() if group)
-    form = urllib.parse.urlencode({"csrf_token": token, "email": email, "password": factories.PASSWORD})
-    status, _, cookie = request("POST", "/login", cookie, form)
-    assert status in (302, 303) and "tms_session=" in cookie, f"{email} could not sign in ({status})"
-    return cookie
-
-
-class Prober(threading.Thread):
-    """Asks for ``paths`` in turn, one at a time, and keeps each answer's status and time."""
-
-    def __init__(self, url: str, paths: list[str]):
-        super().__init__(daemon=True)
-        self.url, self.paths = url, paths
-        self.timings: dict[str, list[float]] = {path: [] for path in paths}
-        self.failures: list[str] = []
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        parts = urllib.parse.urlsplit(self.url)
-        while not self.done.is_set():
-            for path in self.paths:
-                started = time.perf_counter()
-                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
-                try:
-                    conn.request("GET", path)
-                    response = conn.getresponse()
-                    response.read()
-                    if response.status != 200:
-                        self.failures.append(f"{path}: {response.status}")
-                except OSError as error:
-                    self.failures.append(f"{path}: {error!r}")
-                finally:
-                    conn.close()
-                self.timings[path].append((time.perf_counter() - started) * 1000)
-            self.done.wait(0.05)
-
-    def report(self) -> dict[str, tuple[float, float, int]]:
-        """Per path: p50 and p95 in ms, and how many answers."""
-        return {
-            path: (statistics.median(t), statistics.quantiles(t, n=20)[-1], len(t))
-            for path, t in self.timings.items()
-            if len(t) >= 2
-        }
-
-
-async def open_sockets(url: str, plan: list[tuple[str, str | None]], hold) -> list:
-    """Open a websocket per ``(path, cookie)`` (50 at a time), read everything they are sent,
-    run ``hold()`` while they are all open, then close them. Returns every socket's snapshot."""
-    base = url.replace("http://", "ws://")
-    snapshots: list = []
-    opened: list = []
-    gate = asyncio.Semaphore(50)
-
-    async def one(path: str, cookie: str | None):
-        async with gate:
-            ws = await connect(base + path, origin=url, additional_headers={"Cookie": cookie} if cookie else {})
-            snapshots.append(json.loads(await ws.recv()))
-            opened.append(ws)
-
-    async def drain(ws):
-        try:
-            async for _ in ws:
-                pass
-        except websockets.ConnectionClosed:
-            pass
-
-    await asyncio.gather(*(one(path, cookie) for path, cookie in plan))
-    readers = [asyncio.create_task(drain(ws)) for ws in opened]
-    try:
-        await asyncio.to_thread(hold)
-    finally:
-        await asyncio.gather(*(ws.close() for ws in opened), return_exceptions=True)
-        for reader in readers:
-            reader.cancel()
-    return snapshots
 
 
 @pytest.fixture
@@ -191,6 +53,10 @@ def production(smtp_server, tmp_path):
         "REDIS_URL": REDIS_URL,
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": str(smtp_port),
+        "SMS_PROVIDER": "africastalking",  # nothing is sent here; production wants a gateway named
+        "AFRICASTALKING_BASE_URL": f"http://127.0.0.1:{free_port()}",
+        "AFRICASTALKING_USERNAME": "tms",
+        "AFRICASTALKING_API_KEY": "serving-test",
     }
     stack = Stack(env, tmp_path)
     stack.flask("db", "upgrade")
@@ -299,23 +165,6 @@ def test_the_embedded_server_holds_two_hundred_live_maps_and_keeps_answering(tmp
     for path, (p50, p95, count) in prober.report().items():
         print(f"\nembedded {path}: {count} answers with 200 sockets open, p50 {p50:.1f} ms, p95 {p95:.1f} ms")
         assert p95 < 200, f"{path} answered slowly with 200 sockets open: p95 {p95:.0f} ms"
-
-
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 60, attempt: float = 2) -> None:
-    parts = urllib.parse.urlsplit(url)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the server exited early"
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=attempt)
-        try:
-            conn.request("GET", parts.path)
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-        finally:
-            conn.close()
-    raise AssertionError(f"{url} did not answer within {timeout} s")
 
 
 def test_in_production_gunicorn_refuses_an_address_the_gateway_does_not_guard(tmp_path):
