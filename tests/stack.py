@@ -146,12 +146,13 @@ class Stack:
 
 @dataclass
 class Audience:
-    """Passengers of one running trip, signed in, each with a share link."""
+    """Passengers of one running trip (their emails; the password is the factories'), each with a
+    share link."""
 
     trip_id: int
     origin: str
     destination: str
-    cookies: list[str]
+    emails: list[str]
     links: list[str]
 
 
@@ -169,11 +170,11 @@ def seat_passengers(database_url: str, count: int) -> Audience:
             for n, p in enumerate(people)
         ]
         stops = running.trip.stops
-        audience = Audience(running.trip.id, stops[0].station.name, stops[-1].station.name, [], links)
-        emails = [p.email for p in people]
+        audience = Audience(
+            running.trip.id, stops[0].station.name, stops[-1].station.name, [p.email for p in people], links
+        )
         db.session.commit()
         db.engine.dispose()
-    audience.cookies = emails  # replaced by session cookies once signed in
     return audience
 
 

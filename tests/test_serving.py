@@ -71,10 +71,10 @@ def test_a_thousand_live_maps_leave_pages_answering_and_one_client_over_its_cap_
     stack, database_url = production
     audience = seat_passengers(database_url, 25)
     # Signed in at the page server itself: the gateway slows sign-ins from one address (10 at once).
-    audience.cookies = [sign_in("127.0.0.1", stack.web_port, email) for email in audience.cookies]
+    cookies = [sign_in("127.0.0.1", stack.web_port, email) for email in audience.emails]
     cap = 20  # WS_MAX_PER_USER and WS_MAX_PER_LINK at their defaults
     trip = f"/ws/trips/{audience.trip_id}"
-    plan = [(trip, cookie) for cookie in audience.cookies for _ in range(cap)]
+    plan = [(trip, cookie) for cookie in cookies for _ in range(cap)]
     plan += [(f"{trip}?share={token}", None) for token in audience.links for _ in range(cap)]
     assert len(plan) == 1000
 
@@ -91,7 +91,7 @@ def test_a_thousand_live_maps_leave_pages_answering_and_one_client_over_its_cap_
         prober.done.set()
         prober.join()
         over = subprocess.run(
-            [sys.executable, "-c", OVER_THE_CAP, stack.url, trip, audience.cookies[0]],
+            [sys.executable, "-c", OVER_THE_CAP, stack.url, trip, cookies[0]],
             capture_output=True,
             text=True,
             timeout=30,
