@@ -190,7 +190,13 @@ def load(env: str | None = None) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production or _flag("SESSION_COOKIE_SECURE"),
-        "PERMANENT_SESSION_LIFETIME": _int("SESSION_LIFETIME_SECONDS", 12 * 3600),
+        # Browser sessions (rows in user_sessions, see docs/architecture.md): every session ends
+        # after SESSION_LIFETIME_SECONDS; staff sessions after STAFF_SESSION_LIFETIME_SECONDS, and
+        # after STAFF_SESSION_IDLE_SECONDS without a request from the person (drivers excepted).
+        "SESSION_LIFETIME_SECONDS": _int("SESSION_LIFETIME_SECONDS", 30 * 24 * 3600),
+        "STAFF_SESSION_LIFETIME_SECONDS": _int("STAFF_SESSION_LIFETIME_SECONDS", 12 * 3600),
+        "STAFF_SESSION_IDLE_SECONDS": _int("STAFF_SESSION_IDLE_SECONDS", 30 * 60),
+        "PERMANENT_SESSION_LIFETIME": _int("SESSION_LIFETIME_SECONDS", 30 * 24 * 3600),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "PREFERRED_URL_SCHEME": "https" if production else "http",

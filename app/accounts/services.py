@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import delete, or_, update
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts.models import User
-from app.accounts.queries import user_by_email
+from app.accounts.models import User, UserSession
+from app.accounts.queries import SessionFound, session_by_token_hash, user_by_email
+from app.accounts.rules import SESSION_TOUCH_SECONDS, SessionPolicy, device_summary
 from app.core.errors import DomainError, InvalidInput, RateLimited
 from app.core.security import Counter, fingerprint, issue_token
 from app.extensions import db
@@ -116,17 +120,13 @@ def update_notification_choices(user: User, *, sms: bool, email: bool) -> User:
     return user
 
 
-def change_password(user: User, *, current: str, new: str) -> User:
+def change_password(user: User, *, current: str, new: str, keep: UserSession, now: datetime) -> User:
+    """Set a new password; the browser that changed it stays signed in, every other one is not."""
     if not password_matches(user, current):
         raise InvalidInput(fields={"current_password": ["That is not your current password."]})
-    _set_password(user, new)
+    user.password_hash = hash_password(new)
+    end_sessions(user, now=now, keep=keep)
     return user
-
-
-def _set_password(user: User, password: str) -> None:
-    user.password_hash = hash_password(password)
-    user.session_epoch += 1  # sign out every other session and revoke API tokens
-    db.session.flush()
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -176,8 +176,84 @@ def user_for_reset_token(token: str) -> User:
     return user
 
 
-def reset_password(*, token: str, password: str) -> User:
+def reset_password(*, token: str, password: str, now: datetime) -> User:
+    """Set a new password from an emailed link; whoever was signed in anywhere is signed out."""
     user = user_for_reset_token(token)
-    _set_password(user, password)
+    user.password_hash = hash_password(password)
+    end_sessions(user, now=now)
     _account_counter().reset(user.email)
     return user
+
+
+def set_enabled(user: User, enabled: bool, *, now: datetime) -> User:
+    """Open or close an account; closing it ends its sessions and API tokens at once."""
+    user.is_enabled = enabled
+    if not enabled:
+        end_sessions(user, now=now)
+    db.session.flush()
+    return user
+
+
+# --- Browser sessions -------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(
+    user: User, *, user_agent: str, address: str, now: datetime, policy: SessionPolicy
+) -> tuple[UserSession, str]:
+    """A newly signed-in browser: its row, and the token for its cookie (kept nowhere else).
+
+    The user's ended rows are cleared on the way, so the table holds about one row per device."""
+    db.session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user.id, or_(UserSession.revoked_at.is_not(None), UserSession.expires_at <= now)
+        )
+    )
+    token = secrets.token_urlsafe(32)
+    row = UserSession(
+        user_id=user.id,
+        token_hash=_token_hash(token),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + policy.lifetime,
+        device=device_summary(user_agent)[:80],
+        address=address[:45],
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row, token
+
+
+def resume_session(token: str, *, now: datetime, policy: SessionPolicy, active: bool) -> SessionFound | None:
+    """The live session a cookie's token names, or None if it was revoked, ran out or never was.
+
+    An ``active`` request (one the person made, not a page's background poll) moves
+    ``last_seen_at`` on, at most once a minute, so most requests write nothing."""
+    found = session_by_token_hash(_token_hash(token))
+    if found is None or not found.session.user.is_enabled:
+        return None
+    if now >= policy.ends_at(found.session, staff=found.staff, idle_limited=found.idle_limited):
+        return None
+    if active and now - found.session.last_seen_at >= timedelta(seconds=SESSION_TOUCH_SECONDS):
+        found.session.last_seen_at = now
+        db.session.flush()
+    return found
+
+
+def end_session(session: UserSession, *, now: datetime) -> None:
+    """Sign one browser out: its cookie opens nothing from now on, even if it was copied."""
+    session.revoked_at = session.revoked_at or now
+    db.session.flush()
+
+
+def end_sessions(user: User, *, now: datetime, keep: UserSession | None = None) -> None:
+    """Sign ``user`` out of every browser but ``keep``, and revoke every API token issued so far."""
+    ending = update(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+    if keep is not None:
+        ending = ending.where(UserSession.id != keep.id)
+    db.session.execute(ending.values(revoked_at=now))
+    user.session_epoch += 1
+    db.session.flush()

@@ -150,11 +150,12 @@ def test_login_starts_a_fresh_session(client):
     client.get("/")
     with client.session_transaction() as session:
         session["planted"] = "by an attacker"
+        session["_user_id"] = "a-session-token-the-attacker-chose"
         before = dict(session)
     client.login(user.email)
     with client.session_transaction() as session:
         assert "planted" not in session
-        assert session["sid"] != before.get("sid")
+        assert session["_user_id"] != before["_user_id"]
         assert session.get("csrf_token") != before.get("csrf_token")
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import secrets
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from app.accounts import services
@@ -18,8 +17,8 @@ from app.accounts.forms import (
     ResetPasswordForm,
     SignupForm,
 )
-from app.accounts.queries import active_memberships
-from app.accounts.rules import CONSOLE_ROLES, Role
+from app.accounts.queries import active_memberships, live_sessions
+from app.accounts.rules import CONSOLE_ROLES, Role, SessionPolicy
 from app.core.errors import RateLimited
 from app.core.forms import status_of, submit
 from app.core.htmx import render
@@ -29,12 +28,29 @@ from app.web.surface import public
 blueprint = Blueprint("accounts", __name__)
 
 
+def _policy() -> SessionPolicy:
+    return SessionPolicy.from_config(current_app.config)
+
+
 def _sign_in(user) -> None:
-    """Start a brand-new session: nothing from the anonymous one carries over."""
+    """Start a brand-new session: nothing from the anonymous one carries over, and the cookie holds
+    only the token of a new ``user_sessions`` row (the user loader looks it up on each request)."""
+    _, token = services.start_session(
+        user,
+        user_agent=request.user_agent.string,
+        address=request.remote_addr or "",
+        now=utcnow(),
+        policy=_policy(),
+    )
     session.clear()
     login_user(user)
-    session["sid"] = secrets.token_urlsafe(16)
+    session["_user_id"] = token  # Flask-Login's key: what its user loader is given back
     session.permanent = True
+
+
+def _sign_out() -> None:
+    logout_user()
+    session.clear()
 
 
 def _landing(user) -> str:
@@ -78,8 +94,8 @@ def login():
 
 @blueprint.post("/logout")
 def logout():
-    logout_user()
-    session.clear()
+    services.end_session(g.signed_in.session, now=utcnow())
+    _sign_out()
     return redirect(url_for("portal.home.index"), code=303)
 
 
@@ -115,7 +131,7 @@ def forgot_password():
 def reset_password(token: str):
     services.user_for_reset_token(token)  # a spent or expired link answers before the form
     form = ResetPasswordForm()
-    if submit(form, lambda: services.reset_password(token=token, password=form.password.data)):
+    if submit(form, lambda: services.reset_password(token=token, password=form.password.data, now=utcnow())):
         flash("Your password is changed. Sign in with the new one.", "success")
         return redirect(url_for("portal.accounts.login"), code=303)
     return render("accounts/portal/reset.html", "content", form=form, status=status_of(form))
@@ -128,6 +144,8 @@ def _account_page(form: ProfileForm, choices: NotificationChoicesForm, status: i
         form=form,
         choices=choices,
         password_form=ChangePasswordForm(formdata=None),
+        sessions=live_sessions(g.signed_in, now=utcnow(), policy=_policy()),
+        current_session=g.signed_in.session,
         status=status,
     )
 
@@ -161,8 +179,27 @@ def notification_choices():
 def change_password():
     user = g.user
     form = ChangePasswordForm()
-    if submit(form, lambda: services.change_password(user, current=form.current_password.data, new=form.password.data)):
-        _sign_in(user)  # the epoch moved on: keep this session, end the others
+    if submit(
+        form,
+        lambda: services.change_password(
+            user, current=form.current_password.data, new=form.password.data, keep=g.signed_in.session, now=utcnow()
+        ),
+    ):
         flash("Your password is changed. Other devices have been signed out.", "success")
         return redirect(url_for("portal.accounts.account"), code=303)
     return render("accounts/portal/password.html", "content", form=form, status=status_of(form))
+
+
+@blueprint.post("/account/sessions/others")
+def sign_out_elsewhere():
+    services.end_sessions(g.user, now=utcnow(), keep=g.signed_in.session)
+    flash("You are signed out on every other device. This one stays signed in.", "success")
+    return redirect(url_for("portal.accounts.account"), code=303)
+
+
+@blueprint.post("/account/sessions/all")
+def sign_out_everywhere():
+    services.end_sessions(g.user, now=utcnow())
+    _sign_out()
+    flash("You are signed out everywhere, on this device too.", "success")
+    return redirect(url_for("portal.accounts.login"), code=303)
