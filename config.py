@@ -184,6 +184,9 @@ def load(env: str | None = None) -> dict:
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": _int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 10),
         "LOGIN_MAX_FAILURES_PER_IP": _int("LOGIN_MAX_FAILURES_PER_IP", 50),
         "LOGIN_WINDOW_SECONDS": _int("LOGIN_WINDOW_SECONDS", 60),
+        # A browser that signed in before carries a signed device cookie this long; it is limited
+        # by its own failures only, so strangers cannot lock its owner out.
+        "LOGIN_DEVICE_DAYS": _int("LOGIN_DEVICE_DAYS", 180),
         "PASSWORD_RESET_MAX_AGE_SECONDS": _int("PASSWORD_RESET_MAX_AGE_SECONDS", 3600),
         "DISPLAY_TIMEZONE": "Africa/Kigali",
         "SESSION_COOKIE_NAME": "tms_session",

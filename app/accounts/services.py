@@ -26,6 +26,11 @@ _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both answers take the same time.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 RESET_SALT = "password-reset"
+DEVICE_SALT = "known-device"
+LOCKED_OUT = (
+    "Too many attempts. Please wait a minute and try again, sign in from a browser you have used "
+    "with TMS before, or reset your password."
+)
 
 
 class LoginRefused(DomainError):
@@ -61,6 +66,34 @@ def _ip_counter() -> Counter:
     return Counter("login-ip", c["LOGIN_MAX_FAILURES_PER_IP"], c["LOGIN_WINDOW_SECONDS"])
 
 
+def _device_counter() -> Counter:
+    c = current_app.config
+    return Counter("login-device", c["LOGIN_MAX_FAILURES_PER_ACCOUNT"], c["LOGIN_WINDOW_SECONDS"])
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=DEVICE_SALT)
+
+
+def device_token(user: User) -> str:
+    """The value of a browser's device cookie after it signed in to ``user``: proof that this
+    browser has known the password before, which exempts it from lockouts strangers can cause."""
+    return _device_serializer().dumps({"u": user.id, "n": secrets.token_urlsafe(12)})
+
+
+def _known_device(device: str | None, user: User | None) -> str | None:
+    """The device's own id when ``device`` is a cookie we set at a sign-in to ``user``."""
+    if not device or user is None:
+        return None
+    try:
+        data = _device_serializer().loads(device, max_age=current_app.config["LOGIN_DEVICE_DAYS"] * 86400)
+    except BadSignature:  # SignatureExpired too
+        return None
+    if not isinstance(data, dict) or data.get("u") != user.id or not data.get("n"):
+        return None
+    return str(data["n"])
+
+
 def register_customer(*, name: str, email: str, phone: str | None, password: str, now: datetime) -> User:
     email = email.strip().lower()
     if user_by_email(email) is not None:
@@ -76,31 +109,46 @@ def register_customer(*, name: str, email: str, phone: str | None, password: str
     return user
 
 
-def authenticate(*, email: str, password: str, ip: str, now: datetime) -> User:
-    """Check a password, under per-account and per-IP failure limits.
+def authenticate(*, email: str, password: str, ip: str, now: datetime, device: str | None = None) -> User:
+    """Check a password, under failure limits a stranger cannot turn against the owner.
 
-    Once a limit is reached the password is not even checked, so guessing stops there.
+    A browser that signed in to this account before (``device``, its device cookie) is limited
+    on its own: only its own failures lock it. Anyone else is limited per account and per client
+    address, and past either limit the password is not even checked, so guessing stops there.
     """
     email = email.strip().lower()
-    accounts, ips = _account_counter(), _ip_counter()
-    wait = max(accounts.exceeded(email), ips.exceeded(ip))
-    if wait:
-        raise RateLimited(retry_after=wait)
     user = user_by_email(email)
+    accounts, ips, devices = _account_counter(), _ip_counter(), _device_counter()
+    known = _known_device(device, user)
+    if known is not None and devices.exceeded(known):
+        known = None  # a device cookie used for guessing is trusted no more (until its window ends)
+    if known is None:
+        wait = max(accounts.exceeded(email), ips.exceeded(ip))
+        if wait:
+            raise RateLimited(LOCKED_OUT, retry_after=wait)
     if not password_matches(user, password) or not user.is_enabled:
-        accounts.hit(email)
         ips.hit(ip)
+        if known is not None:
+            devices.hit(known)
+        else:
+            accounts.hit(email)
         raise LoginRefused()
-    accounts.reset(email)
+    if known is not None:
+        devices.reset(known)
+    else:
+        accounts.reset(email)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now
     return user
 
 
-def issue_api_token(*, email: str, password: str, ip: str, now: datetime) -> tuple[str, int]:
-    user = authenticate(email=email, password=password, ip=ip, now=now)
-    return issue_token(str(user.id), epoch=user.session_epoch, now=now)
+def issue_api_token(
+    *, email: str, password: str, ip: str, now: datetime, device: str | None = None
+) -> tuple[User, str, int]:
+    """A bearer token for the API, under the same limits as the portal's sign-in."""
+    user = authenticate(email=email, password=password, ip=ip, now=now, device=device)
+    return user, *issue_token(str(user.id), epoch=user.session_epoch, now=now)
 
 
 def update_profile(user: User, *, name: str, email: str, phone: str | None) -> User:

@@ -25,6 +25,11 @@ UPGRADE = {
 HANDSHAKE_ONLY = 400  # a socket upgrade that passed every check; the test client cannot complete it
 
 
+@pytest.fixture(autouse=True)
+def _browser_like(client):
+    """Every ``app.test_client()`` below is a browser-like test client (see tests/conftest.py)."""
+
+
 def signed_in(app, user):
     browser = app.test_client()
     browser.login(user.email)

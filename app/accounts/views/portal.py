@@ -19,6 +19,7 @@ from app.accounts.forms import (
 )
 from app.accounts.queries import active_memberships, live_sessions
 from app.accounts.rules import CONSOLE_ROLES, Role, SessionPolicy
+from app.accounts.views import known_device, remember_device
 from app.core.errors import RateLimited
 from app.core.forms import status_of, submit
 from app.core.htmx import render
@@ -79,13 +80,17 @@ def login():
     user = submit(
         form,
         lambda: services.authenticate(
-            email=form.email.data, password=form.password.data, ip=request.remote_addr or "", now=utcnow()
+            email=form.email.data,
+            password=form.password.data,
+            ip=request.remote_addr or "",
+            now=utcnow(),
+            device=known_device(),
         ),
         catch=(services.LoginRefused, RateLimited),
     )
     if user is not None:
         _sign_in(user)
-        return redirect(_landing(user))
+        return remember_device(redirect(_landing(user)), user)
     response = render("accounts/portal/login.html", "content", form=form, status=status_of(form))
     if isinstance(getattr(form, "failure", None), RateLimited):
         response.headers["Retry-After"] = str(form.failure.retry_after)
@@ -131,9 +136,11 @@ def forgot_password():
 def reset_password(token: str):
     services.user_for_reset_token(token)  # a spent or expired link answers before the form
     form = ResetPasswordForm()
-    if submit(form, lambda: services.reset_password(token=token, password=form.password.data, now=utcnow())):
+    user = submit(form, lambda: services.reset_password(token=token, password=form.password.data, now=utcnow()))
+    if user is not None:
         flash("Your password is changed. Sign in with the new one.", "success")
-        return redirect(url_for("portal.accounts.login"), code=303)
+        # Opening the emailed link proved the mailbox is theirs: this browser is now a known device.
+        return remember_device(redirect(url_for("portal.accounts.login"), code=303), user)
     return render("accounts/portal/reset.html", "content", form=form, status=status_of(form))
 
 
