@@ -188,6 +188,7 @@ def load(env: str | None = None) -> dict:
         # by its own failures only, so strangers cannot lock its owner out.
         "LOGIN_DEVICE_DAYS": _int("LOGIN_DEVICE_DAYS", 180),
         "PASSWORD_RESET_MAX_AGE_SECONDS": _int("PASSWORD_RESET_MAX_AGE_SECONDS", 3600),
+        "SIGNUP_LINK_MAX_AGE_SECONDS": _int("SIGNUP_LINK_MAX_AGE_SECONDS", 24 * 3600),
         "DISPLAY_TIMEZONE": "Africa/Kigali",
         "SESSION_COOKIE_NAME": "tms_session",
         "SESSION_COOKIE_HTTPONLY": True,

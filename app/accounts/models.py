@@ -84,3 +84,22 @@ class UserSession(db.Model):
     address: Mapped[str] = mapped_column(String(45))  # the client address it signed in from
 
     user: Mapped[User] = relationship()
+
+
+class SignupRequest(db.Model):
+    """A sign-up waiting for its owner to open the emailed link; the account is made only then, so
+    an address nobody confirmed never holds an account (nor blocks its owner from signing up).
+    Rows older than the link's lifetime are deleted by the next sign-up."""
+
+    __tablename__ = "signup_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)  # stored lower-case
+    name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(16))  # E.164
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # SHA-256 of a random value kept in the signing-up browser's session: the link opened there
+    # confirms in one click; anywhere else (a mail scanner, someone else's browser) asks first.
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    next_path: Mapped[str | None] = mapped_column(String(300))  # where to land once confirmed
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

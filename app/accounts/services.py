@@ -14,7 +14,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, or_, update
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts.models import User, UserSession
+from app.accounts.models import SignupRequest, User, UserSession
 from app.accounts.queries import SessionFound, session_by_token_hash, user_by_email
 from app.accounts.rules import SESSION_TOUCH_SECONDS, SessionPolicy, device_summary
 from app.core.errors import DomainError, InvalidInput, RateLimited
@@ -27,6 +27,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 RESET_SALT = "password-reset"
 DEVICE_SALT = "known-device"
+SIGNUP_SALT = "signup"
 LOCKED_OUT = (
     "Too many attempts. Please wait a minute and try again, sign in from a browser you have used "
     "with TMS before, or reset your password."
@@ -37,6 +38,12 @@ class LoginRefused(DomainError):
     status = 401
     code = "login_refused"
     message = "That email and password do not match an account."
+
+
+class InvalidSignupLink(DomainError):
+    status = 400
+    code = "invalid_signup_link"
+    message = "This sign-up link has expired or was already used. If you confirmed it already, sign in."
 
 
 class InvalidResetLink(DomainError):
@@ -94,18 +101,93 @@ def _known_device(device: str | None, user: User | None) -> str | None:
     return str(data["n"])
 
 
-def register_customer(*, name: str, email: str, phone: str | None, password: str, now: datetime) -> User:
+def request_signup(
+    *, name: str, email: str, phone: str | None, password: str, browser: str, next_path: str | None, now: datetime
+) -> None:
+    """Start a sign-up, answering the same whether or not the email has an account.
+
+    A new email gets a link that creates the account; an existing account's owner gets an email
+    saying someone tried, with sign-in and reset links. The password is hashed either way, so
+    both take the same time. ``browser`` is a random value kept in the signing-up browser."""
     email = email.strip().lower()
-    if user_by_email(email) is not None:
-        raise InvalidInput(fields={"email": ["An account with this email already exists. Sign in instead."]})
+    password_hash = hash_password(password)
+    db.session.execute(delete(SignupRequest).where(SignupRequest.created_at < now - _signup_max_age()))
+    owner = user_by_email(email)
+    if owner is not None:
+        if owner.is_enabled:
+            _email_once("signup_existing", owner.email, {"user_id": owner.id, "name": owner.name}, user_id=owner.id)
+        return
+    signup = SignupRequest(
+        email=email,
+        name=name.strip(),
+        phone=phone or None,
+        password_hash=password_hash,
+        browser_hash=_token_hash(browser),
+        next_path=next_path,
+        created_at=now,
+    )
+    db.session.add(signup)
+    db.session.flush()
+    _email_once("signup_confirmation", email, {"signup_id": signup.id, "name": signup.name})
+
+
+def _email_once(kind: str, address: str, context: dict, user_id: int | None = None) -> None:
+    outgoing = notifications.Outgoing(
+        kind=kind,
+        source=f"request-{uuid.uuid4().hex}",
+        channel="email",
+        address=address,
+        context=context,
+        user_id=user_id,
+    )
+    notifications.queue([outgoing])
+
+
+def _signup_max_age() -> timedelta:
+    return timedelta(seconds=current_app.config["SIGNUP_LINK_MAX_AGE_SECONDS"])
+
+
+def _signup_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SIGNUP_SALT)
+
+
+def make_signup_token(signup: SignupRequest) -> str:
+    """The confirmation link's token; made when the email is sent, never stored."""
+    return _signup_serializer().dumps({"s": signup.id, "f": fingerprint(signup.password_hash)})
+
+
+def signup_for_token(token: str) -> SignupRequest:
+    """The waiting sign-up a link names, or ``InvalidSignupLink`` if it is forged, too old or used."""
+    try:
+        data = _signup_serializer().loads(token, max_age=current_app.config["SIGNUP_LINK_MAX_AGE_SECONDS"])
+    except BadSignature as exc:  # SignatureExpired too
+        raise InvalidSignupLink() from exc
+    signup = db.session.get(SignupRequest, data.get("s")) if isinstance(data, dict) else None
+    if signup is None or data.get("f") != fingerprint(signup.password_hash):
+        raise InvalidSignupLink()
+    return signup
+
+
+def opened_where_signed_up(signup: SignupRequest, browser: str | None) -> bool:
+    """Whether the link is opened in the browser that filled in the form (one click suffices)."""
+    return bool(browser) and secrets.compare_digest(_token_hash(browser), signup.browser_hash)
+
+
+def confirm_signup(*, token: str, now: datetime) -> User:
+    """Create the account a confirmation link stands for. The link works once: every waiting
+    sign-up for the address goes, and an address that has an account by now makes none."""
+    signup = signup_for_token(token)
+    db.session.execute(delete(SignupRequest).where(SignupRequest.email == signup.email))
+    if user_by_email(signup.email) is not None:
+        raise InvalidSignupLink()
     user = User(
-        name=name.strip(), email=email, phone=phone or None, password_hash=hash_password(password), last_login_at=now
+        name=signup.name, email=signup.email, phone=signup.phone, password_hash=signup.password_hash, last_login_at=now
     )
     db.session.add(user)
     try:
         db.session.flush()
-    except IntegrityError as exc:  # a concurrent sign-up with the same email won the race
-        raise InvalidInput(fields={"email": ["An account with this email already exists. Sign in instead."]}) from exc
+    except IntegrityError as exc:  # the same link confirmed twice at once
+        raise InvalidSignupLink() from exc
     return user
 
 
@@ -197,18 +279,7 @@ def request_password_reset(*, email: str) -> None:
     """Email a reset link if the account exists; say nothing either way."""
     user = user_by_email(email)
     if user is not None and user.is_enabled:
-        notifications.queue(
-            [
-                notifications.Outgoing(
-                    kind="password_reset",
-                    source=f"request-{uuid.uuid4().hex}",
-                    channel="email",
-                    address=user.email,
-                    context={"user_id": user.id, "name": user.name},
-                    user_id=user.id,
-                )
-            ]
-        )
+        _email_once("password_reset", user.email, {"user_id": user.id, "name": user.name}, user_id=user.id)
 
 
 def user_for_reset_token(token: str) -> User:

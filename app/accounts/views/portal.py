@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
@@ -54,10 +55,18 @@ def _sign_out() -> None:
     session.clear()
 
 
-def _landing(user) -> str:
-    target = request.args.get("next", "")
+def _local(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, never another site's address."""
+    target = target or ""
     parts = urlsplit(target)
     if target.startswith("/") and not target.startswith("//") and not parts.netloc and "\\" not in target:
+        return target
+    return None
+
+
+def _landing(user) -> str:
+    target = _local(request.args.get("next"))
+    if target:
         return target
     if user.is_super_admin:
         return url_for("admin.companies.index")
@@ -107,18 +116,36 @@ def logout():
 @blueprint.route("/signup", methods=["GET", "POST"])
 @public
 def signup():
+    """The same "check your email" answer whether or not the email has an account (the email
+    itself says which): nobody learns here who has an account."""
     form = SignupForm()
-    user = submit(
-        form,
-        lambda: services.register_customer(
-            name=form.name.data, email=form.email.data, phone=form.phone.data, password=form.password.data, now=utcnow()
-        ),
+    if not form.validate_on_submit():
+        return render("accounts/portal/signup.html", "content", form=form, status=status_of(form))
+    browser = secrets.token_urlsafe(16)
+    services.request_signup(
+        name=form.name.data,
+        email=form.email.data,
+        phone=form.phone.data,
+        password=form.password.data,
+        browser=browser,
+        next_path=_local(request.args.get("next")),
+        now=utcnow(),
     )
-    if user is not None:
-        _sign_in(user)
-        flash(f"Welcome to TMS, {user.name}.", "success")
-        return redirect(url_for("portal.home.index"))
-    return render("accounts/portal/signup.html", "content", form=form, status=status_of(form))
+    session["signup_browser"] = browser  # the link opened in this browser confirms in one click
+    return render("accounts/portal/signup_sent.html", "content", email=form.email.data)
+
+
+@blueprint.route("/signup/confirm/<token>", methods=["GET", "POST"])
+@public
+def confirm_signup(token: str):
+    signup = services.signup_for_token(token)  # a forged, expired or used link answers before anything
+    if request.method == "GET" and not services.opened_where_signed_up(signup, session.get("signup_browser")):
+        return render("accounts/portal/signup_confirm.html", "content", signup=signup)
+    target = signup.next_path or url_for("portal.home.index")
+    user = services.confirm_signup(token=token, now=utcnow())
+    _sign_in(user)
+    flash(f"Welcome to TMS, {user.name}. Your account is ready.", "success")
+    return remember_device(redirect(target, code=303), user)
 
 
 @blueprint.route("/password/forgot", methods=["GET", "POST"])
