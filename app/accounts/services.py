@@ -115,7 +115,9 @@ def request_signup(
     owner = user_by_email(email)
     if owner is not None:
         if owner.is_enabled:
-            _email_once("signup_existing", owner.email, {"user_id": owner.id, "name": owner.name}, user_id=owner.id)
+            _send_account_email(
+                "signup_existing", owner.email, {"user_id": owner.id, "name": owner.name}, user_id=owner.id
+            )
         return
     signup = SignupRequest(
         email=email,
@@ -123,15 +125,16 @@ def request_signup(
         phone=phone or None,
         password_hash=password_hash,
         browser_hash=_token_hash(browser),
-        next_path=next_path,
+        next_path=next_path if next_path and len(next_path) <= 300 else None,
         created_at=now,
     )
     db.session.add(signup)
     db.session.flush()
-    _email_once("signup_confirmation", email, {"signup_id": signup.id, "name": signup.name})
+    _send_account_email("signup_confirmation", email, {"signup_id": signup.id, "name": signup.name})
 
 
-def _email_once(kind: str, address: str, context: dict, user_id: int | None = None) -> None:
+def _send_account_email(kind: str, address: str, context: dict, user_id: int | None = None) -> None:
+    """An account email (a notification record, sent after commit); each request is its own."""
     outgoing = notifications.Outgoing(
         kind=kind,
         source=f"request-{uuid.uuid4().hex}",
@@ -279,7 +282,7 @@ def request_password_reset(*, email: str) -> None:
     """Email a reset link if the account exists; say nothing either way."""
     user = user_by_email(email)
     if user is not None and user.is_enabled:
-        _email_once("password_reset", user.email, {"user_id": user.id, "name": user.name}, user_id=user.id)
+        _send_account_email("password_reset", user.email, {"user_id": user.id, "name": user.name}, user_id=user.id)
 
 
 def user_for_reset_token(token: str) -> User:

@@ -137,6 +137,10 @@ def test_the_passenger_lands_where_they_started_but_never_on_another_site(client
     sign_up(client, "/signup?next=//evil.example/x", email="second@example.rw")
     assert client.get(confirmation_path(mailbox, "second@example.rw")).location == "/"
 
+    mailbox.clear()
+    sign_up(client, "/signup?next=/" + "x" * 400, email="third@example.rw")  # too long to keep: home
+    assert client.get(confirmation_path(mailbox, "third@example.rw")).location == "/"
+
 
 def test_an_expired_or_forged_link_makes_nothing(app, client, mailbox, monkeypatch):
     sign_up(client)
