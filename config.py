@@ -229,13 +229,23 @@ def load(env: str | None = None) -> dict:
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": _int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 10),
         "LOGIN_MAX_FAILURES_PER_IP": _int("LOGIN_MAX_FAILURES_PER_IP", 50),
         "LOGIN_WINDOW_SECONDS": _int("LOGIN_WINDOW_SECONDS", 60),
+        # A browser that signed in before carries a signed device cookie this long; it is limited
+        # by its own failures only, so strangers cannot lock its owner out.
+        "LOGIN_DEVICE_DAYS": _int("LOGIN_DEVICE_DAYS", 180),
         "PASSWORD_RESET_MAX_AGE_SECONDS": _int("PASSWORD_RESET_MAX_AGE_SECONDS", 3600),
+        "SIGNUP_LINK_MAX_AGE_SECONDS": _int("SIGNUP_LINK_MAX_AGE_SECONDS", 24 * 3600),
         "DISPLAY_TIMEZONE": "Africa/Kigali",
         "SESSION_COOKIE_NAME": "tms_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production or _flag("SESSION_COOKIE_SECURE"),
-        "PERMANENT_SESSION_LIFETIME": _int("SESSION_LIFETIME_SECONDS", 12 * 3600),
+        # Browser sessions (rows in user_sessions, see docs/architecture.md): every session ends
+        # after SESSION_LIFETIME_SECONDS; staff sessions after STAFF_SESSION_LIFETIME_SECONDS, and
+        # after STAFF_SESSION_IDLE_SECONDS without a request from the person (drivers excepted).
+        "SESSION_LIFETIME_SECONDS": _int("SESSION_LIFETIME_SECONDS", 30 * 24 * 3600),
+        "STAFF_SESSION_LIFETIME_SECONDS": _int("STAFF_SESSION_LIFETIME_SECONDS", 12 * 3600),
+        "STAFF_SESSION_IDLE_SECONDS": _int("STAFF_SESSION_IDLE_SECONDS", 30 * 60),
+        "PERMANENT_SESSION_LIFETIME": _int("SESSION_LIFETIME_SECONDS", 30 * 24 * 3600),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "PREFERRED_URL_SCHEME": "https" if production else "http",

@@ -39,12 +39,12 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
-    from app.accounts.queries import user_for_session
     from app.core.models import render_migration_item
     from app.extensions import csrf, db, login_manager, migrate, redis_binding
     from app.notifications import jobs as notification_jobs  # noqa: F401  (subscribes messages to events)
     from app.payments import jobs  # noqa: F401  (subscribes refunds to cancellations)
     from app.tracking import jobs as tracking_jobs  # noqa: F401  (takes ended trips off the live map)
+    from app.web.surface import load_session_user
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         settings.INSTANCE_DIR.mkdir(exist_ok=True)
@@ -55,7 +55,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "portal.accounts.login"
     login_manager.session_protection = "basic"
-    login_manager.user_loader(user_for_session)
+    login_manager.user_loader(load_session_user)
 
 
 def _init_boundary(app: Flask) -> None:

@@ -1,4 +1,5 @@
-"""Command-line tools: ``flask demo load``, ``flask accounts create-superadmin``, ``flask fleet generate-trips``."""
+"""Command-line tools: ``flask demo load``, ``flask accounts create-superadmin|disable|enable``,
+``flask fleet generate-trips``."""
 
 from __future__ import annotations
 
@@ -52,6 +53,34 @@ def create_superadmin(email: str, name: str, password: str) -> None:
     )
     tx.commit()
     click.echo(f"Super admin {email} created.")
+
+
+@accounts.command("disable")
+@click.argument("email")
+def disable_account(email: str) -> None:
+    """Close an account: it can no longer sign in, and every session and API token ends now."""
+    _set_enabled(email, False)
+    click.echo(f"{email} is disabled and signed out everywhere.")
+
+
+@accounts.command("enable")
+@click.argument("email")
+def enable_account(email: str) -> None:
+    """Reopen a disabled account (its owner signs in again)."""
+    _set_enabled(email, True)
+    click.echo(f"{email} is enabled.")
+
+
+def _set_enabled(email: str, enabled: bool) -> None:
+    from app.accounts.queries import user_by_email
+    from app.accounts.services import set_enabled
+    from app.core.models import utcnow
+
+    user = user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"{email} has no account")
+    set_enabled(user, enabled, now=utcnow())
+    tx.commit()
 
 
 @fleet.command("generate-trips")

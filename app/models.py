@@ -1,6 +1,6 @@
 """Imports every model module so SQLAlchemy and Alembic see all tables."""
 
-from app.accounts.models import Membership, User  # noqa: F401
+from app.accounts.models import Membership, SignupRequest, User, UserSession  # noqa: F401
 from app.audit.models import AuditEntry  # noqa: F401
 from app.booking.models import Hold, Order, SeatLeg, Ticket  # noqa: F401
 from app.companies.models import Company, Station  # noqa: F401

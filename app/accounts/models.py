@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConst
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.rules import Role
-from app.core.models import TimestampMixin
+from app.core.models import TimestampMixin, utcnow
 from app.extensions import db
 
 if TYPE_CHECKING:
@@ -27,7 +27,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_super_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Bumped when the password changes: every older session and API token stops working.
+    # Bumped when the password changes, on "sign out everywhere" and on deactivation: every API
+    # token issued before stops working (browser sessions are rows in user_sessions).
     session_epoch: Mapped[int] = mapped_column(default=0)
     last_login_at: Mapped[datetime | None]
     # How the passenger wants to hear from us; the portal's bell gets everything regardless.
@@ -39,9 +40,6 @@ class User(UserMixin, TimestampMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.is_enabled
-
-    def get_id(self) -> str:  # Flask-Login keeps this in the session cookie
-        return f"{self.id}:{self.session_epoch}"
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
@@ -66,3 +64,42 @@ class Membership(TimestampMixin, db.Model):
     @property
     def role_label(self) -> str:
         return Role(self.role).label
+
+
+class UserSession(db.Model):
+    """A browser signed in to an account. The cookie carries a random token and the table only its
+    SHA-256, so a copy of the table opens nothing. Ended by sign-out, "sign out everywhere", a
+    password change or reset, deactivation, or the time limits of ``rules.SessionPolicy``."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime]  # written at most once a minute, and not by background polls
+    expires_at: Mapped[datetime]  # the longest it may live; staff sessions end sooner
+    revoked_at: Mapped[datetime | None]
+    device: Mapped[str] = mapped_column(String(80))  # "Chrome on Android", for the account page
+    address: Mapped[str] = mapped_column(String(45))  # the client address it signed in from
+
+    user: Mapped[User] = relationship()
+
+
+class SignupRequest(db.Model):
+    """A sign-up waiting for its owner to open the emailed link; the account is made only then, so
+    an address nobody confirmed never holds an account (nor blocks its owner from signing up).
+    Rows older than the link's lifetime are deleted by the next sign-up."""
+
+    __tablename__ = "signup_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)  # stored lower-case
+    name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(16))  # E.164
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # SHA-256 of a random value kept in the signing-up browser's session: the link opened there
+    # confirms in one click; anywhere else (a mail scanner, someone else's browser) asks first.
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    next_path: Mapped[str | None] = mapped_column(String(300))  # where to land once confirmed
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
-from app.accounts.models import Membership, User
+from app.accounts.models import Membership, User, UserSession
+from app.accounts.rules import IDLE_LIMITED_ROLES, SessionPolicy
 from app.extensions import db
 
 
@@ -14,15 +17,41 @@ def user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
-def user_for_session(session_id: str) -> User | None:
-    """Flask-Login's loader: ``"<id>:<epoch>"``; a stale epoch means the session ended."""
-    user_id, _, epoch = session_id.partition(":")
-    if not user_id.isdigit() or not epoch.isdigit():
+@dataclass(frozen=True)
+class SessionFound:
+    """A session row with its user, and what kind of account it is now (not when it signed in:
+    a passenger made staff today gets staff limits at once)."""
+
+    session: UserSession
+    staff: bool
+    idle_limited: bool
+
+
+def session_by_token_hash(token_hash: str) -> SessionFound | None:
+    """The unrevoked session with this token hash, its user and their kind, in one query."""
+    enabled_membership = select(Membership.id).where(Membership.user_id == User.id, Membership.is_enabled.is_(True))
+    staff = or_(User.is_super_admin, enabled_membership.exists())
+    idle_limited = or_(
+        User.is_super_admin, enabled_membership.where(Membership.role.in_(list(IDLE_LIMITED_ROLES))).exists()
+    )
+    row = db.session.execute(
+        select(UserSession, User, staff, idle_limited)
+        .join(User, UserSession.user_id == User.id)
+        .where(UserSession.token_hash == token_hash, UserSession.revoked_at.is_(None))
+    ).first()
+    if row is None:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_enabled or user.session_epoch != int(epoch):
-        return None
-    return user
+    return SessionFound(row[0], bool(row[2]), bool(row[3]))
+
+
+def live_sessions(found: SessionFound, *, now: datetime, policy: SessionPolicy) -> list[UserSession]:
+    """The signed-in browsers of ``found``'s user that have not ended, most recently active first."""
+    rows = db.session.scalars(
+        select(UserSession)
+        .where(UserSession.user_id == found.session.user_id, UserSession.revoked_at.is_(None))
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    )
+    return [row for row in rows if now < policy.ends_at(row, staff=found.staff, idle_limited=found.idle_limited)]
 
 
 def active_user_for_token(claims: dict) -> User | None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+from datetime import datetime
 
 from sqlalchemy import func, select
 
 from app.accounts.models import Membership, User
 from app.accounts.queries import user_by_email
 from app.accounts.rules import Role
-from app.accounts.services import hash_password
+from app.accounts.services import end_sessions, hash_password
 from app.audit.services import record, snapshot
 from app.companies.models import Company, Station
 from app.core.errors import DomainError, InvalidInput
@@ -130,11 +131,15 @@ def change_role(actor, membership: Membership, role: str) -> Membership:
     return membership
 
 
-def set_active(actor, membership: Membership, active: bool) -> Membership:
+def set_active(actor, membership: Membership, active: bool, *, now: datetime) -> Membership:
+    """Reactivate or deactivate a staff member; a deactivated one is signed out everywhere at once
+    (browser sessions and API tokens), not when their cookie happens to expire."""
     if membership.user_id == actor.id and not active:
         raise StaffChangeRefused("You cannot deactivate yourself; ask another company admin.")
     before = {"is_enabled": membership.is_enabled}
     membership.is_enabled = active
+    if not active:
+        end_sessions(membership.user, now=now)
     db.session.flush()
     record(
         actor,

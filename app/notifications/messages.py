@@ -5,7 +5,7 @@
 - ``notifications/<kind>.html`` is the HTML email.
 
 A record's ``context`` is what the event knew (frozen when it happened). What must not be stored
-(password-reset links) or is heavy (ticket PDFs) is made here, at sending time.
+(password-reset and sign-up links) or is heavy (ticket PDFs) is made here, at sending time.
 """
 
 from __future__ import annotations
@@ -81,6 +81,18 @@ def _made_at_sending(kind: str, context: dict, attachments: list) -> dict:
         if context.get("new_account"):
             return {"link": f"{base}/password/reset/{make_reset_token(user, invitation=True)}"}
         return {"link": f"{base}/login"}
+    if kind == "signup_confirmation":
+        from app.accounts.models import SignupRequest
+        from app.accounts.services import make_signup_token
+
+        signup = db.session.get(SignupRequest, context["signup_id"])
+        if signup is None:
+            raise DeliveryFailed("the sign-up was confirmed or expired before the email went out", temporary=False)
+        hours = current_app.config["SIGNUP_LINK_MAX_AGE_SECONDS"] // 3600
+        return {"link": f"{current_app.config['BASE_URL']}/signup/confirm/{make_signup_token(signup)}", "hours": hours}
+    if kind == "signup_existing":
+        base = current_app.config["BASE_URL"]
+        return {"login_link": f"{base}/login", "reset_link": f"{base}/password/forgot"}
     if kind == "ticket_issued":
         from app.booking.documents import ticket_pdf
         from app.booking.models import Ticket

@@ -12,6 +12,8 @@ KINDS = (
     "boarding_reminder",
     "staff_invitation",
     "password_reset",
+    "signup_confirmation",
+    "signup_existing",
 )
 KIND_LABELS = {
     "ticket_issued": "Ticket issued",
@@ -22,6 +24,8 @@ KIND_LABELS = {
     "boarding_reminder": "Boarding reminder",
     "staff_invitation": "Staff invitation",
     "password_reset": "Password reset",
+    "signup_confirmation": "Sign-up confirmation",
+    "signup_existing": "Sign-up with a known email",
 }
 
 # sms and email go out through a provider; inbox is the portal's bell, delivered on creation.

@@ -14,6 +14,12 @@ from flask import Blueprint, current_app, g, request, session
 from flask_login import current_user
 
 from app.core.errors import Forbidden, NotAuthenticated
+from app.core.models import utcnow
+
+# Requests an open page makes by itself: the portal's bell and the console's live lists poll, and
+# sockets reconnect. They keep a page live but are not the person's activity, so they never renew
+# a session: a console left open on a screen still reaches its idle limit.
+BACKGROUND_ENDPOINTS = frozenset({"portal.notifications.bell", "console.tracking.fleet_live"})
 
 
 def public(view: Callable) -> Callable:
@@ -55,6 +61,24 @@ def requires_role(*roles) -> Callable:
 def session_user():
     """The user signed in through the browser session, or None."""
     return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+def load_session_user(token: str):
+    """Flask-Login's user loader, run once per request that asks who is signed in (surfaces,
+    sockets before their handshake): the cookie's token must name a live, unrevoked session.
+    The session found is kept as ``g.signed_in`` for the account pages."""
+    from app.accounts.rules import SessionPolicy
+    from app.accounts.services import resume_session
+
+    endpoint = request.endpoint or ""
+    found = resume_session(
+        token,
+        now=utcnow(),
+        policy=SessionPolicy.from_config(current_app.config),
+        active=endpoint not in BACKGROUND_ENDPOINTS and not endpoint.startswith("ws."),
+    )
+    g.signed_in = found
+    return found.session.user if found else None
 
 
 def make_surface(

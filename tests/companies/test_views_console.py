@@ -173,8 +173,10 @@ def test_a_deactivated_dispatcher_loses_the_console_at_once(app, client, company
     response = client.submit(f"/console/staff/{dispatcher.memberships[0].id}/active")
     assert response.status_code == 303
     assert audit("staff.deactivated").after == {"is_enabled": False}
-    assert their_browser.get("/console/").status_code == 403
+    assert their_browser.get("/console/").location.startswith("/login")  # signed out, not just refused
 
+    their_browser.login(dispatcher.email)
+    assert their_browser.get("/console/").status_code == 403  # a passenger now
     client.submit(f"/console/staff/{dispatcher.memberships[0].id}/active")
     assert their_browser.get("/console/").status_code == 200
 

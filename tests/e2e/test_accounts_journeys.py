@@ -21,7 +21,7 @@ def nav(page: Page):
     return page.get_by_role("navigation", name="Main")
 
 
-def sign_up(page: Page, email: str, password: str = PASSWORD) -> None:
+def fill_sign_up(page: Page, email: str, password: str = PASSWORD) -> None:
     page.goto("/")
     nav(page).get_by_role("link", name="Sign up").click()
     page.get_by_label("Full name").fill("Mutesi Ange")
@@ -30,6 +30,16 @@ def sign_up(page: Page, email: str, password: str = PASSWORD) -> None:
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_label("Repeat the password").fill(password)
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+
+
+def sign_up(page: Page, mailbox: Mailbox, email: str, password: str = PASSWORD) -> None:
+    """Sign up and open the emailed link in the same browser: one click, then signed in."""
+    fill_sign_up(page, email, password)
+    message = mailbox.wait_for(email)
+    assert message["Subject"] == "Confirm your email to finish signing up to TMS"
+    page.goto(Mailbox.link_in(message))
+    expect(page.get_by_role("status").filter(has_text="Welcome to TMS, Mutesi Ange")).to_be_visible()
 
 
 def log_in(page: Page, email: str, password: str) -> None:
@@ -44,9 +54,11 @@ def log_out(page: Page) -> None:
     expect(nav(page).get_by_role("link", name="Log in")).to_be_visible()
 
 
-def test_sign_up_log_out_and_log_back_in(page: Page):
+def test_sign_up_by_email_log_out_and_log_back_in(page: Page, mailbox: Mailbox):
     email = unique_email()
-    sign_up(page, email)
+    fill_sign_up(page, email)
+    expect(nav(page).get_by_role("link", name="Log in")).to_be_visible()  # no account until the email is opened
+    page.goto(Mailbox.link_in(mailbox.wait_for(email)))
     expect(nav(page).get_by_role("button", name="Log out")).to_be_visible()
     expect(nav(page).get_by_role("link", name="Mutesi Ange")).to_be_visible()
 
@@ -85,10 +97,32 @@ def test_wrong_password_gets_one_generic_message(page: Page):
     expect(page.get_by_role("alert")).to_have_text(message)  # no hint whether the account exists
 
 
+def test_signing_up_with_a_known_email_looks_the_same_and_tells_its_owner(page: Page, mailbox: Mailbox):
+    known = unique_email()
+    sign_up(page, mailbox, known)
+    log_out(page)
+    mailbox.clear()
+
+    fill_sign_up(page, known, "someone-elses-password")
+    shown_for_known = page.locator("main").inner_text().replace(known, "EMAIL")
+    fresh = unique_email()
+    fill_sign_up(page, fresh)
+    assert page.locator("main").inner_text().replace(fresh, "EMAIL") == shown_for_known
+
+    message = mailbox.wait_for(known)
+    assert message["Subject"] == "Someone tried to sign up to TMS with your email"
+    page.goto(Mailbox.link_in(message))  # its first link signs in, with the owner's own password
+    page.get_by_label("Email").fill(known)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(nav(page).get_by_role("link", name="Mutesi Ange")).to_be_visible()
+
+
 def test_password_reset_through_the_emailed_link(page: Page, mailbox: Mailbox):
     email = unique_email()
-    sign_up(page, email)
+    sign_up(page, mailbox, email)
     log_out(page)
+    mailbox.clear()
 
     nav(page).get_by_role("link", name="Log in").click()
     page.get_by_role("link", name="Forgot your password?").click()

@@ -14,6 +14,7 @@ import numpy as np
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
+from tests.conftest import Mailbox
 from tests.e2e.test_accounts_journeys import sign_up, unique_email
 
 
@@ -23,8 +24,8 @@ def decode(png: bytes) -> str:
     return text
 
 
-def test_a_newcomer_books_pays_and_cancels_one_of_two_tickets(page: Page, live_server):
-    sign_up(page, unique_email())
+def test_a_newcomer_books_pays_and_cancels_one_of_two_tickets(page: Page, live_server, mailbox: Mailbox):
+    sign_up(page, mailbox, unique_email())
     expect(page.get_by_role("heading", level=1)).to_be_visible()
 
     tomorrow = (datetime.now(ZoneInfo("Africa/Kigali")) + timedelta(days=1)).date()

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
 
+from tests.conftest import Mailbox
 from tests.e2e.test_accounts_journeys import nav, sign_up, unique_email
 from tests.fakes.momo import FakeMomo
 
@@ -28,10 +29,10 @@ def seat(page: Page, label: str):
     return page.get_by_role("button", name=re.compile(rf"^Seat {label}\b"))
 
 
-def book(page: Page, origin: str, destination: str, seats: int = 1) -> Booking:
+def book(page: Page, mailbox: Mailbox, origin: str, destination: str, seats: int = 1) -> Booking:
     """A new passenger holds the first free seats on tomorrow's first bus and names the passengers; the
     browser ends on the order's pay page."""
-    sign_up(page, unique_email())
+    sign_up(page, mailbox, unique_email())
     expect(nav(page).get_by_role("button", name="Log out")).to_be_visible()
     tomorrow = (datetime.now(ZoneInfo("Africa/Kigali")) + timedelta(days=1)).date()
     page.goto("/")
@@ -63,8 +64,8 @@ def pay_with_sandbox(page: Page, decision: str) -> None:
     page.get_by_role("button", name=decision).click()
 
 
-def test_sandbox_payment_approved_issues_the_tickets(page: Page):
-    booking = book(page, "Remera Bus Park", "Kayonza Bus Park", seats=2)
+def test_sandbox_payment_approved_issues_the_tickets(page: Page, mailbox: Mailbox):
+    booking = book(page, mailbox, "Remera Bus Park", "Kayonza Bus Park", seats=2)
     pay_with_sandbox(page, "Approve payment")
 
     expect(page.get_by_text("Payment approved. Your tickets are ready.")).to_be_visible()
@@ -78,8 +79,8 @@ def test_sandbox_payment_approved_issues_the_tickets(page: Page):
         expect(tickets.filter(has_text=f"Seat {label} ·")).to_have_count(1)
 
 
-def test_sandbox_payment_declined_releases_the_seats(page: Page):
-    booking = book(page, "Nyabugogo Bus Park", "Karongi Bus Park")
+def test_sandbox_payment_declined_releases_the_seats(page: Page, mailbox: Mailbox):
+    booking = book(page, mailbox, "Nyabugogo Bus Park", "Karongi Bus Park")
     pay_with_sandbox(page, "Decline")
 
     expect(page.get_by_text("The payment was declined, so your seats were released.")).to_be_visible()
@@ -91,8 +92,10 @@ def test_sandbox_payment_declined_releases_the_seats(page: Page):
     expect(seat(page, label)).to_have_attribute("aria-pressed", "false")  # nor still held for this buyer
 
 
-def test_momo_payment_approved_on_the_phone_moves_the_page_to_the_paid_order(page: Page, momo_fake: FakeMomo):
-    booking = book(page, "Nyabugogo Bus Park", "Musanze Bus Park")
+def test_momo_payment_approved_on_the_phone_moves_the_page_to_the_paid_order(
+    page: Page, mailbox: Mailbox, momo_fake: FakeMomo
+):
+    booking = book(page, mailbox, "Nyabugogo Bus Park", "Musanze Bus Park")
     page.get_by_label("MTN Mobile Money", exact=True).check()
     page.get_by_label("MTN Mobile Money number").fill("0788123456")
     page.get_by_role("button", name=PAY).click()

@@ -18,6 +18,7 @@ ANONYMOUS = {
     "portal.home.index",
     "portal.accounts.login",
     "portal.accounts.signup",
+    "portal.accounts.confirm_signup",  # the emailed link: its signed token is the permission
     "portal.accounts.forgot_password",
     "portal.accounts.reset_password",
     "portal.booking.search",

@@ -6,6 +6,7 @@ from flask import Blueprint, g, jsonify, request
 
 from app.accounts import services
 from app.accounts.queries import active_memberships
+from app.accounts.views import known_device, remember_device
 from app.core.api import json_body
 from app.core.models import utcnow
 from app.web.surface import public
@@ -17,10 +18,15 @@ blueprint = Blueprint("accounts", __name__)
 @public
 def token():
     body = json_body(email=(str, 254), password=(str, 128))
-    access_token, ttl = services.issue_api_token(
-        email=body["email"], password=body["password"], ip=request.remote_addr or "", now=utcnow()
+    user, access_token, ttl = services.issue_api_token(
+        email=body["email"],
+        password=body["password"],
+        ip=request.remote_addr or "",
+        now=utcnow(),
+        device=known_device(),
     )
-    return jsonify(access_token=access_token, token_type="Bearer", expires_in=ttl)  # noqa: S106
+    response = jsonify(access_token=access_token, token_type="Bearer", expires_in=ttl)  # noqa: S106
+    return remember_device(response, user)  # clients that keep cookies get a browser's exemption
 
 
 @blueprint.get("/me")

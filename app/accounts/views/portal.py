@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from app.accounts import services
@@ -18,8 +18,9 @@ from app.accounts.forms import (
     ResetPasswordForm,
     SignupForm,
 )
-from app.accounts.queries import active_memberships
-from app.accounts.rules import CONSOLE_ROLES, Role
+from app.accounts.queries import active_memberships, live_sessions
+from app.accounts.rules import CONSOLE_ROLES, Role, SessionPolicy
+from app.accounts.views import known_device, remember_device
 from app.core.errors import RateLimited
 from app.core.forms import status_of, submit
 from app.core.htmx import render
@@ -29,18 +30,43 @@ from app.web.surface import public
 blueprint = Blueprint("accounts", __name__)
 
 
+def _policy() -> SessionPolicy:
+    return SessionPolicy.from_config(current_app.config)
+
+
 def _sign_in(user) -> None:
-    """Start a brand-new session: nothing from the anonymous one carries over."""
+    """Start a brand-new session: nothing from the anonymous one carries over, and the cookie holds
+    only the token of a new ``user_sessions`` row (the user loader looks it up on each request)."""
+    _, token = services.start_session(
+        user,
+        user_agent=request.user_agent.string,
+        address=request.remote_addr or "",
+        now=utcnow(),
+        policy=_policy(),
+    )
     session.clear()
     login_user(user)
-    session["sid"] = secrets.token_urlsafe(16)
+    session["_user_id"] = token  # Flask-Login's key: what its user loader is given back
     session.permanent = True
 
 
-def _landing(user) -> str:
-    target = request.args.get("next", "")
+def _sign_out() -> None:
+    logout_user()
+    session.clear()
+
+
+def _local(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, never another site's address."""
+    target = target or ""
     parts = urlsplit(target)
     if target.startswith("/") and not target.startswith("//") and not parts.netloc and "\\" not in target:
+        return target
+    return None
+
+
+def _landing(user) -> str:
+    target = _local(request.args.get("next"))
+    if target:
         return target
     if user.is_super_admin:
         return url_for("admin.companies.index")
@@ -63,13 +89,17 @@ def login():
     user = submit(
         form,
         lambda: services.authenticate(
-            email=form.email.data, password=form.password.data, ip=request.remote_addr or "", now=utcnow()
+            email=form.email.data,
+            password=form.password.data,
+            ip=request.remote_addr or "",
+            now=utcnow(),
+            device=known_device(),
         ),
         catch=(services.LoginRefused, RateLimited),
     )
     if user is not None:
         _sign_in(user)
-        return redirect(_landing(user))
+        return remember_device(redirect(_landing(user)), user)
     response = render("accounts/portal/login.html", "content", form=form, status=status_of(form))
     if isinstance(getattr(form, "failure", None), RateLimited):
         response.headers["Retry-After"] = str(form.failure.retry_after)
@@ -78,26 +108,44 @@ def login():
 
 @blueprint.post("/logout")
 def logout():
-    logout_user()
-    session.clear()
+    services.end_session(g.signed_in.session, now=utcnow())
+    _sign_out()
     return redirect(url_for("portal.home.index"), code=303)
 
 
 @blueprint.route("/signup", methods=["GET", "POST"])
 @public
 def signup():
+    """The same "check your email" answer whether or not the email has an account (the email
+    itself says which): nobody learns here who has an account."""
     form = SignupForm()
-    user = submit(
-        form,
-        lambda: services.register_customer(
-            name=form.name.data, email=form.email.data, phone=form.phone.data, password=form.password.data, now=utcnow()
-        ),
+    if not form.validate_on_submit():
+        return render("accounts/portal/signup.html", "content", form=form, status=status_of(form))
+    browser = secrets.token_urlsafe(16)
+    services.request_signup(
+        name=form.name.data,
+        email=form.email.data,
+        phone=form.phone.data,
+        password=form.password.data,
+        browser=browser,
+        next_path=_local(request.args.get("next")),
+        now=utcnow(),
     )
-    if user is not None:
-        _sign_in(user)
-        flash(f"Welcome to TMS, {user.name}.", "success")
-        return redirect(url_for("portal.home.index"))
-    return render("accounts/portal/signup.html", "content", form=form, status=status_of(form))
+    session["signup_browser"] = browser  # the link opened in this browser confirms in one click
+    return render("accounts/portal/signup_sent.html", "content", email=form.email.data)
+
+
+@blueprint.route("/signup/confirm/<token>", methods=["GET", "POST"])
+@public
+def confirm_signup(token: str):
+    signup = services.signup_for_token(token)  # a forged, expired or used link answers before anything
+    if request.method == "GET" and not services.opened_where_signed_up(signup, session.get("signup_browser")):
+        return render("accounts/portal/signup_confirm.html", "content", signup=signup)
+    target = signup.next_path or url_for("portal.home.index")
+    user = services.confirm_signup(token=token, now=utcnow())
+    _sign_in(user)
+    flash(f"Welcome to TMS, {user.name}. Your account is ready.", "success")
+    return remember_device(redirect(target, code=303), user)
 
 
 @blueprint.route("/password/forgot", methods=["GET", "POST"])
@@ -115,9 +163,11 @@ def forgot_password():
 def reset_password(token: str):
     services.user_for_reset_token(token)  # a spent or expired link answers before the form
     form = ResetPasswordForm()
-    if submit(form, lambda: services.reset_password(token=token, password=form.password.data)):
+    user = submit(form, lambda: services.reset_password(token=token, password=form.password.data, now=utcnow()))
+    if user is not None:
         flash("Your password is changed. Sign in with the new one.", "success")
-        return redirect(url_for("portal.accounts.login"), code=303)
+        # Opening the emailed link proved the mailbox is theirs: this browser is now a known device.
+        return remember_device(redirect(url_for("portal.accounts.login"), code=303), user)
     return render("accounts/portal/reset.html", "content", form=form, status=status_of(form))
 
 
@@ -128,6 +178,8 @@ def _account_page(form: ProfileForm, choices: NotificationChoicesForm, status: i
         form=form,
         choices=choices,
         password_form=ChangePasswordForm(formdata=None),
+        sessions=live_sessions(g.signed_in, now=utcnow(), policy=_policy()),
+        current_session=g.signed_in.session,
         status=status,
     )
 
@@ -161,8 +213,27 @@ def notification_choices():
 def change_password():
     user = g.user
     form = ChangePasswordForm()
-    if submit(form, lambda: services.change_password(user, current=form.current_password.data, new=form.password.data)):
-        _sign_in(user)  # the epoch moved on: keep this session, end the others
+    if submit(
+        form,
+        lambda: services.change_password(
+            user, current=form.current_password.data, new=form.password.data, keep=g.signed_in.session, now=utcnow()
+        ),
+    ):
         flash("Your password is changed. Other devices have been signed out.", "success")
         return redirect(url_for("portal.accounts.account"), code=303)
     return render("accounts/portal/password.html", "content", form=form, status=status_of(form))
+
+
+@blueprint.post("/account/sessions/others")
+def sign_out_elsewhere():
+    services.end_sessions(g.user, now=utcnow(), keep=g.signed_in.session)
+    flash("You are signed out on every other device. This one stays signed in.", "success")
+    return redirect(url_for("portal.accounts.account"), code=303)
+
+
+@blueprint.post("/account/sessions/all")
+def sign_out_everywhere():
+    services.end_sessions(g.user, now=utcnow())
+    _sign_out()
+    flash("You are signed out everywhere, on this device too.", "success")
+    return redirect(url_for("portal.accounts.login"), code=303)

@@ -12,6 +12,7 @@ from app.companies.views.console import blueprint
 from app.core.errors import InvalidInput
 from app.core.forms import status_of, submit
 from app.core.htmx import render
+from app.core.models import utcnow
 from app.fleet.queries import company_object_or_404
 from app.web.surface import requires_role
 
@@ -59,7 +60,7 @@ def staff_edit(membership_id: int):
 @requires_role(Role.ADMIN)
 def staff_toggle(membership_id: int):
     membership = company_object_or_404(Membership, g.access.company, membership_id)
-    services.set_active(g.user, membership, not membership.is_enabled)
+    services.set_active(g.user, membership, not membership.is_enabled, now=utcnow())
     state = "reactivated" if membership.is_enabled else "deactivated"
     flash(f"{membership.user.name} is {state}.", "success")
     return redirect(url_for(".staff_list"), 303)
