@@ -199,6 +199,8 @@ def load(env: str | None = None) -> dict:
         "WS_MAX_PER_ADDRESS": _int("WS_MAX_PER_ADDRESS", 1000),
         "WS_SEND_TIMEOUT_SECONDS": _int("WS_SEND_TIMEOUT_SECONDS", 10),
         "WS_PING_SECONDS": _int("WS_PING_SECONDS", 25),
+        # How often an open watcher's ticket, share link and session are checked again.
+        "WS_RECHECK_SECONDS": _int("WS_RECHECK_SECONDS", 60),
         # Payments. Providers without credentials are not offered; the sandbox is for demos and tests.
         "PAYMENTS_SANDBOX": _flag("PAYMENTS_SANDBOX", default=not production),
         "PAYMENT_TIMEOUT_SECONDS": _int("PAYMENT_TIMEOUT_SECONDS", 15),

@@ -355,14 +355,24 @@ def resume_session(token: str, *, now: datetime, policy: SessionPolicy, active: 
     An ``active`` request (one the person made, not a page's background poll) moves
     ``last_seen_at`` on, at most once a minute, so most requests write nothing."""
     found = session_by_token_hash(_token_hash(token))
-    if found is None or not found.session.user.is_enabled:
-        return None
-    if now >= policy.ends_at(found.session, staff=found.staff, idle_limited=found.idle_limited):
+    if not _still_live(found, now, policy):
         return None
     if active and now - found.session.last_seen_at >= timedelta(seconds=SESSION_TOUCH_SECONDS):
         found.session.last_seen_at = now
         db.session.flush()
     return found
+
+
+def session_live(token_hash: str, *, now: datetime, policy: SessionPolicy) -> bool:
+    """Whether the session with this token hash still lets its browser in: asked again by the
+    websockets it opened, which stay open after the request that let them in."""
+    return _still_live(session_by_token_hash(token_hash), now, policy)
+
+
+def _still_live(found: SessionFound | None, now: datetime, policy: SessionPolicy) -> bool:
+    if found is None or not found.session.user.is_enabled:
+        return False
+    return now < policy.ends_at(found.session, staff=found.staff, idle_limited=found.idle_limited)
 
 
 def end_session(session: UserSession, *, now: datetime) -> None:

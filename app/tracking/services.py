@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
@@ -57,16 +58,27 @@ def from_driver(user, trip_id, fix: Fix, *, now: datetime) -> live.Stored:
 
 
 class DriverLink:
-    """A driver's socket on one trip. The assignment is checked when it opens and again every
-    ``DRIVER_RECHECK_SECONDS`` to half as much again, spread so sockets opened together do not
-    check together (or at once after :meth:`recheck_soon`), so a fix in between costs
-    no database work: a socket sends one every 5 s, hundreds of buses at a time."""
+    """A driver's socket on one trip. The assignment and the session are checked when it opens and
+    again every ``recheck_seconds`` to half as much again, spread so sockets opened together do not
+    check together (or at once after :meth:`recheck_soon`), so a fix in between costs no database
+    work: a socket sends one every 5 s, hundreds of buses at a time."""
 
-    def __init__(self, trip: Trip, user_id: int, now: datetime):
-        """``trip`` as :func:`driver_trip` just passed it."""
+    def __init__(
+        self,
+        trip: Trip,
+        user_id: int,
+        now: datetime,
+        *,
+        still_signed_in: Callable[[datetime], bool],
+        recheck_seconds: float = DRIVER_RECHECK_SECONDS,
+    ):
+        """``trip`` as :func:`driver_trip` just passed it; ``still_signed_in(now)`` says whether the
+        browser session that opened the socket still lets it in."""
         self.user_id, self.trip_id = user_id, trip.id
+        self.still_signed_in = still_signed_in
+        self.recheck_seconds = recheck_seconds
         self.bus_id, self.company_id = trip.bus_id, trip.company_id
-        self.recheck_at = now + timedelta(seconds=DRIVER_RECHECK_SECONDS * random.uniform(1, 1.5))
+        self.recheck_at = now + timedelta(seconds=self.recheck_seconds * random.uniform(1, 1.5))
 
     def take(self, fix: Fix, now: datetime) -> live.Stored:
         if now >= self.recheck_at:
@@ -86,9 +98,11 @@ class DriverLink:
         from app.accounts.models import User
 
         try:
+            if not self.still_signed_in(now):
+                raise NotYourTrip("You were signed out. Sign in again to share your position.")
             trip = driver_trip(db.session.get(User, self.user_id), self.trip_id, now)
             self.bus_id, self.company_id = trip.bus_id, trip.company_id
-            self.recheck_at = now + timedelta(seconds=DRIVER_RECHECK_SECONDS * random.uniform(1, 1.5))
+            self.recheck_at = now + timedelta(seconds=self.recheck_seconds * random.uniform(1, 1.5))
         finally:
             db.session.remove()
 

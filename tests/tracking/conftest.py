@@ -251,6 +251,7 @@ def live_server_tms(app, tmp_path_factory):
         # Quick to drop a client that stopped answering or reading (25 s and 10 s by default).
         "WS_PING_SECONDS": "2",
         "WS_SEND_TIMEOUT_SECONDS": "3",
+        "WS_RECHECK_SECONDS": "2",
     }
     stack = Stack(env, tmp_path_factory.mktemp("live-tms"))
     data_app = create_app(

@@ -184,9 +184,14 @@ def test_watching_needs_a_ticket_on_the_trip_or_a_live_share_link(running):
         services.share(stranger, order.tickets[0], hours=2, now=now)
 
 
+def always(now) -> bool:
+    return True
+
+
 def test_a_drivers_socket_checks_the_assignment_again_within_45_seconds(running):
     now = datetime.now(UTC)
-    link = services.DriverLink(services.driver_trip(running.driver, running.trip.id, now), running.driver.id, now)
+    trip = services.driver_trip(running.driver, running.trip.id, now)
+    link = services.DriverLink(trip, running.driver.id, now, still_signed_in=always)
     assert link.take(make_fix(*KIGALI, now), now).moved
     running.trip.driver_id = None  # dispatch gave the trip to someone else
     tx.commit()
@@ -194,4 +199,16 @@ def test_a_drivers_socket_checks_the_assignment_again_within_45_seconds(running)
     assert link.take(make_fix(*between(KIGALI, MUHANGA, 0.005), soon), soon).moved  # no database work
     later = now + timedelta(seconds=46)  # 30 s and up to half as much again
     with pytest.raises(NotYourTrip, match="not the driver"):
+        link.take(make_fix(*between(KIGALI, MUHANGA, 0.01), later), later)
+
+
+def test_a_drivers_socket_stops_taking_fixes_once_its_session_has_ended(running):
+    now = datetime.now(UTC)
+    signed_in = {"yes": True}
+    trip = services.driver_trip(running.driver, running.trip.id, now)
+    link = services.DriverLink(trip, running.driver.id, now, still_signed_in=lambda at: signed_in["yes"])
+    assert link.take(make_fix(*KIGALI, now), now).moved
+    signed_in["yes"] = False  # signed out everywhere
+    later = now + timedelta(seconds=46)
+    with pytest.raises(NotYourTrip, match="signed out"):
         link.take(make_fix(*between(KIGALI, MUHANGA, 0.01), later), later)

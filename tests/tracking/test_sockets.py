@@ -12,6 +12,8 @@ import pytest
 import redis as redis_lib
 import simple_websocket
 
+from app.accounts import services as accounts
+from app.accounts.queries import user_by_email
 from app.core import tx
 from app.core.realtime import Hub
 from app.core.sockets import Cap, Leases, Slots
@@ -492,3 +494,31 @@ def soon(condition, timeout: float = 10) -> bool:
             return False
         time.sleep(0.1)
     return True
+
+
+@live_server
+def test_signing_out_everywhere_closes_the_maps_and_the_drivers_socket_already_open(live_tms):
+    trip = running_live_trip(live_tms)
+    watcher = live_tms.connect(f"/ws/trips/{trip.id}", cookie=live_tms.login(trip.passenger))
+    watcher.next("snapshot")
+    stranger = live_tms.connect(f"/ws/trips/{trip.id}?share={trip.share}")  # no session to end
+    stranger.next("snapshot")
+    driver = live_tms.connect(f"/ws/driver/trips/{trip.id}", cookie=live_tms.login(trip.driver))
+
+    with live_tms.app.app_context():
+        for email in (trip.passenger, trip.driver):
+            accounts.end_sessions(user_by_email(email), now=datetime.now(UTC))
+        tx.commit()
+
+    with pytest.raises(simple_websocket.ConnectionClosed):  # WS_RECHECK_SECONDS is 2 here
+        watcher.next(timeout=10)
+    assert watcher.client.close_reason == 1008
+    answer, deadline = None, time.monotonic() + 15
+    while answer is None and time.monotonic() < deadline:  # it looks again at a fix once a check is due
+        driver.send(fix(0.3))
+        reply = driver.next()
+        answer = reply if reply["type"] == "error" else None
+    assert answer is not None, "the driver's socket kept taking fixes after the driver was signed out"
+    assert answer["code"] == "not_your_trip" and "signed out" in answer["message"]
+    stranger.send({"type": "noise"})
+    assert stranger.client.connected  # a share link's map has no session to lose

@@ -19,13 +19,14 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from flask import Blueprint, g, request, session
+from flask import Blueprint, current_app, g, request, session
 from sqlalchemy import select
 from wsproto.frame_protocol import CloseReason
 
+from app.accounts import services as accounts
 from app.accounts.models import User
 from app.accounts.queries import membership_for
-from app.accounts.rules import CONSOLE_ROLES
+from app.accounts.rules import CONSOLE_ROLES, SessionPolicy
 from app.core.errors import Forbidden, NotAuthenticated, NotFound
 from app.core.models import utcnow
 from app.core.realtime import hub
@@ -43,9 +44,6 @@ blueprint = Blueprint("tracking", __name__)
 ENDING_EVENTS = {"trip.arrived": TripStatus.ARRIVED, "trip.cancelled": TripStatus.CANCELLED}
 EVENTS_KEPT = 8  # per socket, besides the newest position of each bus
 MAX_FIXES = 1000  # in one "fixes" message (the driver page buffers at most 720)
-# A watcher whose ticket or link ends meanwhile is let go within 60 to 90 s (spread out, so
-# thousands of sockets opened together do not all ask the database in the same second).
-RECHECK_SECONDS = 60
 # An idle watcher's thread wakes this often (to notice its client left, ping, recheck): thousands
 # of sockets per process, so not every second.
 WATCHER_WAKE_SECONDS = 3.0
@@ -71,7 +69,13 @@ def _bus_of(message: dict):
 @blueprint.get("/driver/trips/<int:trip_id>", websocket=True)
 def drive(trip_id: int):
     now = utcnow()
-    link = services.DriverLink(services.driver_trip(g.user, trip_id, now), g.user.id, now)
+    link = services.DriverLink(
+        services.driver_trip(g.user, trip_id, now),
+        g.user.id,
+        now,
+        still_signed_in=_signed_in_check(),
+        recheck_seconds=current_app.config["WS_RECHECK_SECONDS"] / 2,  # drivers' fixes: twice as often
+    )
     return accept(lambda sock: _drive(sock, link), caps=caps_for(user_id=g.user.id), max_message_bytes=256 * 1024)
 
 
@@ -186,9 +190,12 @@ def watch(trip_id: int):
     def snapshot() -> dict:
         return {"type": "snapshot", "trip": facts, "position": _position_on(facts, shape)}
 
+    signed_in = _signed_in_check() if user else lambda now: True
+
     def allowed() -> bool:
+        now = utcnow()
         viewer = db.session.get(User, user_id) if user_id else None
-        return _may_watch(viewer, trip_id, token, utcnow())
+        return signed_in(now) and _may_watch(viewer, trip_id, token, now)
 
     over = facts["status"] in ENDING_EVENTS.values()
     return accept(
@@ -244,14 +251,24 @@ def fleet():
     def snapshot() -> dict:
         return {"type": "snapshot", "positions": list(live.latest_many(bus_ids).values())}
 
+    signed_in = _signed_in_check()
+
     def allowed() -> bool:
         viewer = db.session.get(User, user_id)
         member = membership_for(viewer, CONSOLE_ROLES, company_id) if viewer else None
-        return member is not None and member.company_id == company_id
+        return signed_in(utcnow()) and member is not None and member.company_id == company_id
 
     return accept(
         lambda sock: _relay(sock, live.fleet_channel(company_id), snapshot, allowed), caps=caps_for(user_id=user_id)
     )
+
+
+def _signed_in_check() -> Callable[[datetime], bool]:
+    """For a socket opened with a browser session: whether that session still lets it in (a
+    sign-out, "sign out everywhere", a password change or a deactivation ends it)."""
+    token_hash = g.signed_in.session.token_hash
+    policy = SessionPolicy.from_config(current_app.config)
+    return lambda now: accounts.session_live(token_hash, now=now, policy=policy)
 
 
 def _relay(
@@ -270,7 +287,11 @@ def _relay(
         sock.send(snapshot())  # read after subscribing: nothing published meanwhile is missed
         if over:
             return
-        recheck_at = time.monotonic() + RECHECK_SECONDS * random.uniform(1, 1.5)
+        # A watcher whose ticket, link or session ends meanwhile is let go within one to one and a
+        # half WS_RECHECK_SECONDS (spread out, so thousands of sockets opened together do not all
+        # ask the database in the same second).
+        every = current_app.config["WS_RECHECK_SECONDS"]
+        recheck_at = time.monotonic() + every * random.uniform(1, 1.5)
         while sock.open:
             message = news.get(timeout=WATCHER_WAKE_SECONDS)
             if message is not None:
@@ -283,7 +304,7 @@ def _relay(
                 if not _briefly(allowed):
                     sock.close(CloseReason.POLICY_VIOLATION, "You can no longer follow this.")
                     return
-                recheck_at = time.monotonic() + RECHECK_SECONDS * random.uniform(1, 1.5)
+                recheck_at = time.monotonic() + every * random.uniform(1, 1.5)
             while sock.receive(timeout=0) is not None:
                 pass  # watchers have nothing to say; don't let what they send pile up
             sock.keep_alive()
