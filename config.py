@@ -234,6 +234,8 @@ def load(env: str | None = None) -> dict:
         # A browser that signed in before carries a signed device cookie this long; it is limited
         # by its own failures only, so strangers cannot lock its owner out.
         "LOGIN_DEVICE_DAYS": _int("LOGIN_DEVICE_DAYS", 180),
+        # Sign-up and password-reset emails to one address in an hour; more are quietly not sent.
+        "ACCOUNT_EMAILS_PER_HOUR": _int("ACCOUNT_EMAILS_PER_HOUR", 5),
         "PASSWORD_RESET_MAX_AGE_SECONDS": _int("PASSWORD_RESET_MAX_AGE_SECONDS", 3600),
         "SIGNUP_LINK_MAX_AGE_SECONDS": _int("SIGNUP_LINK_MAX_AGE_SECONDS", 24 * 3600),
         "DISPLAY_TIMEZONE": "Africa/Kigali",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -21,6 +22,8 @@ from app.core.errors import DomainError, InvalidInput, RateLimited
 from app.core.security import Counter, fingerprint, issue_token
 from app.extensions import db
 from app.notifications import services as notifications
+
+log = logging.getLogger(__name__)
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both answers take the same time.
@@ -134,7 +137,14 @@ def request_signup(
 
 
 def _send_account_email(kind: str, address: str, context: dict, user_id: int | None = None) -> None:
-    """An account email (a notification record, sent after commit); each request is its own."""
+    """An account email (a notification record, sent after commit); each request is its own, up
+    to ``ACCOUNT_EMAILS_PER_HOUR`` to one address, so nobody can flood a stranger's mailbox with
+    sign-up or reset emails (the page says "check your email" either way)."""
+    sent = Counter("account-email", current_app.config["ACCOUNT_EMAILS_PER_HOUR"], 3600)
+    if sent.exceeded(address):
+        log.info("account email (%s) to %s not sent: %d this hour already", kind, address, sent.limit)
+        return
+    sent.hit(address)
     outgoing = notifications.Outgoing(
         kind=kind,
         source=f"request-{uuid.uuid4().hex}",

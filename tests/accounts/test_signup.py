@@ -183,3 +183,13 @@ def test_signing_up_twice_sends_two_emails_and_makes_at_most_one_account(client,
         mailbox.arrived.wait_for(lambda: len(mailbox.messages) == 2, timeout=15)
     assert len(mailbox.messages) == 2
     assert db.session.scalar(select(func.count(User.id)).where(User.email == email)) <= 1
+
+
+def test_nobody_can_flood_a_strangers_mailbox_with_sign_up_or_reset_emails(app, client):
+    owner = factories.user(email="target@example.rw")
+    limit = app.config["ACCOUNT_EMAILS_PER_HOUR"]
+    for _ in range(limit + 3):
+        assert "Check your email" in sign_up(client, email=owner.email).get_data(as_text=True)
+        client.submit("/password/forgot", {"email": owner.email})
+    sent = db.session.scalar(select(func.count()).select_from(Notification).where(Notification.address == owner.email))
+    assert sent == limit  # the page said the same every time; the mailbox got no more than the limit
