@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
@@ -20,6 +19,7 @@ from app.accounts.forms import (
 )
 from app.accounts.queries import active_memberships
 from app.accounts.rules import CONSOLE_ROLES, Role
+from app.core.edge import has_control
 from app.core.errors import RateLimited
 from app.core.forms import status_of, submit
 from app.core.htmx import render
@@ -38,9 +38,8 @@ def _sign_in(user) -> None:
 
 
 def _landing(user) -> str:
-    target = request.args.get("next", "")
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc and "\\" not in target:
+    target = request.args.get("next", "")  # a path on this site, on one line; else the role's landing page
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target and not has_control(target):
         return target
     if user.is_super_admin:
         return url_for("admin.companies.index")
