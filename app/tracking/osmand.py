@@ -213,12 +213,12 @@ def _time(value, now: datetime) -> datetime:
             seconds = number / 1000 if abs(number) >= MILLISECONDS_FROM else number
             return datetime.fromtimestamp(seconds, UTC)
         at = datetime.fromisoformat(text)
+        return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)  # year 1 at +14:00 overflows
     except (ValueError, OverflowError, OSError):
         raise FixRefused(
             f"timestamp {text[:40]!r} is not a time: send Unix seconds or milliseconds, ISO-8601 "
             "or yyyy-MM-dd HH:mm:ss (UTC)."
         ) from None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _not_negative(name: str, value) -> float | None:
