@@ -201,11 +201,13 @@ class Operation:
     errors: tuple[int, ...] = ()
     invalid: type[DomainError] = InvalidInput
     adapters: dict[str, TypeAdapter] = field(default_factory=dict)
+    tags: frozenset[str] = frozenset()  # the variant names of a one_of body, left out of field names
 
     def __post_init__(self) -> None:
         for name in ("query", "body", "form"):
             if getattr(self, name) is not None:
                 self.adapters[name] = TypeAdapter(getattr(self, name))
+        self.tags = frozenset(_tags(self.body))
 
     @property
     def doc(self) -> tuple[str, str]:
@@ -214,11 +216,10 @@ class Operation:
         return summary.strip(), inspect.cleandoc(rest)
 
     def read(self, name: str, data: Any) -> Any:
-        tags = frozenset(tag for tag in _tags(getattr(self, name)))
         try:
             return self.adapters[name].validate_python(data)
         except ValidationError as error:
-            whole, fields = field_errors(error, tags=tags)
+            whole, fields = field_errors(error, tags=self.tags)
             if self.invalid is InvalidInput:
                 raise InvalidInput(whole, fields=fields) from None
             named = "; ".join(f"{key}: {' '.join(messages)}" for key, messages in fields.items())

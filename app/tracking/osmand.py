@@ -38,7 +38,7 @@ DEVICE_ID_MAX = 64  # trackers.device_id
 Value = text(40, min_length=0)
 
 
-class Fields(QueryModel):
+class OsmAndFields(QueryModel):
     """A report in a query string or a form: text on the wire, read by :func:`parse`."""
 
     id: text(DEVICE_ID_MAX, min_length=0) | None = None
@@ -70,7 +70,7 @@ class Fields(QueryModel):
     """false or 0: the device has no satellite fix"""
 
 
-class Coords(Model):
+class TraccarCoords(Model):
     latitude: float
     longitude: float
     accuracy: float | None = None
@@ -81,24 +81,24 @@ class Coords(Model):
     altitude: float | None = None
 
 
-class Battery(Model):
+class TraccarBattery(Model):
     level: float | None = None
     """0 to 1; negative for unknown"""
     is_charging: bool | None = None
 
 
-class Location(Model):
+class TraccarLocation(Model):
     timestamp: text(40) | float | None = None
     """ISO-8601 or Unix seconds or milliseconds; when received if left out"""
-    coords: Coords
-    battery: Battery | None = None
+    coords: TraccarCoords
+    battery: TraccarBattery | None = None
 
 
 class TraccarReport(Model):
     """Traccar Client 9's JSON report (other keys are accepted and ignored)."""
 
     device_id: text(DEVICE_ID_MAX) | int
-    location: Location
+    location: TraccarLocation
 
 
 @dataclass(frozen=True)

@@ -48,14 +48,16 @@ class Ignored(Model):
 @blueprint.route("/positions/osmand", methods=["GET", "POST"])
 @public
 @operation(
-    query=osmand.Fields,
-    form=osmand.Fields,
+    query=osmand.OsmAndFields,
+    form=osmand.OsmAndFields,
     body=osmand.TraccarReport,
     answers={200: Accepted | Ignored},
     errors=(429,),
     invalid=FixRefused,
 )
-def osmand_report(query: osmand.Fields, form: osmand.Fields | None = None, body: osmand.TraccarReport | None = None):
+def osmand_report(
+    query: osmand.OsmAndFields, form: osmand.OsmAndFields | None = None, body: osmand.TraccarReport | None = None
+):
     """A tracker's position in the OsmAnd protocol (no bearer token: the registered device id
     identifies the bus)
 
@@ -107,6 +109,7 @@ FEED = Content(
         "application/json": {"type": "object", "description": "The FeedMessage as JSON (?format=json)"},
     },
     "A FeedMessage: one VehiclePosition per running trip with a live position",
+    headers=("Cache-Control",),
 )
 
 
