@@ -4,10 +4,12 @@ input, a runner that tallies cases and time, and the checks that nothing was hal
 Every fuzz run is deterministic (``derandomize``: the same cases on every machine, so a failure
 reproduces) and bounded by its number of examples; the counts and times are printed at the end of
 every pytest run under "fuzzing" and written to ``fuzzing.txt`` in pytest's temporary directory.
+``FUZZ_SCALE=20`` multiplies the examples and draws new cases each run, for a longer hunt by hand.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -19,6 +21,7 @@ from sqlalchemy import func, select, text
 from app.extensions import db
 
 TALLIES: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+SCALE = int(os.environ.get("FUZZ_SCALE") or 1)
 
 # Text an attacker or a broken client sends: control characters, lone surrogates, digits galore.
 NASTY = st.sampled_from(
@@ -68,10 +71,10 @@ def fuzz(label: str, /, *, examples: int = 60, **strategies) -> Callable:
         count = [0]
 
         @settings(
-            max_examples=examples,
+            max_examples=examples * SCALE,
             deadline=None,
             database=None,
-            derandomize=True,
+            derandomize=SCALE == 1,
             phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck),
         )

@@ -3,8 +3,8 @@ for every operation, requests generated from the description (positive: valid by
 invalid by it) never answer 5xx, and every answer is one the description declares, with its
 content type, headers and body schema.
 
-Bounded: ``CASES`` examples per operation and mode, no shrinking, no example database; the counts
-and the time go to the run's summary (``tests/fuzzing.py``)."""
+Bounded: ``CASES`` examples per operation and mode (times ``FUZZ_SCALE``), no shrinking, no
+example database; the counts and the time go to the run's summary (``tests/fuzzing.py``)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from schemathesis.checks import (
 from schemathesis.core.control import SkipTest
 
 from tests import factories
-from tests.fuzzing import tally
+from tests.fuzzing import SCALE, tally
 
 pytestmark = pytest.mark.fuzz
 
@@ -57,10 +57,10 @@ def fuzz(operation, mode: GenerationMode, headers: dict) -> int:
     calls = []
 
     @settings(
-        max_examples=CASES,
+        max_examples=CASES * SCALE,
         deadline=None,
         database=None,
-        derandomize=True,
+        derandomize=SCALE == 1,
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
