@@ -28,9 +28,10 @@ def create_app(config: dict | None = None) -> Flask:
     _init_templates(app)
 
     from app import cli, web
-    from app.core import errors, security
+    from app.core import edge, errors, security
 
     errors.init_app(app)
+    edge.init_app(app)  # before any route: converters, JSON depth, control characters
     security.init_app(app)
     web.init_app(app)
     cli.init_app(app)

@@ -252,3 +252,19 @@ def browser_type_launch_args(browser_type_launch_args):
             "--no-first-run",
         ],
     }
+
+
+# --- Fuzzing summary --------------------------------------------------------------------------
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The fuzz runs' case counts and times (tests/fuzzing.py), for the record."""
+    from tests.fuzzing import summary
+
+    lines = summary()
+    if not lines:
+        return
+    terminalreporter.write_sep("-", "fuzzing")
+    for line in lines:
+        terminalreporter.write_line(line)
+    (config._tmp_path_factory.getbasetemp() / "fuzzing.txt").write_text("\n".join(lines) + "\n")

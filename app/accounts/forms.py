@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, TelField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from app.accounts.rules import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, normalize_phone
+from app.core.forms import Form
 
 REQUIRED = "This field is required."
 
@@ -76,7 +76,7 @@ def phone_field() -> PhoneField:
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = email_field()
     password = PasswordField(
         "Password",
@@ -85,7 +85,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class SignupForm(FlaskForm):
+class SignupForm(Form):
     name = name_field()
     email = email_field()
     phone = phone_field()
@@ -93,16 +93,16 @@ class SignupForm(FlaskForm):
     confirm = _confirm_field("password")
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = email_field()
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password = _new_password_field("New password")
     confirm = _confirm_field("password")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(
         "Current password",
         validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX_LENGTH)],
@@ -112,13 +112,13 @@ class ChangePasswordForm(FlaskForm):
     confirm = _confirm_field("password")
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     name = name_field()
     email = email_field()
     phone = phone_field()
 
 
-class NotificationChoicesForm(FlaskForm):
+class NotificationChoicesForm(Form):
     """How a customer hears about their trips besides the portal's bell (no DataRequired: a
     required checkbox could not be left unticked)."""
 

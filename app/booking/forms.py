@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, FieldList, FormField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from app.accounts.forms import REQUIRED
+from app.core.forms import Form
 
 
-class SearchForm(FlaskForm):
+class SearchForm(Form):
     """Read from the query string, so a search is a shareable URL."""
 
     class Meta:
@@ -28,7 +28,7 @@ class SearchForm(FlaskForm):
     )
 
 
-class PassengerForm(FlaskForm):
+class PassengerForm(Form):
     class Meta:
         csrf = False  # a part of CheckoutForm, which carries the token
 
@@ -36,5 +36,5 @@ class PassengerForm(FlaskForm):
     phone = StringField("Phone (for the SMS ticket)", validators=[Optional(), Length(max=32)])
 
 
-class CheckoutForm(FlaskForm):
+class CheckoutForm(Form):
     passengers = FieldList(FormField(PassengerForm), min_entries=1, max_entries=6)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import FloatField, IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -10,12 +9,13 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from app.accounts.forms import REQUIRED, email_field, name_field, phone_field
 from app.accounts.rules import Role
 from app.companies.services import STAFF_ROLES
+from app.core.forms import Form
 from app.payments.rules import ONLINE_PROVIDERS, PROVIDER_LABELS
 
 ROLE_CHOICES = {role.value: role.label for role in STAFF_ROLES}
 
 
-class StationForm(FlaskForm):
+class StationForm(Form):
     name = StringField(
         "Station name",
         validators=[DataRequired(REQUIRED), Length(max=120)],
@@ -30,18 +30,18 @@ class StationForm(FlaskForm):
     longitude = FloatField("Longitude", validators=[InputRequired("Enter the longitude, such as 30.0447.")])
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     name = name_field()
     email = email_field()
     phone = phone_field()
     role = SelectField("Role", choices=ROLE_CHOICES, default=Role.DRIVER.value)
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = SelectField("Role", choices=ROLE_CHOICES)
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     hold_minutes = IntegerField(
         "Seat hold (minutes)",
         validators=[InputRequired(REQUIRED), NumberRange(2, 60)],

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
+from flask import Flask, Response, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from pydantic import BaseModel, ConfigDict
 from werkzeug.exceptions import HTTPException
 
 from app.core import htmx, tx
@@ -66,6 +67,23 @@ class RateLimited(DomainError):
         self.retry_after = retry_after
 
 
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    code: str
+    """What went wrong, for programs: ``invalid``, ``not_found``, ``seat_unavailable``..."""
+    message: str
+    """What went wrong, for people."""
+    fields: dict[str, list[str]] = {}
+    """Messages by the request's field names, when fields were at fault."""
+
+
+class ErrorBody(BaseModel):
+    """Every refusal of the JSON API."""
+
+    error: ErrorDetail
+
+
 def wants_json() -> bool:
     return (
         request.path.startswith("/api/")
@@ -77,7 +95,8 @@ def wants_json() -> bool:
 def error_response(status: int, code: str, message: str, fields: dict | None = None) -> Response:
     """Render one error for whoever asked: JSON client, htmx request or full page."""
     if wants_json():
-        response = jsonify(error={"code": code, "message": message, "fields": fields or {}})
+        body = ErrorBody(error=ErrorDetail(code=code, message=message, fields=fields or {}))
+        response = current_app.json.response(body.model_dump(mode="json"))
         response.status_code = status
     elif status == 401:
         login = url_for("portal.accounts.login", next=request.full_path.rstrip("?"))

@@ -1,16 +1,63 @@
-"""Glue between WTForms and services: service field errors land on the form's fields."""
+"""Glue between WTForms and services: the base form every form derives from, and service field
+errors landing on the form's fields."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TypeVar
 
 from flask_wtf import FlaskForm
+from wtforms import DateField, DecimalField, FloatField, IntegerField, StringField, TextAreaField
+from wtforms.validators import NumberRange, ValidationError
 
 from app.core import tx
+from app.core.edge import DAY_MAX, DAY_MIN, ID_MAX
 from app.core.errors import DomainError, InvalidInput
 
 T = TypeVar("T")
+
+
+def _one_line(form, field) -> None:
+    if isinstance(field.data, str) and any(c in field.data for c in "\t\r\n"):
+        raise ValidationError("Use one line of text.")
+
+
+def _finite(form, field) -> None:
+    if field.data is not None and not math.isfinite(field.data):
+        raise ValidationError("Enter a number.")
+
+
+def _known_day(form, field) -> None:
+    if field.data is not None and not DAY_MIN <= field.data <= DAY_MAX:
+        raise ValidationError(f"Choose a day between {DAY_MIN.year} and {DAY_MAX.year}.")
+
+
+def _edge_validators(field) -> list:
+    """What every field of its kind must satisfy, whatever its form says. (Control characters
+    never get this far: ``core.edge`` refuses them for every form.)"""
+    if isinstance(field, StringField) and not isinstance(field, TextAreaField):
+        return [_one_line]
+    if isinstance(field, IntegerField):
+        return [NumberRange(-ID_MAX - 1, ID_MAX, "Enter a smaller number.")]
+    if isinstance(field, FloatField | DecimalField):
+        return [_finite]
+    if isinstance(field, DateField):
+        return [_known_day]
+    return []
+
+
+class Form(FlaskForm):
+    """The base of every form: one-line text fields refuse line breaks, whole numbers fit an
+    integer column, decimals are finite and days are ones we can compute with."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            field = super().bind_field(form, unbound_field, options)
+            extra = _edge_validators(field)
+            if extra:
+                field.validators = [*field.validators, *extra]  # a new list: the class's is shared
+            return field
 
 
 def submit(form: FlaskForm, action: Callable[[], T], *, catch: tuple[type[DomainError], ...] = ()) -> T | None:

@@ -4,7 +4,6 @@ drivers, so another company's id is simply "not a valid choice"."""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -20,6 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.core.forms import Form
 from app.fleet.rules import SEAT_CLASS_LABELS, TRIP_STATUSES, WEEKDAY_NAMES
 
 REQUIRED = "This field is required."
@@ -76,7 +76,7 @@ class WeekdaysField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class TimetableForm(_Assignment, FlaskForm):
+class TimetableForm(_Assignment, Form):
     route_id = SelectField("Route", coerce=int, validators=[InputRequired("Choose a route.")])
     departure_time = TimeField("Departure (local time)", validators=[InputRequired("Enter the time, e.g. 07:30.")])
     weekdays = WeekdaysField(
@@ -96,7 +96,7 @@ class TimetableForm(_Assignment, FlaskForm):
             raise ValidationError("Pick at least one day of the week.")
 
 
-class TripForm(_Assignment, FlaskForm):
+class TripForm(_Assignment, Form):
     route_id = SelectField("Route", coerce=int, validators=[InputRequired("Choose a route.")])
     day = DateField("Date", validators=[InputRequired("Choose the date.")])
     departure = TimeField("Departure (local time)", validators=[InputRequired("Enter the time, e.g. 07:30.")])
@@ -104,18 +104,18 @@ class TripForm(_Assignment, FlaskForm):
     driver_id = SelectField("Driver", coerce=optional_id, validators=[Optional()])
 
 
-class AssignForm(_Assignment, FlaskForm):
+class AssignForm(_Assignment, Form):
     bus_id = SelectField("Bus", coerce=optional_id, validators=[Optional()])
     driver_id = SelectField("Driver", coerce=optional_id, validators=[Optional()])
 
 
-class StatusForm(FlaskForm):
+class StatusForm(Form):
     # Every status is a valid choice: the status table in fleet.rules says which moves are allowed,
     # and the service explains a refusal in words.
     status = SelectField("New status", choices=[SelectChoice(s.value, s.label) for s in TRIP_STATUSES])
 
 
-class DelayForm(FlaskForm):
+class DelayForm(Form):
     day = DateField("New departure date", validators=[InputRequired("Choose the date.")])
     new_departure = TimeField("New departure time", validators=[InputRequired("Enter the time, e.g. 09:15.")])
     reason = StringField(
@@ -129,7 +129,7 @@ class DelayForm(FlaskForm):
     )
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     reason = TextAreaField(
         "Why is the trip cancelled? (passengers see it)",
         id="cancel-reason",
@@ -138,7 +138,7 @@ class CancelForm(FlaskForm):
     )
 
 
-class SwapForm(FlaskForm):
+class SwapForm(Form):
     bus_id = RadioField(
         "Replacement bus",
         coerce=optional_id,
@@ -151,7 +151,7 @@ class SwapForm(FlaskForm):
             raise ValidationError("Choose one of the buses listed.")
 
 
-class BusForm(FlaskForm):
+class BusForm(Form):
     plate = StringField(
         "Plate",
         validators=[DataRequired(REQUIRED), Length(max=20, message="Plates are short, such as RAD 123A.")],
@@ -170,7 +170,7 @@ class BusForm(FlaskForm):
     )
 
 
-class TrackerForm(FlaskForm):
+class TrackerForm(Form):
     device_id = StringField(
         "Device id",
         validators=[DataRequired(REQUIRED), Length(max=64, message="Device ids have at most 64 characters.")],
@@ -184,7 +184,7 @@ class TrackerForm(FlaskForm):
     )
 
 
-class LayoutGeneratorForm(FlaskForm):
+class LayoutGeneratorForm(Form):
     class Meta:
         csrf = False  # only computes text for the editor; saves nothing
 
@@ -195,7 +195,7 @@ class LayoutGeneratorForm(FlaskForm):
     back_row_full = BooleanField("Full back bench", default=True)
 
 
-class RouteForm(FlaskForm):
+class RouteForm(Form):
     name = StringField(
         "Name",
         validators=[DataRequired(REQUIRED), Length(max=120, message="At most 120 characters.")],

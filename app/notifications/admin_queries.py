@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from app.companies.models import Company
+from app.core.edge import db_id, page_number, parse
 from app.extensions import db
 from app.notifications.models import Notification
 from app.notifications.rules import CHANNELS, KINDS, NEEDS_ATTENTION, STATUSES
@@ -38,8 +39,9 @@ class LogFilter:
         status, channel, kind, page, company = (
             args.get(name, "") for name in ("status", "channel", "kind", "page", "company")
         )
-        if company_id is None and company.isdigit():
-            company_id, chosen = int(company), True
+        company, page = parse(db_id, company), parse(page_number, page) or 1
+        if company_id is None and company is not None:
+            company_id, chosen = company, True
         else:
             chosen = False
         return cls(
@@ -48,7 +50,7 @@ class LogFilter:
             channel=channel if channel in (*CHANNELS, ALL_CHANNELS) else "",
             kind=kind if kind in KINDS else "",
             address=args.get("q", "").strip()[:100],
-            page=min(int(page), LAST_PAGE) if page.isdigit() and int(page) > 0 else 1,
+            page=min(page, LAST_PAGE),
             of_one_company=company_id is not None and not chosen,
         )
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
+from app.core.forms import Form
 
-class PayForm(FlaskForm):
+
+class PayForm(Form):
     provider = RadioField("Pay with", validators=[InputRequired("Choose how to pay.")])
     phone = StringField("MTN Mobile Money number", validators=[Optional(), Length(max=32)])
     idempotency_key = HiddenField()
 
 
-class SandboxForm(FlaskForm):
+class SandboxForm(Form):
     decision = HiddenField()

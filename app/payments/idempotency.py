@@ -27,11 +27,14 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.core import tx
+from app.core.edge import has_control
 from app.core.errors import DomainError
 from app.core.models import utcnow
+from app.core.schema import Header
 from app.extensions import db, redis
 from app.payments.models import IdempotencyKey
 
+KEY_MAX_LENGTH = 255
 RUNNING_MARKER_SECONDS = 60  # a request still "running" after this is presumed dead and may be retried
 KEPT_HEADERS = ("Location", "Content-Type", "HX-Redirect")
 KEYS = IdempotencyKey.__table__  # written with plain Core statements: this layer sits on every payment
@@ -181,6 +184,22 @@ class Guard:
         return response
 
 
+HEADER = Header(
+    "Idempotency-Key",
+    "A key you generate once per payment attempt (a UUID): the same key and body answer the first "
+    "result again; another body with it answers 422; while the first request runs, 409.",
+    required=True,
+    max_length=KEY_MAX_LENGTH,
+    errors=(400, 409, 422),
+    answer_headers={
+        "Idempotent-Replayed": {
+            "description": "true: this is the first answer to this key, sent again",
+            "schema": {"type": "string", "enum": ["true"]},
+        }
+    },
+)
+
+
 def idempotent(*, wait: float = 0.0):
     """Make a view that starts a payment idempotent under the caller's key. ``wait``: how long a
     repeat waits for a running first request before answering 409 (forms wait; the API does not)."""
@@ -191,8 +210,8 @@ def idempotent(*, wait: float = 0.0):
             key = (request.headers.get("Idempotency-Key") or request.form.get("idempotency_key") or "").strip()
             if not key:
                 raise KeyMissing()
-            if len(key) > 255:
-                raise KeyMissing("An Idempotency-Key is at most 255 characters.")
+            if len(key) > KEY_MAX_LENGTH or has_control(key):
+                raise KeyMissing(f"An Idempotency-Key is one line of at most {KEY_MAX_LENGTH} characters.")
             guard = Guard(g.user.id, key, fingerprint())
             replay = guard.begin(wait=wait)
             if replay is not None:
@@ -208,6 +227,7 @@ def idempotent(*, wait: float = 0.0):
                 guard.finish(response)
             return response
 
+        guarded.api_headers = (HEADER,)  # type: ignore[attr-defined]  (described in /api/v1/openapi.json)
         return guarded
 
     return decorate

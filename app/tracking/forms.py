@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
+from app.core.forms import Form
 from app.fleet.models import Trip
 from app.tracking.rules import SHARE_LINK_MAX_HOURS
 
@@ -17,7 +17,7 @@ UNTIL_THE_END = "trip"
 END_SLACK_HOURS = 2
 
 
-class ShareForm(FlaskForm):
+class ShareForm(Form):
     duration = SelectField(
         "Share for",
         choices=[

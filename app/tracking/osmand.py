@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from app.core.schema import Model, QueryModel, text
 from app.tracking.live import Fix, FixRefused, make_fix, parse_number
 
 # Trackers are set up with a host, a port and at most a path: besides /api/v1/positions/osmand,
@@ -32,6 +33,72 @@ KMH_PER_MS = 3.6
 # A bare number this large is in milliseconds (as seconds it would be the year 5138).
 MILLISECONDS_FROM = 100_000_000_000
 DEVICE_ID_MAX = 64  # trackers.device_id
+
+
+Value = text(40, min_length=0)
+
+
+class OsmAndFields(QueryModel):
+    """A report in a query string or a form: text on the wire, read by :func:`parse`."""
+
+    id: text(DEVICE_ID_MAX, min_length=0) | None = None
+    """The device's identifier, as registered on its bus"""
+    deviceid: text(DEVICE_ID_MAX, min_length=0) | None = None
+    """Another name for id"""
+    lat: Value | None = None
+    """Latitude in decimal degrees"""
+    lon: Value | None = None
+    """Longitude in decimal degrees"""
+    location: Value | None = None
+    """lat,lon: instead of lat and lon"""
+    timestamp: Value | None = None
+    """Unix seconds or milliseconds, ISO-8601, or yyyy-MM-dd HH:mm:ss (UTC); when received if left out"""
+    speed: Value | None = None
+    """Knots; -1 for unknown"""
+    bearing: Value | None = None
+    """Degrees from north; -1 for unknown"""
+    heading: Value | None = None
+    """Another name for bearing"""
+    altitude: Value | None = None
+    """Metres"""
+    accuracy: Value | None = None
+    """Metres; negative: the device does not trust this position"""
+    hdop: Value | None = None
+    batt: Value | None = None
+    """Battery, percent"""
+    valid: Value | None = None
+    """false or 0: the device has no satellite fix"""
+
+
+class TraccarCoords(Model):
+    latitude: float
+    longitude: float
+    accuracy: float | None = None
+    """Metres"""
+    speed: float | None = None
+    """Metres per second; -1 for unknown"""
+    heading: float | None = None
+    altitude: float | None = None
+
+
+class TraccarBattery(Model):
+    level: float | None = None
+    """0 to 1; negative for unknown"""
+    is_charging: bool | None = None
+
+
+class TraccarLocation(Model):
+    timestamp: text(40) | float | None = None
+    """ISO-8601 or Unix seconds or milliseconds; when received if left out"""
+    coords: TraccarCoords
+    battery: TraccarBattery | None = None
+
+
+class TraccarReport(Model):
+    """Traccar Client 9's JSON report (other keys are accepted and ignored)."""
+
+    device_id: text(DEVICE_ID_MAX) | int
+    location: TraccarLocation
 
 
 @dataclass(frozen=True)
@@ -146,12 +213,12 @@ def _time(value, now: datetime) -> datetime:
             seconds = number / 1000 if abs(number) >= MILLISECONDS_FROM else number
             return datetime.fromtimestamp(seconds, UTC)
         at = datetime.fromisoformat(text)
+        return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)  # year 1 at +14:00 overflows
     except (ValueError, OverflowError, OSError):
         raise FixRefused(
             f"timestamp {text[:40]!r} is not a time: send Unix seconds or milliseconds, ISO-8601 "
             "or yyyy-MM-dd HH:mm:ss (UTC)."
         ) from None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _not_negative(name: str, value) -> float | None:

@@ -1,7 +1,9 @@
 """JSON API at ``/api/v1`` for devices and partners, authenticated by short-lived bearer tokens.
 
 Token-authenticated, so ``core.security`` skips the CSRF check here: a browser never sends the
-bearer header by itself, and bodies must be JSON, which a cross-site form cannot send.
+bearer header by itself, and bodies must be JSON (``core.schema`` answers 415 otherwise), which a
+cross-site form cannot send; only the OsmAnd endpoint also takes forms, and a position is all
+they can carry. Every endpoint declares its messages with ``core.schema.operation``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from flask import request
 from app.accounts import queries as accounts
 from app.accounts.views.api import blueprint as accounts_api
 from app.booking.views.api import blueprint as booking_api
-from app.core.errors import NotAuthenticated, UnsupportedMediaType
+from app.core.errors import NotAuthenticated
 from app.core.security import read_token
 from app.payments.views.api import blueprint as payments_api
 from app.tracking.views.api import blueprint as tracking_api
@@ -35,16 +37,6 @@ def bearer_user():
 
 
 blueprint = make_surface("api", "/api/v1", admits=lambda user: user, identify=bearer_user)
-
-# Trackers post OsmAnd reports as forms too; every other write here takes JSON.
-FORM_ENDPOINTS = {"api.tracking.osmand_report"}
-
-
-@blueprint.before_request
-def require_json_body() -> None:
-    if request.method in {"POST", "PUT", "PATCH"} and not request.is_json and request.endpoint not in FORM_ENDPOINTS:
-        raise UnsupportedMediaType()
-
 
 blueprint.register_blueprint(accounts_api)
 blueprint.register_blueprint(booking_api)

@@ -1,458 +1,232 @@
-"""The OpenAPI 3.1 description of ``/api/v1``, served at ``/api/v1/openapi.json``. A test checks
-that every API route is described here and nothing else is."""
+"""``/api/v1/openapi.json``: the OpenAPI 3.1 description, generated from the app's routes and the
+operations their views declare (``core.schema.operation``). Nothing here restates a message: the
+paths and path parameters come from the url_map, summaries from the views' docstrings, schemas
+from the models (pydantic writes JSON Schema 2020-12, which OpenAPI 3.1 uses as is), and the error
+answers from what the surface, the edge checks and the operation say each endpoint can refuse."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+import re
+from typing import Any
 
+from flask import Blueprint, Flask, current_app
+from pydantic import BaseModel, TypeAdapter
+
+from app.core.edge import CONTROL_CLASS, ID_MAX
+from app.core.errors import ErrorBody, InvalidInput
+from app.core.schema import BODY_METHODS, Content, Operation, operation
 from app.web.surface import public
 
 blueprint = Blueprint("openapi", __name__)
 
-
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict, description: str = "OK") -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _body(properties: dict, required: list[str]) -> dict:
-    schema = {"type": "object", "properties": properties, "required": required}
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-def _query(name: str, kind: str, description: str, required: bool = False) -> dict:
-    return {"name": name, "in": "query", "required": required, "schema": {"type": kind}, "description": description}
-
-
-def _path(name: str, kind: str = "string") -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
-
-
-ERRORS = {
-    "401": {"$ref": "#/components/responses/Error"},
-    "404": {"$ref": "#/components/responses/Error"},
-    "409": {"$ref": "#/components/responses/Error"},
-    "422": {"$ref": "#/components/responses/Error"},
+PREFIX = "/api/v1"
+REF = "#/components/schemas/{model}"
+PATH_ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
+SEGMENT = {"type": "string", "minLength": 1, "pattern": rf"^[^/{CONTROL_CLASS}]+$"}
+ID = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
+REFUSALS = {
+    400: "Refused at the edge: control characters in the address, a JSON body nested too deep, a missing or bad header",
+    401: "No bearer token, or one that is invalid, expired or revoked",
+    403: "The token's user may not do this",
+    404: "No such object (or not one of yours)",
+    409: "A conflict with the current state (a seat taken meanwhile, a request with this key still running, "
+    "someone else's change)",
+    410: "Gone: the hold expired",
+    415: "The body must be JSON (Content-Type: application/json)",
+    422: "Fields that do not validate, by name",
+    429: "Too many requests: wait Retry-After seconds",
+    502: "The payment provider could not be reached",
 }
-
-STRING, INTEGER = {"type": "string"}, {"type": "integer"}
-PASSENGERS = {
-    "type": "array",
-    "items": {"type": "object", "properties": {"name": STRING, "phone": STRING}, "required": ["name"]},
+REFUSAL_NAMES = {
+    400: "BadRequest",
+    401: "NotAuthenticated",
+    403: "Forbidden",
+    404: "NotFound",
+    409: "Conflict",
+    410: "Gone",
+    415: "UnsupportedMediaType",
+    422: "Invalid",
+    429: "RateLimited",
+    502: "ProviderUnavailable",
 }
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}}
 
-ERROR = {"$ref": "#/components/responses/Error"}
-IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": True, "schema": {"type": "string"}}
-PAYMENT_ANSWER = _json({"type": "object", "properties": {"payment": {"$ref": "#/components/schemas/Payment"}}})
 
-SPEC = {
-    "openapi": "3.1.0",
-    "info": {
-        "title": "TMS API",
-        "version": "1",
-        "description": "Bus tickets and fleet. Authenticate with POST /auth/token, then send "
-        "`Authorization: Bearer <token>`. Request bodies are JSON. Errors are "
-        '`{"error": {"code", "message", "fields"}}`.',
-    },
-    "servers": [{"url": "/api/v1"}],
-    "security": [{"bearer": []}],
-    "paths": {
-        "/auth/token": {
-            "post": {
-                "summary": "Exchange an email and password for a short-lived bearer token",
-                "security": [],
-                "requestBody": _body({"email": STRING, "password": STRING}, ["email", "password"]),
-                "responses": {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "properties": {"access_token": STRING, "token_type": STRING, "expires_in": INTEGER},
-                        }
-                    ),
-                    "401": {"$ref": "#/components/responses/Error"},
-                    "429": {"$ref": "#/components/responses/Error"},
-                },
+class Description:
+    """One generation of the document: the schemas referenced so far, by name."""
+
+    def __init__(self) -> None:
+        self.schemas: dict[str, dict] = {}
+
+    def schema(self, declared: Any, mode: str) -> dict:
+        """A JSON Schema for a model, a union of models or a raw schema; models go to components."""
+        if isinstance(declared, dict):
+            return declared
+        generated = TypeAdapter(declared).json_schema(mode=mode, ref_template=REF, by_alias=True)
+        for name, definition in generated.pop("$defs", {}).items():
+            self._keep(name, definition)
+        if isinstance(declared, type) and issubclass(declared, BaseModel):
+            self._keep(declared.__name__, generated)
+            return {"$ref": REF.format(model=declared.__name__)}
+        return generated
+
+    def _keep(self, name: str, definition: dict) -> None:
+        if self.schemas.setdefault(name, definition) != definition:
+            raise ValueError(f"two API models are called {name}: rename one")
+
+    def path(self, app: Flask, rule) -> tuple[str, dict]:
+        view = app.view_functions[rule.endpoint]
+        op: Operation | None = getattr(view, "api_operation", None)
+        if op is None:
+            raise LookupError(f"{rule.endpoint} declares no operation (core.schema.operation)")
+        path = PATH_ARGUMENT.sub(r"{\2}", rule.rule.removeprefix(PREFIX))
+        parameters = [
+            {"name": name, "in": "path", "required": True, "schema": ID if converter == "int" else SEGMENT}
+            for converter, name in PATH_ARGUMENT.findall(rule.rule)
+        ]
+        methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+        items = {}
+        for method in methods:
+            suffix = f"_{method.lower()}" if len(methods) > 1 else ""
+            items[method.lower()] = self.operation(op, view, method, parameters, rule.endpoint + suffix)
+        return path, items
+
+    def operation(self, op: Operation, view, method: str, path_parameters: list, endpoint: str) -> dict:
+        summary, description = op.doc
+        is_public = getattr(view, "is_public", False)
+        headers = tuple(getattr(view, "api_headers", ()))
+        item: dict[str, Any] = {
+            "operationId": endpoint.removeprefix("api.").replace(".", "_"),
+            "tags": [endpoint.split(".")[1]],
+            "summary": summary,
+        }
+        if description:
+            item["description"] = description
+        if is_public:
+            item["security"] = []
+        parameters = [*path_parameters, *self._query(op), *(self._header(h) for h in headers)]
+        if parameters:
+            item["parameters"] = parameters
+        reads_body = method in BODY_METHODS and (op.body is not None or op.form is not None)
+        if reads_body:
+            content = {}
+            if op.body is not None:
+                content["application/json"] = {"schema": self.schema(op.body, "validation")}
+            if op.form is not None:
+                content["application/x-www-form-urlencoded"] = {"schema": self.schema(op.form, "validation")}
+            item["requestBody"] = {"required": op.form is None, "content": content}
+        refusals = {400, *op.errors, *(status for h in headers for status in h.errors)}
+        refusals |= {401} if not is_public else set()
+        refusals |= {404} if path_parameters else set()
+        refusals |= {409} if method != "GET" else set()  # a commit the database refused meanwhile
+        refusals |= {415} if reads_body and op.form is None else set()
+        refusals |= {422} if (op.query or reads_body) and op.invalid is InvalidInput else set()
+        replayed = {name: spec for h in headers for name, spec in h.answer_headers.items()}
+        item["responses"] = {
+            **{str(status): self._answer(declared, replayed) for status, declared in sorted(op.answers.items())},
+            **{str(status): {"$ref": f"#/components/responses/{REFUSAL_NAMES[status]}"} for status in sorted(refusals)},
+        }
+        return item
+
+    def _query(self, op: Operation) -> list[dict]:
+        if op.query is None:
+            return []
+        schema = op.query.model_json_schema(mode="validation", by_alias=True, ref_template=REF)
+        required = set(schema.get("required", ()))
+        parameters = []
+        for name, prop in schema["properties"].items():
+            prop = _without_null(prop)
+            description = prop.pop("description", None)
+            parameter = {"name": name, "in": "query", "required": name in required, "schema": prop}
+            if description:
+                parameter["description"] = description
+            parameters.append(parameter)
+        return parameters
+
+    @staticmethod
+    def _header(header) -> dict:
+        schema: dict[str, Any] = {"type": "string", "minLength": 1, "pattern": rf"^[^{CONTROL_CLASS}]+$"}
+        if header.max_length:
+            schema["maxLength"] = header.max_length
+        return {
+            "name": header.name,
+            "in": "header",
+            "required": header.required,
+            "description": header.description,
+            "schema": schema,
+        }
+
+    def _answer(self, declared: Any, headers: dict) -> dict:
+        if isinstance(declared, Content):
+            answer = {
+                "description": declared.description,
+                "content": {media: {"schema": self.schema(s, "serialization")} for media, s in declared.media.items()},
             }
+            headers = {**headers, **{name: {"schema": {"type": "string"}} for name in declared.headers}}
+        else:
+            schema = self.schema(declared, "serialization")
+            answer = {"description": "OK", "content": {"application/json": {"schema": schema}}}
+        if headers:
+            answer["headers"] = headers
+        return answer
+
+    def refusal(self, status: int) -> dict:
+        answer = {
+            "description": REFUSALS[status],
+            "content": {"application/json": {"schema": self.schema(ErrorBody, "serialization")}},
+        }
+        if status in (409, 429):
+            answer["headers"] = RETRY_AFTER
+        return answer
+
+
+def _without_null(prop: dict) -> dict:
+    """A query parameter is absent rather than null: ``X | None`` is described as X."""
+    prop = {key: value for key, value in prop.items() if key != "title"}
+    options = [option for option in prop.pop("anyOf", []) if option != {"type": "null"}]
+    if len(options) == 1:
+        prop = {**options[0], **prop}
+    elif options:
+        prop["anyOf"] = options
+    if prop.get("default") is None:
+        prop.pop("default", None)
+    return prop
+
+
+def describe(app: Flask) -> dict:
+    """The whole document for ``app``'s routes under /api/v1."""
+    description = Description()
+    paths: dict[str, dict] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if rule.endpoint.startswith("api.") and rule.rule.startswith(PREFIX + "/"):
+            path, items = description.path(app, rule)
+            paths.setdefault(path, {}).update(items)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "TMS API",
+            "version": "1",
+            "description": "Bus tickets and fleet. Authenticate with POST /auth/token, then send "
+            "`Authorization: Bearer <token>`. Request bodies are JSON. Errors are "
+            '`{"error": {"code", "message", "fields"}}`; `fields` names the request\'s fields as sent.',
         },
-        "/me": {"get": {"summary": "The token's user and their company roles", "responses": {"200": _json({})}}},
-        "/stations": {
-            "get": {
-                "summary": "Search stations by name or town",
-                "parameters": [_query("q", "string", "Part of a name or town")],
-                "responses": {
-                    "200": _json(
-                        {"type": "object", "properties": {"stations": {"type": "array", "items": _ref("Station")}}}
-                    )
-                },
-            }
+        "servers": [{"url": PREFIX}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "responses": {name: description.refusal(status) for status, name in REFUSAL_NAMES.items()},
+            "schemas": dict(sorted(description.schemas.items())),
         },
-        "/trips/search": {
-            "get": {
-                "summary": "Trips passing `from` before `to` on a date (Africa/Kigali)",
-                "parameters": [
-                    _query("from", "integer", "Origin station id", True),
-                    _query("to", "integer", "Destination station id", True),
-                    _query("date", "string", "YYYY-MM-DD, default today"),
-                    _query("sort", "string", "time (default) or price"),
-                    _query("operator", "integer", "Company id"),
-                    _query("time_of_day", "string", "morning, afternoon or evening"),
-                ],
-                "responses": {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "properties": {"date": STRING, "trips": {"type": "array", "items": _ref("Offer")}},
-                        }
-                    ),
-                    **ERRORS,
-                },
-            }
-        },
-        "/trips/{trip_id}/seats": {
-            "get": {
-                "summary": "Seat map for a leg range: free, taken, held, or mine",
-                "parameters": [
-                    _path("trip_id", "integer"),
-                    _query("from", "integer", "Origin station id"),
-                    _query("to", "integer", "Destination station id"),
-                ],
-                "responses": {"200": _json({}), **ERRORS},
-            }
-        },
-        "/holds": {
-            "post": {
-                "summary": "Hold 1-6 seats for a few minutes (all or none)",
-                "requestBody": _body(
-                    {"trip_id": INTEGER, "from": INTEGER, "to": INTEGER, "seats": {"type": "array", "items": STRING}},
-                    ["trip_id", "seats"],
-                ),
-                "responses": {
-                    "201": _json({"type": "object", "properties": {"hold": _ref("Hold")}}),
-                    "429": {"$ref": "#/components/responses/Error"},
-                    **ERRORS,
-                },
-            }
-        },
-        "/holds/{code}": {
-            "delete": {
-                "summary": "Give up a hold; the seats are free at once",
-                "parameters": [_path("code")],
-                "responses": {"200": _json({"type": "object", "properties": {"hold": _ref("Hold")}}), **ERRORS},
-            }
-        },
-        "/orders": {
-            "post": {
-                "summary": "Check out a hold, or book seats in one call; prices come from the fare table",
-                "description": (
-                    "Either `hold` (a hold's code) or `trip_id` with `seats` (and `from`/`to` station ids, "
-                    "the whole trip if left out). One passenger per seat. A one-call order keeps its seats "
-                    "for the company's hold time and counts against the same limits as a hold."
-                ),
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "oneOf": [
-                                    {
-                                        "type": "object",
-                                        "properties": {"hold": STRING, "passengers": PASSENGERS},
-                                        "required": ["hold", "passengers"],
-                                    },
-                                    {
-                                        "type": "object",
-                                        "properties": {
-                                            "trip_id": INTEGER,
-                                            "from": INTEGER,
-                                            "to": INTEGER,
-                                            "seats": {"type": "array", "items": STRING, "minItems": 1, "maxItems": 6},
-                                            "passengers": PASSENGERS,
-                                        },
-                                        "required": ["trip_id", "seats", "passengers"],
-                                    },
-                                ]
-                            }
-                        }
-                    },
-                },
-                "responses": {
-                    "201": _json({"type": "object", "properties": {"order": _ref("Order")}}),
-                    "410": {"$ref": "#/components/responses/Error"},
-                    **ERRORS,
-                },
-            }
-        },
-        "/orders/{code}": {
-            "get": {
-                "summary": "One of my orders with its tickets",
-                "parameters": [_path("code")],
-                "responses": {"200": _json({"type": "object", "properties": {"order": _ref("Order")}}), **ERRORS},
-            }
-        },
-        "/orders/{code}/payments": {
-            "post": {
-                "summary": "Pay for one of my orders (idempotent)",
-                "description": "Send an `Idempotency-Key` header (a UUID per payment attempt). The same key "
-                "and body answer the first result again with `Idempotent-Replayed: true`; the same key with "
-                "another body answers 422; while the first request runs, 409 with `Retry-After`. MTN MoMo "
-                "needs `phone`: the payer approves on the phone, then the payment settles (poll GET "
-                "/payments/{reference}). PayPal answers an `approve_url` to send the payer to. The sandbox "
-                "takes `decision` to settle at once.",
-                "parameters": [_path("code"), IDEMPOTENCY_KEY],
-                "requestBody": _body(
-                    {
-                        "provider": {"type": "string", "enum": ["momo", "paypal", "sandbox"]},
-                        "phone": STRING,
-                        "amount": INTEGER,
-                        "currency": STRING,
-                        "decision": {"type": "string", "enum": ["approve", "decline"]},
-                    },
-                    ["provider"],
-                ),
-                "responses": {"201": PAYMENT_ANSWER, "400": ERROR, "502": ERROR, **ERRORS},
-            }
-        },
-        "/orders/{code}/cash": {
-            "post": {
-                "summary": "Company staff: record cash taken at a counter (idempotent)",
-                "parameters": [_path("code"), IDEMPOTENCY_KEY],
-                "requestBody": _body({"amount": INTEGER}, ["amount"]),
-                "responses": {"201": PAYMENT_ANSWER, "400": ERROR, "403": ERROR, **ERRORS},
-            }
-        },
-        "/payments/{reference}": {
-            "get": {
-                "summary": "One of my payments, with its refunds",
-                "parameters": [_path("reference")],
-                "responses": {"200": PAYMENT_ANSWER, **ERRORS},
-            }
-        },
-        "/payments/{reference}/sandbox": {
-            "post": {
-                "summary": "Approve or decline a sandbox payment",
-                "parameters": [_path("reference")],
-                "requestBody": _body({"decision": {"type": "string", "enum": ["approve", "decline"]}}, ["decision"]),
-                "responses": {"200": PAYMENT_ANSWER, **ERRORS},
-            }
-        },
-        "/payment-methods": {
-            "get": {
-                "summary": "Payment methods this platform offers",
-                "responses": {"200": _json({"type": "object", "properties": {"providers": {"type": "array"}}})},
-            }
-        },
-        "/webhooks/paypal": {
-            "post": {
-                "summary": "PayPal webhooks (signature-verified; no bearer token)",
-                "security": [],
-                "responses": {"200": _json({"type": "object"}), "400": ERROR},
-            }
-        },
-        "/webhooks/momo/{reference}": {
-            "post": {
-                "summary": "MTN MoMo callback for one payment (a trigger for a status lookup; no bearer token)",
-                "security": [],
-                "parameters": [_path("reference")],
-                "responses": {"200": _json({"type": "object"}), "404": ERROR},
-            },
-            "put": {
-                "summary": "MTN MoMo callback for one payment (as PUT)",
-                "security": [],
-                "parameters": [_path("reference")],
-                "responses": {"200": _json({"type": "object"}), "404": ERROR},
-            },
-        },
-        "/tickets": {
-            "get": {
-                "summary": "My tickets",
-                "responses": {
-                    "200": _json(
-                        {"type": "object", "properties": {"tickets": {"type": "array", "items": _ref("Ticket")}}}
-                    )
-                },
-            }
-        },
-        "/tickets/verify": {
-            "post": {
-                "summary": "For company staff: is this QR text a ticket to travel?",
-                "requestBody": _body({"qr": STRING, "trip_id": INTEGER}, ["qr"]),
-                "responses": {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "properties": {
-                                "valid": {"type": "boolean"},
-                                "reason": {
-                                    "type": "string",
-                                    "enum": [
-                                        "valid",
-                                        "malformed",
-                                        "forged",
-                                        "unknown_key",
-                                        "unknown_ticket",
-                                        "cancelled",
-                                        "unpaid",
-                                        "wrong_trip",
-                                    ],
-                                },
-                                "message": STRING,
-                                "ticket": {"oneOf": [_ref("Ticket"), {"type": "null"}]},
-                            },
-                        }
-                    ),
-                    "403": {"$ref": "#/components/responses/Error"},
-                    **ERRORS,
-                },
-            }
-        },
-        "/positions/osmand": {
-            method: {
-                "summary": "A tracker's position in the OsmAnd protocol (also served at /osmand; no bearer token: "
-                "the registered device id identifies the bus)",
-                "description": "Query string or form: id|deviceid, lat+lon or location=lat,lon, timestamp (Unix s or "
-                "ms, ISO-8601, yyyy-MM-dd HH:mm:ss UTC), speed (knots), bearing|heading, altitude, accuracy, hdop, "
-                "batt (%), valid. JSON (Traccar Client 9+): {device_id, location: {timestamp, coords: {latitude, "
-                "longitude, speed (m/s), heading, accuracy, altitude}, battery: {level (0..1)}}}. Reports a fix "
-                "cannot be taken from (too old, an impossible jump, no satellite fix) answer 200 with "
-                "accepted=false, so the device moves on.",
-                "security": [],
-                "responses": {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "properties": {
-                                "accepted": {"type": "boolean"},
-                                "moved": {"type": "boolean"},
-                                "reason": STRING,
-                            },
-                        }
-                    ),
-                    "400": ERROR,
-                    "429": ERROR,
-                },
-            }
-            for method in ("get", "post")
-        },
-        "/companies/{code}/gtfs-rt/vehicle-positions": {
-            "get": {
-                "summary": "A company's GTFS-Realtime VehiclePositions feed (public; cached for 5 s)",
-                "security": [],
-                "parameters": [_path("code"), _query("format", "string", "json: the same feed as JSON, for debugging")],
-                "responses": {
-                    "200": {
-                        "description": "A FeedMessage: one VehiclePosition per running trip with a live position",
-                        "content": {"application/x-protobuf": {}, "application/json": {"schema": {"type": "object"}}},
-                    },
-                    "404": ERROR,
-                },
-            }
-        },
-        "/openapi.json": {"get": {"summary": "This description", "security": [], "responses": {"200": _json({})}}},
-    },
-    "components": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-        "responses": {
-            "Error": _json(
-                {
-                    "type": "object",
-                    "properties": {
-                        "error": {
-                            "type": "object",
-                            "properties": {"code": STRING, "message": STRING, "fields": {"type": "object"}},
-                        }
-                    },
-                },
-                "An error, with field messages where they apply",
-            )
-        },
-        "schemas": {
-            "Station": {
-                "type": "object",
-                "properties": {
-                    "id": INTEGER,
-                    "name": STRING,
-                    "city": STRING,
-                    "latitude": {"type": "number"},
-                    "longitude": {"type": "number"},
-                },
-            },
-            "Offer": {
-                "type": "object",
-                "properties": {
-                    "trip_id": INTEGER,
-                    "operator": STRING,
-                    "route": STRING,
-                    "seats_free": INTEGER,
-                    "price": {"type": "object"},
-                    "currency": STRING,
-                },
-            },
-            "Hold": {
-                "type": "object",
-                "properties": {
-                    "code": STRING,
-                    "trip_id": INTEGER,
-                    "seats": {"type": "array", "items": STRING},
-                    "status": STRING,
-                    "expires_at": STRING,
-                    "seconds_left": INTEGER,
-                },
-            },
-            "Order": {
-                "type": "object",
-                "properties": {
-                    "code": STRING,
-                    "status": STRING,
-                    "total": INTEGER,
-                    "currency": STRING,
-                    "expires_at": STRING,
-                    "tickets": {"type": "array", "items": _ref("Ticket")},
-                },
-            },
-            "Payment": {
-                "type": "object",
-                "properties": {
-                    "reference": STRING,
-                    "order": STRING,
-                    "provider": STRING,
-                    "status": {
-                        "type": "string",
-                        "enum": ["initiated", "pending", "succeeded", "failed", "cancelled", "mismatch"],
-                    },
-                    "amount": INTEGER,
-                    "currency": STRING,
-                    "provider_amount": STRING,
-                    "provider_currency": STRING,
-                    "approve_url": STRING,
-                    "failure_reason": STRING,
-                    "order_status": STRING,
-                    "refunds": {"type": "array", "items": {"type": "object"}},
-                },
-            },
-            "Ticket": {
-                "type": "object",
-                "properties": {
-                    "code": STRING,
-                    "status": STRING,
-                    "trip_id": INTEGER,
-                    "seat": STRING,
-                    "class": STRING,
-                    "passenger": STRING,
-                    "price": INTEGER,
-                    "refund_amount": INTEGER,
-                    "qr": STRING,
-                    "url": STRING,
-                },
-            },
-        },
-    },
-}
+    }
 
 
 @blueprint.get("/openapi.json")
 @public
+@operation(answers={200: Content({"application/json": {"type": "object"}}, "This description")})
 def openapi():
-    return jsonify(SPEC)
+    """This description"""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if "tms.openapi" not in app.extensions:  # routes are fixed once the app serves
+        app.extensions["tms.openapi"] = describe(app)
+    return app.json.response(app.extensions["tms.openapi"])

@@ -21,6 +21,7 @@ from app.accounts.forms import (
 from app.accounts.queries import active_memberships, live_sessions
 from app.accounts.rules import CONSOLE_ROLES, Role, SessionPolicy
 from app.accounts.views import known_device, remember_device
+from app.core.edge import has_control
 from app.core.errors import RateLimited
 from app.core.forms import status_of, submit
 from app.core.htmx import render
@@ -56,10 +57,16 @@ def _sign_out() -> None:
 
 
 def _local(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, never another site's address."""
+    """``target`` if it is a path on this site on one line, never another site's address."""
     target = target or ""
     parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc and "\\" not in target:
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and not parts.netloc
+        and "\\" not in target
+        and not has_control(target)
+    ):
         return target
     return None
 

@@ -8,6 +8,7 @@ from flask import Blueprint, g, request
 
 from app.accounts.rules import Role
 from app.audit import queries
+from app.core.edge import day, db_id, page_number
 from app.core.htmx import render
 from app.web.surface import requires_role
 
@@ -15,15 +16,11 @@ blueprint = Blueprint("audit", __name__)
 
 
 def _int(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return request.args.get(name, type=db_id)
 
 
 def _date(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
+    return request.args.get(name, type=day)
 
 
 @blueprint.get("/audit")
@@ -37,7 +34,7 @@ def index():
         object_id=_int("object"),
         since=_date("since"),
         until=_date("until"),
-        page=_int("page") or 1,
+        page=request.args.get("page", 1, type=page_number),
     )
     entries, more = queries.entries(company.id, where, company.timezone)
     actions, types, actors = queries.facets(company.id)

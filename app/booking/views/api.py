@@ -1,73 +1,133 @@
 """The booking journey over JSON: stations, trip search, seat maps, holds, orders, tickets, and
-ticket verification for company staff. Errors come back as ``{"error": {code, message, fields}}``."""
+ticket verification for company staff. Every message is a model below (``core.schema``)."""
 
 from __future__ import annotations
 
-from datetime import date
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask import Blueprint, current_app, g, url_for
+from pydantic import Field
 from sqlalchemy import select
 
 from app.accounts.queries import active_memberships
 from app.booking import qr, queries
 from app.booking.models import Hold, Order, Ticket
-from app.booking.rules import search_problems
+from app.booking.rules import HOLD_STATUSES, MAX_SEATS_PER_ORDER, ORDER_STATUSES, TICKET_STATUSES, search_problems
 from app.booking.services import holds, inventory, orders, tickets
 from app.companies.models import Station
-from app.core.api import json_body
 from app.core.errors import Forbidden, InvalidInput, NotFound
 from app.core.models import utcnow
+from app.core.schema import Amount, Day, Id, Model, QueryModel, Timestamp, one_of, operation, text
 from app.extensions import db
 from app.fleet.models import Trip
+from app.fleet.rules import SEAT_CLASSES
 
 blueprint = Blueprint("booking", __name__)
+
+Seats = Annotated[
+    list[text(6)], Field(min_length=1, max_length=MAX_SEATS_PER_ORDER, description='Labels such as "12A", each once')
+]
 
 
 def _zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
 
 
-def _station_json(station: Station) -> dict:
-    return {
-        "id": station.id,
-        "name": station.name,
-        "city": station.city,
-        "latitude": station.latitude,
-        "longitude": station.longitude,
-    }
+# --- Stations and search -----------------------------------------------------------------------
+
+
+class StationQuery(QueryModel):
+    q: text(80, min_length=0) = ""
+    """Part of a name or town"""
+
+
+class StationOut(Model):
+    id: Id
+    name: str
+    city: str
+    latitude: float
+    longitude: float
+
+
+class StationList(Model):
+    stations: list[StationOut]
 
 
 @blueprint.get("/stations")
-def stations():
-    text = request.args.get("q", "").strip()[:80]
-    return jsonify(stations=[_station_json(s) for s in queries.station_search(text, limit=20)])
+@operation(query=StationQuery, answers={200: StationList})
+def stations(query: StationQuery):
+    """Search stations by name or town"""
+    found = queries.station_search(query.q.strip(), limit=20)
+    return StationList(
+        stations=[
+            StationOut(id=s.id, name=s.name, city=s.city, latitude=s.latitude, longitude=s.longitude) for s in found
+        ]
+    )
 
 
-def _station_arg(name: str, errors: dict) -> Station | None:
-    value = request.args.get(name, type=int)
-    station = db.session.get(Station, value) if value else None
+class SearchQuery(QueryModel):
+    origin: Id = Field(alias="from")
+    """Origin station id (GET /stations)"""
+    destination: Id = Field(alias="to")
+    """Destination station id"""
+    day: Day | None = Field(None, alias="date")
+    """YYYY-MM-DD in Africa/Kigali; today when left out"""
+    sort: Literal["time", "price"] = "time"
+    operator: Id | None = None
+    """Only this company's trips"""
+    time_of_day: Literal["morning", "afternoon", "evening"] | None = None
+
+
+class Stop(Model):
+    station_id: Id
+    name: str
+
+
+class Departure(Stop):
+    departs_at: Timestamp
+
+
+class Arrival(Stop):
+    arrives_at: Timestamp
+
+
+class Offer(Model):
+    trip_id: Id
+    operator: str
+    route: str
+    origin: Departure = Field(alias="from")
+    destination: Arrival = Field(alias="to")
+    seats_free: int
+    price: dict[Literal[SEAT_CLASSES], Amount]
+    """By seat class: standard, and vip when the bus has VIP seats"""
+    currency: str
+
+
+class SearchAnswer(Model):
+    day: Day = Field(alias="date")
+    trips: list[Offer]
+
+
+def _station(station_id: int, name: str, errors: dict) -> Station | None:
+    station = db.session.get(Station, station_id)
     if station is None or not station.is_enabled:
         errors[name] = ["Unknown station: give a station id from GET /api/v1/stations."]
+        return None
     return station
 
 
 @blueprint.get("/trips/search")
-def search():
+@operation(query=SearchQuery, answers={200: SearchAnswer})
+def search(query: SearchQuery):
+    """Trips passing `from` before `to` on a date (Africa/Kigali)"""
     errors: dict[str, list[str]] = {}
-    origin, destination = _station_arg("from", errors), _station_arg("to", errors)
+    origin, destination = _station(query.origin, "from", errors), _station(query.destination, "to", errors)
     today = utcnow().astimezone(_zone()).date()
-    try:
-        day = date.fromisoformat(request.args["date"]) if request.args.get("date") else today
-    except ValueError:
-        errors["date"] = ["Give the date as YYYY-MM-DD."]
-        day = today
+    day = query.day or today
     if origin and destination:
         for name, problem in search_problems(origin.id, destination.id, day, today).items():
             errors.setdefault({"destination": "to"}.get(name, name), []).append(problem)
-    sort = request.args.get("sort", "time")
-    if sort not in ("time", "price"):
-        errors["sort"] = ["Sort by time or price."]
     if errors:
         raise InvalidInput(fields=errors)
     offers = queries.search(
@@ -76,26 +136,29 @@ def search():
         day,
         zone=_zone(),
         now=utcnow(),
-        company_id=request.args.get("operator", type=int),
-        time_of_day=request.args.get("time_of_day"),
-        sort=sort,
+        company_id=query.operator,
+        time_of_day=query.time_of_day,
+        sort=query.sort,
     )
-    return jsonify(
-        date=day.isoformat(),
+    return SearchAnswer(
+        day=day,
         trips=[
-            {
-                "trip_id": o.trip_id,
-                "operator": o.operator,
-                "route": o.route,
-                "from": {"station_id": origin.id, "name": origin.name, "departs_at": o.departs_at.isoformat()},
-                "to": {"station_id": destination.id, "name": destination.name, "arrives_at": o.arrives_at.isoformat()},
-                "seats_free": o.seats_free,
-                "price": {"standard": o.price, **({"vip": o.vip_price} if o.vip_price else {})},
-                "currency": o.currency,
-            }
+            Offer(
+                trip_id=o.trip_id,
+                operator=o.operator,
+                route=o.route,
+                origin=Departure(station_id=origin.id, name=origin.name, departs_at=o.departs_at),
+                destination=Arrival(station_id=destination.id, name=destination.name, arrives_at=o.arrives_at),
+                seats_free=o.seats_free,
+                price={"standard": o.price, **({"vip": o.vip_price} if o.vip_price else {})},
+                currency=o.currency,
+            )
             for o in offers
         ],
     )
+
+
+# --- Seat maps and holds -----------------------------------------------------------------------
 
 
 def _trip(trip_id: int) -> Trip:
@@ -105,7 +168,7 @@ def _trip(trip_id: int) -> Trip:
     return trip
 
 
-def _positions(stations: list[int], origin_station, destination_station) -> tuple[int, int]:
+def _positions(stations: list[int], origin_station: int | None, destination_station: int | None) -> tuple[int, int]:
     """Stop positions on a trip calling at ``stations`` of the passenger's two stations: the whole
     trip when they are left out."""
     by_station = {station: position for position, station in enumerate(stations)}
@@ -116,131 +179,238 @@ def _positions(stations: list[int], origin_station, destination_station) -> tupl
     return origin, destination
 
 
-def _stations_of(trip_id) -> list[int]:
+def _stations_of(trip_id: int) -> list[int]:
     stations = queries.trip_stations(trip_id)
     if not stations:
         raise NotFound("No such trip.")
     return stations
 
 
+class LegQuery(QueryModel):
+    origin: Id | None = Field(None, alias="from")
+    """Origin station id; the trip's first stop when left out"""
+    destination: Id | None = Field(None, alias="to")
+    """Destination station id; the trip's last stop when left out"""
+
+
+class Seat(Model):
+    label: str
+    row: int
+    column: int
+    seat_class: Literal[SEAT_CLASSES] = Field(alias="class")
+    state: Literal["free", "taken", "held", "mine"]
+
+
+class SeatMap(Model):
+    trip_id: Id
+    bus: str | None
+    """The bus's plate"""
+    prices: dict[str, Amount]
+    """Price by seat class between the two stops"""
+    currency: str
+    seats: list[Seat]
+
+
 @blueprint.get("/trips/<int:trip_id>/seats")
-def seats(trip_id: int):
+@operation(query=LegQuery, answers={200: SeatMap})
+def seats(trip_id: int, query: LegQuery):
+    """Seat map for a leg range: free, taken, held, or mine"""
     trip = _trip(trip_id)
-    stations = [stop.station_id for stop in trip.stops]
-    origin, destination = _positions(stations, request.args.get("from", type=int), request.args.get("to", type=int))
+    origin, destination = _positions([stop.station_id for stop in trip.stops], query.origin, query.destination)
     states = inventory.seat_states(trip, origin, destination, now=utcnow(), viewer_id=g.user.id)
-    return jsonify(
+    return SeatMap(
         trip_id=trip.id,
         bus=trip.bus.plate if trip.bus else None,
         prices=queries.prices_for(trip, origin, destination),
         currency=trip.route.company.currency,
         seats=[
-            {
-                "label": seat.label,
-                "row": seat.row,
-                "column": seat.column,
-                "class": seat.seat_class,
-                "state": states.get(seat.label, "free"),
-            }
+            Seat(
+                label=seat.label,
+                row=seat.row,
+                column=seat.column,
+                seat_class=seat.seat_class,
+                state=states.get(seat.label, "free"),
+            )
             for seat in (trip.bus.seats if trip.bus else [])
         ],
     )
 
 
-def _hold_json(hold: Hold) -> dict:
-    return {
-        "code": hold.code,
-        "trip_id": hold.trip_id,
-        "seats": hold.seats,
-        "from_position": hold.origin_position,
-        "to_position": hold.destination_position,
-        "status": hold.status,
-        "expires_at": hold.expires_at.isoformat(),
-        "seconds_left": holds.seconds_left(hold, utcnow()),
-    }
+class HoldRequest(Model):
+    trip_id: Id
+    origin: Id | None = Field(None, alias="from")
+    """Origin station id; the trip's first stop when left out"""
+    destination: Id | None = Field(None, alias="to")
+    """Destination station id; the trip's last stop when left out"""
+    seats: Seats
 
 
-def _check_labels(seats: list) -> None:
-    if not all(isinstance(seat, str) and len(seat) <= 6 for seat in seats):
-        raise InvalidInput(fields={"seats": ['Seats are labels such as "12A".']})
+class HoldOut(Model):
+    code: str
+    trip_id: Id
+    seats: list[str]
+    from_position: int
+    to_position: int
+    status: Literal[HOLD_STATUSES]
+    expires_at: Timestamp
+    seconds_left: int
+
+
+class HoldAnswer(Model):
+    hold: HoldOut
+
+
+def _hold_out(hold: Hold) -> HoldOut:
+    return HoldOut(
+        code=hold.code,
+        trip_id=hold.trip_id,
+        seats=hold.seats,
+        from_position=hold.origin_position,
+        to_position=hold.destination_position,
+        status=hold.status,
+        expires_at=hold.expires_at,
+        seconds_left=holds.seconds_left(hold, utcnow()),
+    )
 
 
 @blueprint.post("/holds")
-def create_hold():
-    body = json_body(trip_id=(int, 0), seats=(list, 0))
-    raw = request.get_json()
-    _check_labels(body["seats"])
-    origin, destination = _positions(_stations_of(body["trip_id"]), raw.get("from"), raw.get("to"))
+@operation(body=HoldRequest, answers={201: HoldAnswer}, errors=(404, 409, 429))
+def create_hold(body: HoldRequest):
+    """Hold 1-6 seats for a few minutes (all or none)"""
+    origin, destination = _positions(_stations_of(body.trip_id), body.origin, body.destination)
     hold = holds.create_hold(
-        g.user, body["trip_id"], seats=body["seats"], origin=origin, destination=destination, now=utcnow()
+        g.user, body.trip_id, seats=body.seats, origin=origin, destination=destination, now=utcnow()
     )
-    return jsonify(hold=_hold_json(hold)), 201
+    return HoldAnswer(hold=_hold_out(hold)), 201
 
 
 @blueprint.delete("/holds/<code>")
+@operation(answers={200: HoldAnswer})
 def release_hold(code: str):
-    return jsonify(hold=_hold_json(holds.release_hold(g.user, code, now=utcnow())))
+    """Give up a hold; the seats are free at once"""
+    return HoldAnswer(hold=_hold_out(holds.release_hold(g.user, code, now=utcnow())))
 
 
-def _order_json(order: Order) -> dict:
-    return {
-        "code": order.code,
-        "status": order.status,
-        "total": order.total,
-        "currency": order.currency,
-        "expires_at": order.expires_at.isoformat() if order.expires_at else None,
-        "tickets": [_ticket_json(t) for t in order.tickets],
-    }
+# --- Orders and tickets --------------------------------------------------------------------------
 
 
-def _ticket_json(ticket: Ticket) -> dict:
-    return {
-        "code": ticket.code,
-        "status": ticket.status,
-        "trip_id": ticket.trip_id,
-        "seat": ticket.seat_label,
-        "class": ticket.seat_class,
-        "passenger": ticket.passenger_name,
-        "from": ticket.origin.name,
-        "to": ticket.destination.name,
-        "departs_at": ticket.trip.time_at(ticket.origin_position).isoformat(),
-        "price": ticket.price,
-        "refund_amount": ticket.refund_amount,
-        "qr": qr.text_for(ticket) if ticket.status == "paid" else None,
-        "url": url_for("portal.booking.ticket", code=ticket.code, _external=True),
-    }
+class Passenger(Model):
+    name: text(120)
+    phone: text(32, min_length=0) | None = None
+    """For the SMS ticket; the buyer's when left out"""
+
+
+Passengers = Annotated[list[Passenger], Field(min_length=1, max_length=MAX_SEATS_PER_ORDER, description="One per seat")]
+
+
+class CheckoutRequest(Model):
+    """Check out a hold."""
+
+    hold: text(40)
+    """A hold's code (POST /holds)"""
+    passengers: Passengers
+
+
+class BookingRequest(Model):
+    """Book seats in one call."""
+
+    trip_id: Id
+    origin: Id | None = Field(None, alias="from")
+    """Origin station id; the trip's first stop when left out"""
+    destination: Id | None = Field(None, alias="to")
+    """Destination station id; the trip's last stop when left out"""
+    seats: Seats
+    passengers: Passengers
+
+
+def _order_kind(raw) -> str:
+    return "booking" if isinstance(raw, dict) and "hold" not in raw and "trip_id" in raw else "checkout"
+
+
+OrderRequest = one_of(_order_kind, checkout=CheckoutRequest, booking=BookingRequest)
+
+
+class TicketOut(Model):
+    code: str
+    status: Literal[TICKET_STATUSES]
+    trip_id: Id
+    seat: str
+    seat_class: Literal[SEAT_CLASSES] = Field(alias="class")
+    passenger: str
+    origin: str = Field(alias="from")
+    destination: str = Field(alias="to")
+    departs_at: Timestamp
+    price: Amount
+    refund_amount: Amount | None
+    qr: str | None
+    """The signed QR text, once paid"""
+    url: str
+
+
+class OrderOut(Model):
+    code: str
+    status: Literal[ORDER_STATUSES]
+    total: Amount
+    currency: str
+    expires_at: Timestamp | None
+    tickets: list[TicketOut]
+
+
+class OrderAnswer(Model):
+    order: OrderOut
+
+
+class TicketList(Model):
+    tickets: list[TicketOut]
+
+
+def _order_out(order: Order) -> OrderOut:
+    return OrderOut(
+        code=order.code,
+        status=order.status,
+        total=order.total,
+        currency=order.currency,
+        expires_at=order.expires_at,
+        tickets=[_ticket_out(t) for t in order.tickets],
+    )
+
+
+def _ticket_out(ticket: Ticket) -> TicketOut:
+    return TicketOut(
+        code=ticket.code,
+        status=ticket.status,
+        trip_id=ticket.trip_id,
+        seat=ticket.seat_label,
+        seat_class=ticket.seat_class,
+        passenger=ticket.passenger_name,
+        origin=ticket.origin.name,
+        destination=ticket.destination.name,
+        departs_at=ticket.trip.time_at(ticket.origin_position),
+        price=ticket.price,
+        refund_amount=ticket.refund_amount,
+        qr=qr.text_for(ticket) if ticket.status == "paid" else None,
+        url=url_for("portal.booking.ticket", code=ticket.code, _external=True),
+    )
 
 
 @blueprint.post("/orders")
-def create_order():
-    """Check out a hold (``hold``), or book seats in one call (``trip_id``, ``seats``, optional
-    ``from``/``to`` station ids); either way one passenger per seat, priced by the server."""
-    raw = request.get_json(silent=True)
-    one_call = isinstance(raw, dict) and "hold" not in raw and "trip_id" in raw
-    body = json_body(
-        passengers=(list, 0), **({"trip_id": (int, 0), "seats": (list, 0)} if one_call else {"hold": (str, 40)})
-    )
-    people = []
-    for entry in body["passengers"][:6]:
-        if not isinstance(entry, dict) or not isinstance(entry.get("name", ""), str):
-            raise InvalidInput(fields={"passengers": ["Each passenger is an object with a name and a phone."]})
-        people.append(orders.Passenger(entry.get("name", ""), entry.get("phone") or None))
-    if not one_call:
-        return jsonify(
-            order=_order_json(orders.checkout(g.user, body["hold"], people, channel="api", now=utcnow()))
-        ), 201
-    _check_labels(body["seats"])
-    origin, destination = _positions(_stations_of(body["trip_id"]), raw.get("from"), raw.get("to"))
+@operation(body=OrderRequest, answers={201: OrderAnswer}, errors=(404, 409, 410, 429))
+def create_order(body: CheckoutRequest | BookingRequest):
+    """Check out a hold, or book seats in one call; prices come from the fare table
+
+    Either `hold` (a hold's code) or `trip_id` with `seats` (and `from`/`to` station ids, the whole
+    trip if left out). One passenger per seat. A one-call order keeps its seats for the company's
+    hold time and counts against the same limits as a hold.
+    """
+    people = [orders.Passenger(p.name, p.phone or None) for p in body.passengers]
+    now = utcnow()
+    if isinstance(body, CheckoutRequest):
+        return OrderAnswer(order=_order_out(orders.checkout(g.user, body.hold, people, channel="api", now=now))), 201
+    origin, destination = _positions(_stations_of(body.trip_id), body.origin, body.destination)
     order = orders.reserve(
-        g.user,
-        body["trip_id"],
-        seats=body["seats"],
-        origin=origin,
-        destination=destination,
-        passengers=people,
-        now=utcnow(),
+        g.user, body.trip_id, seats=body.seats, origin=origin, destination=destination, passengers=people, now=now
     )
-    return jsonify(order=_order_json(order)), 201
+    return OrderAnswer(order=_order_out(order)), 201
 
 
 def _my_order(code: str) -> Order:
@@ -251,31 +421,51 @@ def _my_order(code: str) -> Order:
 
 
 @blueprint.get("/orders/<code>")
+@operation(answers={200: OrderAnswer})
 def get_order(code: str):
-    return jsonify(order=_order_json(_my_order(code)))
+    """One of my orders with its tickets"""
+    return OrderAnswer(order=_order_out(_my_order(code)))
 
 
 @blueprint.get("/tickets")
+@operation(answers={200: TicketList})
 def my_tickets():
-    return jsonify(tickets=[_ticket_json(t) for t in queries.tickets_of(g.user.id)])
+    """My tickets"""
+    return TicketList(tickets=[_ticket_out(t) for t in queries.tickets_of(g.user.id)])
+
+
+class VerifyRequest(Model):
+    qr: text(400)
+    """The text read from the ticket's QR code"""
+    trip_id: Id | None = None
+    """The trip being boarded: a ticket for another trip is refused"""
+
+
+class VerifyAnswer(Model):
+    valid: bool
+    reason: Literal[
+        "valid", "malformed", "forged", "unknown_key", "unknown_ticket", "cancelled", "unpaid", "wrong_trip"
+    ]
+    message: str
+    ticket: TicketOut | None
 
 
 @blueprint.post("/tickets/verify")
-def verify():
-    """For company staff at the door: is this QR a ticket to travel? Answers 200 either way."""
-    body = json_body(qr=(str, 400))
+@operation(body=VerifyRequest, answers={200: VerifyAnswer}, errors=(403,))
+def verify(body: VerifyRequest):
+    """For company staff: is this QR text a ticket to travel?
+
+    Answers 200 either way, with the reason.
+    """
     companies = {m.company_id for m in active_memberships(g.user)}
     if not companies:
         raise Forbidden("Only company staff verify tickets.")
-    trip_id = request.get_json().get("trip_id")
-    if trip_id is not None and not isinstance(trip_id, int):
-        raise InvalidInput(fields={"trip_id": ["Must be an integer."]})
-    verdict = tickets.verify_ticket(body["qr"], trip_id=trip_id)
+    verdict = tickets.verify_ticket(body.qr, trip_id=body.trip_id)
     if verdict.ticket is not None and verdict.ticket.order.company_id not in companies:
         verdict = tickets.Verdict(False, "unknown_ticket", "No ticket of your company matches this code.")
-    return jsonify(
+    return VerifyAnswer(
         valid=verdict.valid,
         reason=verdict.reason,
         message=verdict.message,
-        ticket=_ticket_json(verdict.ticket) if verdict.ticket is not None else None,
+        ticket=_ticket_out(verdict.ticket) if verdict.ticket is not None else None,
     )

@@ -17,6 +17,7 @@ from app.booking.rules import MAX_SEATS_PER_ORDER, search_problems
 from app.booking.services import holds, inventory, orders, tickets
 from app.companies.queries import active_companies, stations_by_city
 from app.core import tx
+from app.core.edge import db_id
 from app.core.errors import DomainError, InvalidInput
 from app.core.htmx import render
 from app.core.models import utcnow
@@ -95,8 +96,8 @@ def _trip_on_sale(trip_id: int) -> Trip:
 def _positions(trip: Trip) -> tuple[int, int]:
     """The passenger's stops from the query (station ids), as positions on the trip."""
     by_station = {stop.station_id: stop.position for stop in trip.stops}
-    origin = by_station.get(request.values.get("from", type=int), 0)
-    destination = by_station.get(request.values.get("to", type=int), len(trip.stops) - 1)
+    origin = by_station.get(request.values.get("from", type=db_id), 0)
+    destination = by_station.get(request.values.get("to", type=db_id), len(trip.stops) - 1)
     if origin >= destination:
         raise InvalidInput("This trip does not go from that stop to that one.")
     return origin, destination

@@ -9,6 +9,7 @@ import json
 from flask import Blueprint, Response, flash, g, redirect, request, url_for
 
 from app.audit.services import record
+from app.core.edge import has_control
 from app.core.errors import DomainError
 from app.core.htmx import is_htmx, render
 from app.fleet.queries import company_object_or_404
@@ -78,7 +79,8 @@ def retry_by_hand(actor, notification: Notification) -> None:
 def back_to(log: dict) -> str:
     """The page the retry came from (the list with its filters, or a record's page); nothing else."""
     target = request.form.get("next", "")
-    return target if target.startswith(url_for(f"{log['surface']}.notifications.notification_list")) else log["back"]
+    ours = target.startswith(url_for(f"{log['surface']}.notifications.notification_list")) and not has_control(target)
+    return target if ours else log["back"]
 
 
 def retried(log: dict, notification: Notification) -> Response:

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, g, redirect, request, url_for
 
+from app.core.edge import page_number
 from app.core.htmx import render, wants_fragment
 from app.core.models import utcnow
 from app.notifications import queries, services
@@ -36,7 +37,7 @@ def bell():
 
 
 def _page() -> int:
-    return max(request.values.get("page", 1, type=int), 1)
+    return request.values.get("page", 1, type=page_number)
 
 
 def _inbox_page(*, bell_changed: bool = False) -> Response:

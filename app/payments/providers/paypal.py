@@ -16,6 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from app.core.errors import DomainError
 from app.extensions import redis
 from app.payments.providers import Charge, Outcome, ProviderError, Started
 from app.payments.providers.http import cached_token, call, forget_token, json_of
@@ -30,8 +31,11 @@ ORDER_STATUSES = {
 CAPTURE_STATUSES = {"COMPLETED": "succeeded", "PENDING": "pending", "DECLINED": "failed", "FAILED": "failed"}
 
 
-class WebhookRejected(Exception):
-    """A webhook whose signature, certificate or shape does not check out."""
+class WebhookRejected(DomainError):
+    """A webhook whose signature, certificate or shape does not check out: 400, nothing stored."""
+
+    status = 400
+    code = "webhook_rejected"
 
 
 class PayPal:
@@ -222,7 +226,10 @@ class PayPal:
             raise WebhookRejected("the signature does not match") from error
 
     def _certificate(self, url: str) -> x509.Certificate:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError as error:  # e.g. an unclosed IPv6 bracket
+            raise WebhookRejected("malformed certificate URL") from error
         origin = f"{parts.scheme}://{parts.netloc}".lower()
         if parts.username or parts.password or origin not in {o.lower() for o in self.cert_origins}:
             raise WebhookRejected(f"certificate URL outside PayPal's hosts: {origin}")

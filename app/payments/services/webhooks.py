@@ -5,47 +5,59 @@ processing looks the payment up with our own credentials and compares amount, cu
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.core.errors import InvalidInput, NotFound
+from app.core.edge import has_control
+from app.core.errors import NotFound
 from app.core.jobs import enqueue
+from app.core.schema import Model, text
 from app.extensions import db
 from app.payments.models import Payment, Refund, WebhookEvent
+from app.payments.providers.momo import MOMO_STATUSES
 from app.payments.providers.paypal import PayPal
 from app.payments.services import payments, refunds
 
 
-def receive_paypal(headers, raw_body: bytes) -> WebhookEvent | None:
-    """Verify and store a PayPal webhook; None when it was delivered before. Raises
-    ``WebhookRejected`` when the signature does not check out: nothing is stored then."""
+class PayPalEvent(Model):
+    """A PayPal webhook event: the fields we read (the whole event is stored as sent)."""
+
+    id: text(100)
+    event_type: text(60)
+    """E.g. CHECKOUT.ORDER.APPROVED, PAYMENT.CAPTURE.COMPLETED"""
+    resource: dict[str, Any] = {}
+
+
+class MomoCallback(Model):
+    """An MTN MoMo callback: the body of a request-to-pay status lookup (read only as a trigger)."""
+
+    status: str | None = None
+    """PENDING, SUCCESSFUL or FAILED"""
+    externalId: str | None = None  # noqa: N815  (MTN's name)
+    financialTransactionId: str | None = None  # noqa: N815
+
+
+def receive_paypal(headers, raw_body: bytes, event: PayPalEvent, payload: dict) -> WebhookEvent | None:
+    """Verify and store a PayPal webhook (``event``: its body read, ``payload``: as sent); None
+    when it was delivered before. Raises ``WebhookRejected`` when the signature does not check
+    out: nothing is stored then."""
     PayPal(current_app.config).verify_webhook(headers, raw_body)
-    try:
-        event = json.loads(raw_body)
-    except ValueError as error:
-        raise InvalidInput("The webhook body is not JSON.") from error
-    if not isinstance(event, dict) or not event.get("id") or not event.get("event_type"):
-        raise InvalidInput("The webhook has no event id or type.")
-    return _store("paypal", str(event["id"])[:100], str(event["event_type"])[:60], event)
+    return _store("paypal", event.id, event.event_type, payload)
 
 
-def receive_momo(reference: str, raw_body: bytes) -> WebhookEvent | None:
+def receive_momo(reference: str, raw_body: bytes, callback: MomoCallback, payload: dict) -> WebhookEvent | None:
     """Store an MTN MoMo callback for one of our payments (they are unsigned: it only triggers a
     status lookup). Identical repeats are stored once."""
     payment = db.session.scalar(select(Payment).where(Payment.reference == reference, Payment.provider == "momo"))
     if payment is None:
         raise NotFound("No such payment.")
-    try:
-        body = json.loads(raw_body or b"{}")
-    except ValueError:
-        body = {"raw": raw_body[:2000].decode(errors="replace")}
     event_id = f"{reference}:{hashlib.sha256(raw_body).hexdigest()[:16]}"
-    status = body.get("status") if isinstance(body, dict) else None
-    return _store("momo", event_id, f"requesttopay.{str(status or 'unknown').lower()}"[:60], body)
+    status = (callback.status or "").upper()
+    return _store("momo", event_id, f"requesttopay.{status.lower() if status in MOMO_STATUSES else 'unknown'}", payload)
 
 
 def _store(provider: str, event_id: str, event_type: str, payload) -> WebhookEvent | None:
@@ -83,17 +95,26 @@ def _payment_of(event: WebhookEvent) -> Payment | None:
 
 
 def _paypal_target(event: WebhookEvent) -> Payment | Refund | None:
-    resource = event.payload.get("resource") or {}
+    resource = _object(event.payload.get("resource"))
     if event.event_type.startswith("PAYMENT.REFUND") or event.event_type == "PAYMENT.CAPTURE.REFUNDED":
-        refund = db.session.scalar(select(Refund).where(Refund.provider_transaction_id == str(resource.get("id"))))
-        if refund is not None:
+        refund_id = _provider_id(resource.get("id"))
+        refund = refund_id and db.session.scalar(select(Refund).where(Refund.provider_transaction_id == refund_id))
+        if refund:
             return refund
     if event.event_type.startswith("CHECKOUT.ORDER"):
-        order_id = resource.get("id")
+        order_id = _provider_id(resource.get("id"))
     else:
-        order_id = ((resource.get("supplementary_data") or {}).get("related_ids") or {}).get("order_id")
+        related = _object(_object(resource.get("supplementary_data")).get("related_ids"))
+        order_id = _provider_id(related.get("order_id"))
     if not order_id:
         return None
-    return db.session.scalar(
-        select(Payment).where(Payment.provider == "paypal", Payment.provider_order_id == str(order_id))
-    )
+    return db.session.scalar(select(Payment).where(Payment.provider == "paypal", Payment.provider_order_id == order_id))
+
+
+def _object(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _provider_id(value) -> str | None:
+    """A provider's id as we keep them, or None for anything else."""
+    return value if isinstance(value, str) and 0 < len(value) <= 100 and not has_control(value) else None

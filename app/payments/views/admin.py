@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, request
 from sqlalchemy import select
 
+from app.core.edge import db_id
 from app.core.htmx import render
 from app.extensions import db
 from app.payments import queries
@@ -24,8 +25,7 @@ def _zone() -> ZoneInfo:
 
 @blueprint.get("/payments")
 def payment_list():
-    company = request.args.get("company", "")
-    where = payment_filter(int(company) if company.isdigit() else None)
+    where = payment_filter(request.args.get("company", type=db_id))
     rows, more = queries.payments(where, _zone())
     attention = list(
         db.session.scalars(select(Payment).where(Payment.status == "mismatch").order_by(Payment.id.desc()).limit(50))
@@ -50,6 +50,5 @@ def payment_list():
 
 @blueprint.get("/payments.csv")
 def payment_csv():
-    company = request.args.get("company", "")
-    rows, _ = queries.payments(payment_filter(int(company) if company.isdigit() else None), _zone(), limit=None)
+    rows, _ = queries.payments(payment_filter(request.args.get("company", type=db_id)), _zone(), limit=None)
     return csv_response(queries.csv_export(rows, _zone(), queries.company_names()), "payments-all.csv")

@@ -14,6 +14,7 @@ from app.audit.services import record
 from app.booking.errors import OrderNotPayable
 from app.booking.models import Order
 from app.core import tx
+from app.core.edge import day, page_number
 from app.core.errors import InvalidInput
 from app.core.htmx import render
 from app.core.models import utcnow
@@ -28,14 +29,10 @@ blueprint = Blueprint("payments", __name__)
 
 
 def _date(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
+    return request.args.get(name, type=day)
 
 
 def payment_filter(company_id: int | None) -> queries.PaymentFilter:
-    page = request.args.get("page", "")
     return queries.PaymentFilter(
         company_id=company_id,
         status=request.args.get("status", "") if request.args.get("status") in PAYMENT_STATUSES else "",
@@ -43,7 +40,7 @@ def payment_filter(company_id: int | None) -> queries.PaymentFilter:
         order=request.args.get("order", "").strip()[:12],
         since=_date("since"),
         until=_date("until"),
-        page=int(page) if page.isdigit() else 1,
+        page=request.args.get("page", 1, type=page_number),
     )
 
 
@@ -91,7 +88,7 @@ def record_cash():
         if order is None:
             raise InvalidInput(f"No booking {code or '(blank)'} in {company.name}.")
         amount = request.form.get("amount", "")
-        if not amount.isdigit():
+        if not (amount.isascii() and amount.isdigit() and len(amount) <= 9):
             raise InvalidInput("Enter the amount received, in RWF.")
         payment = payments.record_cash(g.user, order, amount=int(amount), now=utcnow())
     except (InvalidInput, OrderNotPayable) as error:

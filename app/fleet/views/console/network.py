@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import flash, g, redirect, request, url_for
 
 from app.accounts.rules import Role
 from app.companies.queries import stations_by_city
 from app.core import tx
+from app.core.edge import ID_MAX
 from app.core.errors import DomainError, InvalidInput
 from app.core.htmx import render
 from app.core.models import utcnow
@@ -26,9 +29,12 @@ def route_list():
 
 def _number(raw: str, kind=int):
     try:
-        return kind(raw) if raw.strip() != "" else None
+        value = kind(raw) if raw.strip() != "" else None
     except ValueError:
         return -1  # refused by the service with a message for that row
+    if value is not None and not (math.isfinite(value) and abs(value) <= ID_MAX):
+        return -1  # nothing a column can hold
+    return value
 
 
 def _posted_stops() -> list[network.StopInput]:

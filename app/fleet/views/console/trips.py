@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Response, flash, g, redirect, request, url_for
 
-from app.core import tx
+from app.core import edge, tx
 from app.core.forms import status_of, submit
 from app.core.htmx import is_htmx, render
 from app.core.models import utcnow
@@ -63,11 +63,8 @@ def _done(trip: Trip, message: str) -> Response:
 @blueprint.get("/trips")
 def trip_list():
     company = g.access.company
-    try:
-        day = date.fromisoformat(request.args.get("date", ""))
-    except ValueError:
-        day = trips.today_for(company)
-    route_id = request.args.get("route", type=int)
+    day = request.args.get("date", type=edge.day) or trips.today_for(company)
+    route_id = request.args.get("route", type=edge.db_id)
     status = request.args.get("status") if request.args.get("status") in rules.TRIP_STATUSES else None
     found = queries.trips_on(company, day, route_id=route_id, status=status)
     return render(
