@@ -12,7 +12,7 @@ from sqlalchemy import insert, select
 
 from app.booking.models import Order, Ticket
 from app.core import tx
-from app.core.errors import Forbidden, NotFound
+from app.core.errors import DomainError, Forbidden, NotFound
 from app.extensions import db, get_queue, redis
 from app.fleet.models import Trip
 from app.fleet.rules import TripStatus
@@ -29,6 +29,11 @@ _FLUSH_QUEUED = "positions:flush-queued"
 
 class NotYourTrip(Forbidden):
     code = "not_your_trip"
+
+
+class NothingToShare(DomainError):
+    code = "nothing_to_share"
+    message = "This trip is over; there is nothing to share."
 
 
 # --- In ------------------------------------------------------------------------------------------
@@ -170,10 +175,12 @@ def may_watch(user, trip_id: int, *, share_token: str | None, now: datetime) -> 
 
 def share(user, ticket: Ticket, *, hours: int, now: datetime) -> ShareLink:
     """A link to the ticket's trip that anyone may open until the trip ends or ``hours`` pass."""
-    if ticket.order.user_id != user.id or ticket.status != "paid":
+    if ticket.order.user_id != user.id:
         raise NotFound("No such ticket.")
+    if ticket.status != "paid":
+        raise NothingToShare("This ticket was cancelled; there is nothing to share.")
     if ticket.trip.status in (TripStatus.ARRIVED, TripStatus.CANCELLED):
-        raise NotYourTrip("This trip is over; there is nothing to share.")
+        raise NotYourTrip(NothingToShare.message)
     hours = max(1, min(hours, SHARE_LINK_MAX_HOURS))
     link = ShareLink(
         token=secrets.token_urlsafe(32),

@@ -279,6 +279,16 @@ def test_someone_elses_ticket_is_not_found(client, login_as, app, line):
     assert stranger.submit(f"/tickets/{code}/cancel").status_code == 404
 
 
+def test_a_seat_not_yet_paid_for_is_no_ticket_even_to_its_buyer(client, login_as, line):
+    login_as("customer")
+    checkout_to_order(client, line, ["3A"], ["Aline Uwase"])
+    code = db.session.scalar(select(Ticket.code))
+    assert db.session.scalar(select(Ticket.status)) == "pending"
+    for path in (f"/tickets/{code}", f"/tickets/{code}/ticket.pdf", f"/tickets/{code}/calendar.ics"):
+        assert client.get(path).status_code == 404
+    assert client.submit(f"/tickets/{code}/shares", {"duration": "2"}).status_code == 404
+
+
 def test_an_htmx_search_with_a_mistake_says_what_is_wrong_in_the_results(client, line):
     response = client.get(search_url(line, destination="Nyabugogo"), headers={"HX-Request": "true"})
     assert response.status_code == 422

@@ -7,7 +7,6 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
-from sqlalchemy import select
 
 from app.accounts.queries import active_memberships
 from app.booking import qr, queries
@@ -243,16 +242,9 @@ def create_order():
     return jsonify(order=_order_json(order)), 201
 
 
-def _my_order(code: str) -> Order:
-    order = db.session.scalar(select(Order).where(Order.code == code, Order.user_id == g.user.id))
-    if order is None:
-        raise NotFound("No such order.")
-    return order
-
-
 @blueprint.get("/orders/<code>")
 def get_order(code: str):
-    return jsonify(order=_order_json(_my_order(code)))
+    return jsonify(order=_order_json(queries.order_for_user(g.user, code)))
 
 
 @blueprint.get("/tickets")

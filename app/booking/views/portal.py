@@ -7,12 +7,10 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, request, url_for
-from sqlalchemy import select
 
 from app.booking import documents, qr, queries
 from app.booking.errors import HoldExpired, TicketNotCancellable
 from app.booking.forms import CheckoutForm, SearchForm
-from app.booking.models import Order, Ticket
 from app.booking.rules import MAX_SEATS_PER_ORDER, search_problems
 from app.booking.services import holds, inventory, orders, tickets
 from app.companies.queries import active_companies, stations_by_city
@@ -217,31 +215,15 @@ def release(code: str):
 # --- Orders ------------------------------------------------------------
 
 
-def _my_order(code: str) -> Order:
-    order = db.session.scalar(select(Order).where(Order.code == code, Order.user_id == g.user.id))
-    if order is None:
-        abort(404)
-    return order
-
-
 @blueprint.get("/orders/<code>")
 def order(code: str):
-    from app.payments.views.portal import order_payments
+    from app.payments.queries import payments_of_order
 
-    order = _my_order(code)
-    return render("booking/portal/order.html", order=order, payments=order_payments(order))
+    order = queries.order_for_user(g.user, code)
+    return render("booking/portal/order.html", order=order, payments=payments_of_order(order))
 
 
 # --- Tickets ---------------------------------------------------------------------------------
-
-
-def _my_ticket(code: str) -> Ticket:
-    ticket = db.session.scalar(
-        select(Ticket).join(Order, Order.id == Ticket.order_id).where(Ticket.code == code, Order.user_id == g.user.id)
-    )
-    if ticket is None or ticket.status not in ("paid", "cancelled"):
-        abort(404)
-    return ticket
 
 
 @blueprint.get("/tickets")
@@ -257,7 +239,7 @@ def my_tickets():
 def ticket(code: str):
     from app.tracking.views.portal import live_section
 
-    ticket = _my_ticket(code)
+    ticket = queries.ticket_for_user(g.user, code)
     now = utcnow()
     departs_at = ticket.trip.time_at(ticket.origin_position)
     can_cancel = ticket.status == "paid" and ticket.trip.status in ("scheduled", "boarding") and departs_at > now
@@ -274,7 +256,7 @@ def ticket(code: str):
 
 @blueprint.post("/tickets/<code>/cancel")
 def cancel(code: str):
-    ticket = _my_ticket(code)
+    ticket = queries.ticket_for_user(g.user, code)
     try:
         tickets.cancel_ticket(ticket, now=utcnow())
     except TicketNotCancellable as error:
@@ -290,7 +272,7 @@ def cancel(code: str):
 
 @blueprint.get("/tickets/<code>/ticket.pdf")
 def ticket_pdf(code: str):
-    ticket = _my_ticket(code)
+    ticket = queries.ticket_for_user(g.user, code)
     return Response(
         documents.ticket_pdf(ticket),
         mimetype="application/pdf",
@@ -300,7 +282,7 @@ def ticket_pdf(code: str):
 
 @blueprint.get("/tickets/<code>/calendar.ics")
 def ticket_ics(code: str):
-    ticket = _my_ticket(code)
+    ticket = queries.ticket_for_user(g.user, code)
     return Response(
         documents.ticket_ics(ticket, url=url_for(".ticket", code=code, _external=True)),
         mimetype="text/calendar",

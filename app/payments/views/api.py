@@ -4,17 +4,15 @@ settle a sandbox payment, take cash at a counter; and the providers' notificatio
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
-from sqlalchemy import select
 
 from app.accounts.queries import active_memberships
 from app.accounts.rules import Role
-from app.booking.models import Order
+from app.booking import queries as booking_queries
 from app.core import tx
 from app.core.api import json_body
-from app.core.errors import Forbidden, InvalidInput, NotFound
+from app.core.errors import Forbidden, InvalidInput
 from app.core.models import utcnow
-from app.extensions import db
-from app.payments import providers
+from app.payments import providers, queries
 from app.payments.idempotency import idempotent
 from app.payments.models import Payment
 from app.payments.providers.paypal import WebhookRejected
@@ -46,20 +44,6 @@ def payment_json(payment: Payment) -> dict:
     }
 
 
-def _my_order(code: str) -> Order:
-    order = db.session.scalar(select(Order).where(Order.code == code, Order.user_id == g.user.id))
-    if order is None:
-        raise NotFound("No such order.")
-    return order
-
-
-def _my_payment(reference: str) -> Payment:
-    payment = db.session.scalar(select(Payment).where(Payment.reference == reference, Payment.user_id == g.user.id))
-    if payment is None:
-        raise NotFound("No such payment.")
-    return payment
-
-
 def provider_urls(payment: Payment) -> dict:
     """Where providers send the payer back and call us: on the public ``BASE_URL``, whatever host
     this request came in through."""
@@ -77,6 +61,7 @@ def create_payment(code: str):
     """``{"provider": "momo"|"paypal"|"sandbox", "phone"?, "amount"?, "currency"?, "decision"?}``.
     ``amount``/``currency``, when sent, must be the order's; ``decision`` settles a sandbox payment
     at once (approve or decline)."""
+    order = booking_queries.order_for_user(g.user, code)
     body = json_body(provider=(str, 20))
     raw = request.get_json()
     if body["provider"] not in PROVIDERS or body["provider"] == "cash":
@@ -90,7 +75,7 @@ def create_payment(code: str):
     now = utcnow()
     payment = payments.open_payment(
         g.user,
-        _my_order(code),
+        order,
         body["provider"],
         phone=raw.get("phone") if isinstance(raw.get("phone"), str) else None,
         amount=amount,
@@ -106,16 +91,16 @@ def create_payment(code: str):
 
 @blueprint.get("/payments/<reference>")
 def get_payment(reference: str):
-    return jsonify(payment=payment_json(_my_payment(reference)))
+    return jsonify(payment=payment_json(queries.payment_for_user(g.user, reference)))
 
 
 @blueprint.post("/payments/<reference>/sandbox")
 def sandbox_decision(reference: str):
     """The sandbox provider's approve/decline, for API clients: ``{"decision": "approve"|"decline"}``."""
+    payment = queries.payment_for_user(g.user, reference)
     body = json_body(decision=(str, 10))
     if body["decision"] not in ("approve", "decline"):
         raise InvalidInput(fields={"decision": ["Say approve or decline."]})
-    payment = _my_payment(reference)
     if payment.provider != "sandbox":
         raise InvalidInput("Only sandbox payments are decided here.")
     payments.decide_sandbox(payment, body["decision"], now=utcnow())
@@ -126,11 +111,11 @@ def sandbox_decision(reference: str):
 @idempotent()
 def record_cash(code: str):
     """Company staff took cash at a counter: ``{"amount": 5000}`` (the order's total)."""
+    companies = {m.company_id for m in active_memberships(g.user) if m.role in CASH_ROLES}
+    if not companies:
+        raise Forbidden("Only company staff take cash.")
+    order = booking_queries.order_for_company(companies, code)
     body = json_body(amount=(int, 0))
-    memberships = {m.company_id: m for m in active_memberships(g.user) if m.role in CASH_ROLES}
-    order = db.session.scalar(select(Order).where(Order.code == code))
-    if order is None or order.company_id not in memberships:
-        raise NotFound("No such order in your company.") if memberships else Forbidden("Only company staff take cash.")
     payment = payments.record_cash(g.user, order, amount=body["amount"], now=utcnow())
     return jsonify(payment=payment_json(payment)), 201
 

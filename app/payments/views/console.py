@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
+from flask import Blueprint, Response, flash, g, redirect, request, url_for
 from sqlalchemy import select
 
 from app.accounts.rules import Role
@@ -19,7 +19,6 @@ from app.core.htmx import render
 from app.core.models import utcnow
 from app.extensions import db
 from app.payments import queries
-from app.payments.models import Refund
 from app.payments.rules import PAYMENT_STATUSES, PROVIDERS
 from app.payments.services import payments, refunds
 from app.web.surface import requires_role
@@ -107,11 +106,7 @@ def record_cash():
 @blueprint.post("/refunds/<reference>/paid-out")
 @requires_role(Role.ADMIN, Role.DISPATCHER)
 def refund_paid_out(reference: str):
-    refund = db.session.scalar(
-        select(Refund).where(Refund.reference == reference, Refund.company_id == g.access.company.id)
-    )
-    if refund is None:
-        abort(404)
+    refund = queries.refund_for_company(g.access.company, reference)
     refunds.pay_out_cash(refund, now=utcnow())
     record(g.user, "refund.paid_out", refund, f"Cash refund {refund.amount} handed over", company_id=refund.company_id)
     flash("Cash refund marked as handed over.", "success")

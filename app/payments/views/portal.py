@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, flash, g, redirect, url_for
-from sqlalchemy import select
 
+from app.booking import queries as booking_queries
 from app.booking.models import Order
 from app.booking.services import orders
 from app.core import tx
@@ -15,12 +15,10 @@ from app.core.errors import DomainError, InvalidInput
 from app.core.htmx import is_htmx, render
 from app.core.jobs import enqueue
 from app.core.models import utcnow
-from app.extensions import db
-from app.payments import providers
+from app.payments import providers, queries
 from app.payments.forms import PayForm, SandboxForm
 from app.payments.idempotency import idempotent
 from app.payments.jobs import check_payment
-from app.payments.models import Payment
 from app.payments.services import payments
 from app.payments.views.api import provider_urls
 
@@ -28,25 +26,11 @@ blueprint = Blueprint("payments", __name__)
 POLL_SECONDS = 2
 
 
-def _my_order(code: str) -> Order:
-    order = db.session.scalar(select(Order).where(Order.code == code, Order.user_id == g.user.id))
-    if order is None:
-        abort(404)
-    return order
-
-
-def _my_payment(reference: str) -> Payment:
-    payment = db.session.scalar(select(Payment).where(Payment.reference == reference, Payment.user_id == g.user.id))
-    if payment is None:
-        abort(404)
-    return payment
-
-
 def _pay_page(order: Order, form: PayForm, *, status: int = 200, error: str | None = None):
     now = utcnow()
     if not form.is_submitted():
         form.phone.data = g.user.phone
-    form.idempotency_key.data = f"pay-{order.code}-{len(order_payments(order)) + 1}"
+    form.idempotency_key.data = f"pay-{order.code}-{len(queries.payments_of_order(order)) + 1}"
     return render(
         "payments/portal/pay.html",
         order=order,
@@ -62,13 +46,9 @@ def _methods(order: Order) -> dict[str, str]:
     return {name: providers.label(name) for name in providers.offered(payments.order_company(order))}
 
 
-def order_payments(order: Order) -> list[Payment]:
-    return list(db.session.scalars(select(Payment).where(Payment.order_id == order.id).order_by(Payment.id)))
-
-
 @blueprint.get("/orders/<code>/pay")
 def pay(code: str):
-    order = _my_order(code)
+    order = booking_queries.order_for_user(g.user, code)
     if order.status == "pending" and order.total == 0 and orders.accept_payment(order, now=utcnow()):
         flash("Nothing to pay: your tickets are issued.", "success")  # the operator made this leg free
     if order.status != "pending":
@@ -81,7 +61,7 @@ def pay(code: str):
 @blueprint.post("/orders/<code>/pay")
 @idempotent(wait=10)
 def start(code: str):
-    order = _my_order(code)
+    order = booking_queries.order_for_user(g.user, code)
     form = PayForm()
     form.provider.choices = _methods(order)
     if not form.validate_on_submit():
@@ -107,7 +87,7 @@ def start(code: str):
 @blueprint.get("/payments/<reference>")
 def status(reference: str):
     """The payment as it stands; htmx polls it, and once it settles the page moves on by itself."""
-    payment = _my_payment(reference)
+    payment = queries.payment_for_user(g.user, reference)
     now = utcnow()
     if payment.is_open and payment.next_check_at is not None and payment.next_check_at <= now:
         enqueue("high", check_payment, payment.id)  # a callback may be lost: ask the provider ourselves
@@ -120,7 +100,7 @@ def status(reference: str):
 @blueprint.route("/payments/<reference>/sandbox", methods=["GET", "POST"])
 def sandbox(reference: str):
     """The sandbox provider's own page: approve or decline, as a wallet or a bank would ask."""
-    payment = _my_payment(reference)
+    payment = queries.payment_for_user(g.user, reference)
     if payment.provider != "sandbox":
         abort(404)
     form = SandboxForm()
@@ -142,7 +122,7 @@ def sandbox(reference: str):
 @blueprint.get("/payments/<reference>/paypal/return")
 def paypal_return(reference: str):
     """Back from PayPal after approving: capture now (the reconciliation job would otherwise)."""
-    payment = _my_payment(reference)
+    payment = queries.payment_for_user(g.user, reference)
     if payment.provider == "paypal" and payment.is_open:
         payments.check(payment, now=utcnow())
     if payment.status == "succeeded" and payment.order.status == "paid":
@@ -152,7 +132,7 @@ def paypal_return(reference: str):
 
 @blueprint.get("/payments/<reference>/paypal/cancel")
 def paypal_cancel(reference: str):
-    payment = _my_payment(reference)
+    payment = queries.payment_for_user(g.user, reference)
     if payment.provider == "paypal" and payment.status == "pending":
         payment.status, payment.failure_reason, payment.settled_at = "cancelled", "Cancelled on PayPal.", utcnow()
         flash("You cancelled the PayPal payment. Nothing was charged; choose how to pay.", "info")
