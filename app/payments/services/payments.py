@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.rules import normalize_phone
+from app.audit.services import record
 from app.booking.errors import OrderNotPayable
 from app.booking.models import Order
 from app.booking.services import orders
@@ -216,7 +217,9 @@ def decide_sandbox(payment: Payment, decision: str, *, now: datetime) -> Payment
 
 
 def record_cash(actor, order: Order, *, amount: int, now: datetime) -> Payment:
-    """Staff took ``amount`` in cash for ``order`` at a counter: the tickets are issued at once."""
+    """Staff took ``amount`` in cash for ``order`` at a counter: the tickets are issued at once, and
+    the audit log says who took it. Callers check the actor is one of ``rules.CASH_ROLES`` of the
+    order's company."""
     if amount != order.total:
         raise InvalidInput(fields={"amount": [f"This booking costs {order.total:,} {order.currency}."]})
     if not orders.accept_payment(order, now=now):
@@ -237,6 +240,7 @@ def record_cash(actor, order: Order, *, amount: int, now: datetime) -> Payment:
     )
     db.session.add(payment)
     db.session.flush()
+    record(actor, "payment.cash", payment, f"Cash {amount} for order {order.code}", company_id=order.company_id)
     return payment
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 
 from app.accounts.queries import active_memberships
-from app.accounts.rules import Role
 from app.booking import queries as booking_queries
 from app.core import tx
 from app.core.api import json_body
@@ -16,12 +15,11 @@ from app.payments import providers, queries
 from app.payments.idempotency import idempotent
 from app.payments.models import Payment
 from app.payments.providers.paypal import WebhookRejected
-from app.payments.rules import PROVIDERS
+from app.payments.rules import CASH_ROLES, PROVIDERS
 from app.payments.services import payments, webhooks
 from app.web.surface import public
 
 blueprint = Blueprint("payments", __name__)
-CASH_ROLES = {Role.ADMIN, Role.AGENT, Role.DISPATCHER}
 
 
 def payment_json(payment: Payment) -> dict:
