@@ -11,6 +11,7 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 from app.booking import documents, qr, queries
 from app.booking.errors import HoldExpired, TicketNotCancellable
 from app.booking.forms import CheckoutForm, SearchForm
+from app.booking.models import Order
 from app.booking.rules import MAX_SEATS_PER_ORDER, search_problems
 from app.booking.services import holds, inventory, orders, tickets
 from app.companies.queries import active_companies, stations_by_city
@@ -176,25 +177,38 @@ def checkout(code: str):
             form.form_errors.append(error.message)
             status = error.status
         else:
-            return redirect(url_for("portal.payments.pay", code=order.code), 303)
+            return _placed(order, shown_total=form.shown_total.data)
     elif form.is_submitted():
         status = 422 if hold.status == "active" else 410
-    prices = queries.prices_for(trip, hold.origin_position, hold.destination_position)
-    classes = {seat.label: seat.seat_class for seat in trip.bus.seats}
-    lines = [(label, classes.get(label, "standard")) for label in hold.seats]
-    lines = [(label, seat_class, prices.get(seat_class, 0)) for label, seat_class in lines]
+    expired = hold.status != "active" or hold.expires_at <= now
+    priced = None if expired else orders.quote(trip, hold.seats, hold.origin_position, hold.destination_position)
+    form.shown_total.data = str(priced.total) if priced else ""
     return render(
         "booking/portal/checkout.html",
         hold=hold,
         trip=trip,
         form=form,
-        lines=lines,
-        total=sum(price for *_, price in lines),
+        quote=priced,
         seconds_left=holds.seconds_left(hold, now),
-        expired=hold.status != "active" or hold.expires_at <= now,
+        expired=expired,
         policy=trip.route.company.refund_policy,
         status=status,
     )
+
+
+def _placed(order: Order, *, shown_total: str | None) -> Response:
+    """On to paying, saying so when the order was priced other than the page showed (the fares
+    changed meanwhile: the order is priced when placed); straight to the tickets when it is free."""
+    if shown_total and shown_total.isdigit() and int(shown_total) != order.total:
+        flash(
+            f"The fares changed while you were booking: this booking costs {order.total:,} {order.currency}, "
+            f"not {int(shown_total):,} {order.currency}.",
+            "info",
+        )
+    if order.status == "paid":
+        flash("Nothing to pay: your tickets are issued.", "success")
+        return redirect(url_for(".order", code=order.code), 303)
+    return redirect(url_for("portal.payments.pay", code=order.code), 303)
 
 
 @blueprint.post("/checkout/<code>/release")
