@@ -49,6 +49,8 @@ REFUND_REASONS = ("passenger_cancelled", "trip_cancelled", "not_placed")
 # payment that succeeded is found within minutes even when every callback is lost; given up after
 # a day (providers expire unanswered requests long before).
 CHECK_DELAYS_SECONDS = (15, 30, 60, 120, 300)
+# While the payer watches the payment page, a lookup at most this often.
+WATCHED_CHECK_SECONDS = 5
 GIVE_UP_AFTER_HOURS = 24
 
 # Currencies without a minor unit are charged in whole units.

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import phonenumbers
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.rules import normalize_phone
@@ -205,6 +205,44 @@ def apply_outcome(payment: Payment, outcome: Outcome, *, now: datetime) -> Payme
         payment.next_check_at = now + timedelta(seconds=rules.next_check_delay(payment.checks))
     db.session.flush()
     return payment
+
+
+def payer_returned(payment: Payment, *, now: datetime) -> Payment:
+    """The payer came back from approving on the provider's page (PayPal's return URL). Providers
+    send people back with a GET, which a reload, the back button or a prefetch can repeat, so this
+    only asks the provider and acts on its word (capturing an approved PayPal order), as the
+    reconciliation job would: safe to repeat, and a settled payment is left as it is."""
+    if payment.provider == "paypal" and payment.is_open:
+        check(payment, now=now)
+    return payment
+
+
+def payer_cancelled_on_provider(payment: Payment, *, now: datetime) -> Payment:
+    """The payer turned back on the provider's page (PayPal's cancel URL, also a GET). We capture a
+    PayPal order ourselves, so nothing was taken: a payment still waiting for the payer ends
+    cancelled and the order keeps its seats for another try. Safe to repeat; a payment that settled
+    meanwhile (approved and captured in another tab) is left as it is."""
+    if payment.provider == "paypal" and payment.status == "pending":
+        apply_outcome(payment, Outcome("cancelled", reason="Cancelled on PayPal."), now=now)
+    return payment
+
+
+def lookup_due(payment: Payment, *, now: datetime) -> bool:
+    """The payer is watching the payment page: claim a lookup with the provider when one is due (a
+    callback may be lost) and move the next one ``rules.WATCHED_CHECK_SECONDS`` on, in one
+    conditional update, so open tabs and repeated polls ask for one lookup at a time. True when the
+    caller should enqueue it."""
+    claimed = db.session.execute(
+        update(Payment)
+        .where(
+            Payment.id == payment.id,
+            Payment.status.in_(rules.OPEN_PAYMENT_STATUSES),
+            Payment.next_check_at <= now,
+        )
+        .values(next_check_at=now + timedelta(seconds=rules.WATCHED_CHECK_SECONDS))
+        .returning(Payment.id)
+    ).scalar()
+    return claimed is not None
 
 
 def decide_sandbox(payment: Payment, decision: str, *, now: datetime) -> Payment:
