@@ -11,6 +11,7 @@ import re
 import socket
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -171,6 +172,14 @@ def committed(app):
         db.session.commit()
         db.session.remove()
         ctx.pop()
+
+
+@pytest.fixture
+def now() -> datetime:
+    """The time the test started (UTC, whole seconds): one reference for what a test builds and
+    hands to services. Computed per test, never when a module is collected: a long run would leave
+    a module-level "now" minutes behind the clock (tests/test_suite_hygiene.py keeps it so)."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 # --- Clients ----------------------------------------------------------------------------------
