@@ -1,15 +1,18 @@
 """Rules for the suite itself, checked on its source.
 
-No test module reads the clock while it is collected. A "now" computed at import is minutes old by
-the time a late test runs (a loaded machine took 11 minutes once, and a "ten minutes in the future"
-fix was in the past by then). Module constants, decorator arguments such as
-``@pytest.mark.parametrize`` lists and default argument values are evaluated at import; a test
-takes the ``now`` fixture or reads the clock inside itself.
+- No test module reads the clock while it is collected. A "now" computed at import is minutes old
+  by the time a late test runs (a loaded machine took 11 minutes once, and a "ten minutes in the
+  future" fix was in the past by then). Module constants, decorator arguments such as
+  ``@pytest.mark.parametrize`` lists and default argument values are evaluated at import; a test
+  takes the ``now`` fixture or reads the clock inside itself.
+- Every security finding silenced with ``# noqa: S...`` says why, after the codes.
 """
 
 from __future__ import annotations
 
 import ast
+import re
+import tokenize
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -142,3 +145,44 @@ def test_the_clock_check_finds_direct_indirect_and_decorator_reads(tmp_path):
     found = clock_reads_at_import(Suite(tmp_path))
     lines = sorted(int(entry.split(":")[1]) for entry in found)
     assert lines == [6, 9, 9, 10], found  # time.time(), fields(...), helpers.stamp() + 600, the default
+
+
+# --- Silenced security findings say why ------------------------------------------------------------
+
+NOQA = re.compile(r"#\s*noqa:\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*)(?P<reason>.*)$")
+SKIPPED_DIRS = {".venv", "node_modules", ".git", "instance", "__pycache__"}
+
+
+def python_files(root: Path) -> Iterator[Path]:
+    for path in root.rglob("*.py"):
+        if not SKIPPED_DIRS & set(path.relative_to(root).parts):
+            yield path
+
+
+def unexplained_security_noqa(root: Path) -> list[str]:
+    found = []
+    for path in python_files(root):
+        with path.open("rb") as source:
+            for token in tokenize.tokenize(source.readline):
+                match = token.type == tokenize.COMMENT and NOQA.search(token.string)
+                if not match:
+                    continue
+                codes = [code.strip() for code in match["codes"].split(",")]
+                if any(re.fullmatch(r"S[0-9]+", code) for code in codes) and len(match["reason"].strip(" ()-—:")) < 3:
+                    found.append(f"{path.relative_to(root)}:{token.start[0]}: {token.string}")
+    return found
+
+
+def test_every_silenced_security_finding_says_why():
+    assert unexplained_security_noqa(ROOT) == []
+
+
+def test_the_noqa_check_tells_a_reason_from_none(tmp_path):
+    (tmp_path / "module.py").write_text(
+        "A = 1  # noqa: S105\n"
+        "B = 2  # noqa: E501, S311\n"
+        "C = 3  # noqa: S310  (our own server on loopback)\n"
+        "D = 4  # noqa: F401\n"
+        "E = 5  # noqa: SIM115\n"
+    )
+    assert [entry.split(":")[1] for entry in unexplained_security_noqa(tmp_path)] == ["1", "2"]

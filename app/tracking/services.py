@@ -71,7 +71,7 @@ class DriverLink:
         """``trip`` as :func:`driver_trip` just passed it."""
         self.user_id, self.trip_id = user_id, trip.id
         self.bus_id, self.company_id = trip.bus_id, trip.company_id
-        self.recheck_at = now + timedelta(seconds=DRIVER_RECHECK_SECONDS * random.uniform(1, 1.5))
+        self.recheck_at = now + timedelta(seconds=DRIVER_RECHECK_SECONDS * random.uniform(1, 1.5))  # noqa: S311  (timer jitter, not a secret)
 
     def take(self, fix: Fix, now: datetime) -> live.Stored:
         if now >= self.recheck_at:
@@ -93,7 +93,7 @@ class DriverLink:
         try:
             trip = driver_trip(db.session.get(User, self.user_id), self.trip_id, now)
             self.bus_id, self.company_id = trip.bus_id, trip.company_id
-            self.recheck_at = now + timedelta(seconds=DRIVER_RECHECK_SECONDS * random.uniform(1, 1.5))
+            self.recheck_at = now + timedelta(seconds=DRIVER_RECHECK_SECONDS * random.uniform(1, 1.5))  # noqa: S311  (timer jitter, not a secret)
         finally:
             db.session.remove()
 

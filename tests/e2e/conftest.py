@@ -69,7 +69,7 @@ class LiveServer:
                 if process.poll() is not None:
                     raise RuntimeError(f"a server process exited early; see {self.logs}")
             try:
-                with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as response:  # noqa: S310
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as response:  # noqa: S310  (our own server on loopback)
                     if response.status == 200:
                         return
             except OSError:

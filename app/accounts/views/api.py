@@ -20,7 +20,7 @@ def token():
     access_token, ttl = services.issue_api_token(
         email=body["email"], password=body["password"], ip=request.remote_addr or "", now=utcnow()
     )
-    return jsonify(access_token=access_token, token_type="Bearer", expires_in=ttl)  # noqa: S106
+    return jsonify(access_token=access_token, token_type="Bearer", expires_in=ttl)  # noqa: S106  (a scheme name)
 
 
 @blueprint.get("/me")

@@ -267,7 +267,7 @@ def _relay(
         sock.send(snapshot())  # read after subscribing: nothing published meanwhile is missed
         if over:
             return
-        recheck_at = time.monotonic() + RECHECK_SECONDS * random.uniform(1, 1.5)
+        recheck_at = time.monotonic() + RECHECK_SECONDS * random.uniform(1, 1.5)  # noqa: S311  (timer jitter, not a secret)
         while sock.open:
             message = news.get(timeout=WATCHER_WAKE_SECONDS)
             if message is not None:
@@ -280,7 +280,7 @@ def _relay(
                 if not _briefly(allowed):
                     sock.close(CloseReason.POLICY_VIOLATION, "You can no longer follow this.")
                     return
-                recheck_at = time.monotonic() + RECHECK_SECONDS * random.uniform(1, 1.5)
+                recheck_at = time.monotonic() + RECHECK_SECONDS * random.uniform(1, 1.5)  # noqa: S311  (timer jitter, not a secret)
             while sock.receive(timeout=0) is not None:
                 pass  # watchers have nothing to say; don't let what they send pile up
             sock.keep_alive()
