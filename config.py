@@ -16,6 +16,10 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
 
+SMS_CREDENTIALS = {
+    "africastalking": ("AFRICASTALKING_USERNAME", "AFRICASTALKING_API_KEY"),
+    "twilio": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
+}
 PRODUCTION_REQUIRED = ("SECRET_KEY", "JWT_SIGNING_KEY", "QR_SIGNING_KEYS", "DATABASE_URL", "REDIS_URL", "BASE_URL")
 
 
@@ -78,6 +82,31 @@ def parse_signing_keys(raw: str) -> dict[str, bytes]:
     return keys
 
 
+def _require_message_delivery() -> None:
+    """Production sends its emails and SMS; writing them to the log instead (password-reset and
+    invitation links included) must be asked for by name, and even then the log gets no content."""
+    if _flag("MESSAGES_LOG_ONLY"):
+        return
+    if not os.environ.get("MAIL_SERVER"):
+        raise ConfigError(
+            "production needs MAIL_SERVER to send email (or MESSAGES_LOG_ONLY=1: see docs/configuration.md)"
+        )
+    provider = os.environ.get("SMS_PROVIDER") or "log"
+    if provider == "log":
+        raise ConfigError(
+            "production needs SMS_PROVIDER (africastalking or twilio) to send SMS "
+            "(or MESSAGES_LOG_ONLY=1: see docs/configuration.md)"
+        )
+    needed = SMS_CREDENTIALS.get(provider)
+    if needed is None:
+        raise ConfigError(f"SMS_PROVIDER must be africastalking or twilio, not {provider!r}")
+    missing = [name for name in needed if not os.environ.get(name)]
+    if provider == "twilio" and not (os.environ.get("TWILIO_FROM") or os.environ.get("TWILIO_MESSAGING_SERVICE_SID")):
+        missing.append("TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
+    if missing:
+        raise ConfigError(f"SMS_PROVIDER={provider} needs {', '.join(missing)}")
+
+
 def load(env: str | None = None) -> dict:
     """Build the settings dict for ``app.config.from_mapping``."""
     env = env or os.environ.get("TMS_ENV", "development")
@@ -88,6 +117,7 @@ def load(env: str | None = None) -> dict:
         missing = [name for name in PRODUCTION_REQUIRED if not os.environ.get(name)]
         if missing:
             raise ConfigError(f"production needs these environment variables: {', '.join(missing)}")
+        _require_message_delivery()
 
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'tms.db'}"
     redis_url = os.environ.get("REDIS_URL") or None
@@ -132,6 +162,11 @@ def load(env: str | None = None) -> dict:
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER") or "TMS <no-reply@tms.rw>",
         "MAIL_TIMEOUT_SECONDS": _int("MAIL_TIMEOUT_SECONDS", 10),
         # Notifications. SMS_PROVIDER: "log" (the embedded demo: messages go to the log), or a gateway.
+        # Outside production the log shows whole messages (the demo's reset links); in production
+        # (only with MESSAGES_LOG_ONLY) it shows who and how long, never the content.
+        "LOG_MESSAGE_BODIES": not production,
+        # Masks tokens in logged addresses (reset and share links); emails and phones are always masked.
+        "LOG_REDACT_TOKENS": _flag("LOG_REDACT_TOKENS", default=production),
         "SMS_PROVIDER": os.environ.get("SMS_PROVIDER") or "log",
         "SMS_TIMEOUT_SECONDS": _int("SMS_TIMEOUT_SECONDS", 10),
         "AFRICASTALKING_BASE_URL": (
@@ -155,6 +190,15 @@ def load(env: str | None = None) -> dict:
         "TRACKING_STALE_SECONDS": _int("TRACKING_STALE_SECONDS", 120),
         "MAP_TILE_URL": os.environ.get("MAP_TILE_URL") or "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION") or "© OpenStreetMap contributors",
+        # Websockets. Each open socket holds its server's thread or greenlet: the gunicorn config in
+        # use sets the total per process (the socket server's is large, the page server's small);
+        # the per-user, per-share-link and per-address caps hold across every process.
+        "WS_MAX_PER_PROCESS": _int("WS_MAX_PER_PROCESS", 16),
+        "WS_MAX_PER_USER": _int("WS_MAX_PER_USER", 20),
+        "WS_MAX_PER_LINK": _int("WS_MAX_PER_LINK", 20),
+        "WS_MAX_PER_ADDRESS": _int("WS_MAX_PER_ADDRESS", 1000),
+        "WS_SEND_TIMEOUT_SECONDS": _int("WS_SEND_TIMEOUT_SECONDS", 10),
+        "WS_PING_SECONDS": _int("WS_PING_SECONDS", 25),
         # Payments. Providers without credentials are not offered; the sandbox is for demos and tests.
         "PAYMENTS_SANDBOX": _flag("PAYMENTS_SANDBOX", default=not production),
         "PAYMENT_TIMEOUT_SECONDS": _int("PAYMENT_TIMEOUT_SECONDS", 15),
@@ -180,7 +224,8 @@ def load(env: str | None = None) -> dict:
             "PAYPAL_CERT_ORIGINS",
             "https://api.paypal.com,https://api.sandbox.paypal.com,https://api-m.paypal.com,https://api-m.sandbox.paypal.com",
         ),
-        "PROXY_FIX_X_FOR": _int("PROXY_FIX_X_FOR", 0),
+        # Production runs behind the gateway (one hop); nothing else may set the client address.
+        "PROXY_FIX_X_FOR": _int("PROXY_FIX_X_FOR", 1 if production else 0),
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": _int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 10),
         "LOGIN_MAX_FAILURES_PER_IP": _int("LOGIN_MAX_FAILURES_PER_IP", 50),
         "LOGIN_WINDOW_SECONDS": _int("LOGIN_WINDOW_SECONDS", 60),

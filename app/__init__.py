@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from zoneinfo import ZoneInfo
 
 from flask import Flask, Response
@@ -10,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
+from app.core import logs
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -17,8 +17,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR))
     app.config.from_mapping(settings.load((config or {}).get("TMS_ENV")))
     app.config.update(config or {})
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    logs.configure(redact_tokens=app.config["LOG_REDACT_TOKENS"])
 
     if app.config["PROXY_FIX_X_FOR"]:
         hops = app.config["PROXY_FIX_X_FOR"]

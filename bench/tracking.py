@@ -1,10 +1,12 @@
 """Live tracking under load: 500 buses reporting every 5 s over driver websockets, 2,000
-passengers watching over trip websockets, on gunicorn with real PostgreSQL and Redis.
+passengers watching over trip websockets, on the socket server (gunicorn, gevent workers) with real
+PostgreSQL and Redis.
 
 A throwaway database (``tms_bench_tracking``) gets one operator, one route (Kigali → Muhanga →
 Huye, real coordinates), ``--buses`` buses each on its own running trip with its own driver, and
-four share links per trip (the subscribers: ``--subscribers`` in all). gunicorn serves it with
-``--workers`` processes and enough threads for every socket. The client is one asyncio process.
+four share links per trip (the subscribers: ``--subscribers`` in all). The socket server
+(``TMS_SERVER=sockets``) serves it with ``--workers`` processes at its default sizing; the client
+is one asyncio process standing in for every phone, so the per-address cap is lifted.
 
 Phases, each printed:
 
@@ -519,24 +521,23 @@ def main() -> None:
         f"{DATABASE}, Redis {REDIS_URL}: {args.buses} buses on running trips, "
         f"{len(world.shares):,} share links (built in {time.perf_counter() - started:.1f} s)"
     )
-    sockets = args.buses + len(world.shares) + args.buses // args.slow_every + 50
-    threads = sockets // args.workers + 100
     settings = {
         "DATABASE_URL": database_url,
         "REDIS_URL": REDIS_URL,
-        "WEB_CONCURRENCY": str(args.workers),
-        "GUNICORN_THREADS": str(threads),
+        "TMS_SERVER": "sockets",
+        "SOCKETS_CONCURRENCY": str(args.workers),
+        "WS_MAX_PER_ADDRESS": "100000",
         "TMS_ENV": "development",
         "BASE_URL": f"http://127.0.0.1:{args.port}",
         "GUNICORN_GRACEFUL_TIMEOUT": "3",
-        # Pools sized for a thousand threads a process: a connect storm of 250 drivers a worker
+        # Pools sized for a thousand sockets a process: a connect storm of 250 drivers a worker
         # each checks its trip once; Redis serves every socket's publishes.
         "DATABASE_POOL_SIZE": "20",
         "DATABASE_MAX_OVERFLOW": "10",
         "REDIS_MAX_CONNECTIONS": "400",
     }
     print(
-        f"gunicorn: {args.workers} workers × {threads} threads; "
+        f"socket server: {args.workers} gevent workers; "
         f"load average before {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
     )
     with gunicorn(args.port, **settings) as master:

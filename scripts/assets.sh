@@ -5,7 +5,6 @@ cd "$(dirname "$0")/.."
 vendor=app/static/vendor
 mkdir -p "$vendor"
 cp node_modules/htmx.org/dist/htmx.min.js "$vendor/htmx.min.js"
-cp node_modules/htmx-ext-ws/dist/ws.min.js "$vendor/htmx-ext-ws.min.js"
 # Leaflet finds its marker images at images/ beside leaflet.css.
 mkdir -p "$vendor/leaflet/images"
 cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css "$vendor/leaflet/"

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Make sure PostgreSQL, Redis and Chromium are there for the test suite: install them with apt when
-# missing (only as root), start them when stopped, and create the `tms` database role tests use.
+# Make sure PostgreSQL, Redis, nginx and Chromium are there for the test suite: install them with apt
+# when missing (only as root), start the databases when stopped, and create the `tms` database role
+# tests use. nginx is not started here: the tests run it as the gateway with our own configuration.
 set -eu
 
 as_root() {
@@ -10,6 +11,7 @@ as_root() {
 missing=""
 command -v pg_ctlcluster >/dev/null 2>&1 || missing="$missing postgresql"
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing="$missing nginx"
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 if [ -n "$missing" ]; then
   echo "services: installing$missing"
@@ -39,4 +41,4 @@ role_sql="DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tms
 if ! psql -qtA -h 127.0.0.1 -U postgres -d postgres -c "$role_sql" >/dev/null 2>&1; then
   as_root runuser -u postgres -- psql -qtA -d postgres -c "$role_sql" >/dev/null
 fi
-echo "services: PostgreSQL, Redis and Chromium ready"
+echo "services: PostgreSQL, Redis, nginx and Chromium ready"

@@ -5,31 +5,42 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import jwt
 from flask import Flask, Response, current_app, request
 
 from app.extensions import csrf, redis
 
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data: https:",
-        "connect-src 'self' ws: wss:",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+
+def content_security_policy(base_url: str, tile_url: str) -> str:
+    """Scripts, styles and connections from this site only; images also from the map's tile host.
+
+    ``'self'`` covers this site's websockets in current browsers; the socket address is named too,
+    for browsers that read ``'self'`` as http(s) only."""
+    site = urlsplit(base_url)
+    sockets = f"{'wss' if site.scheme == 'https' else 'ws'}://{site.netloc}"
+    tiles = urlsplit(tile_url)
+    tile_origin = f"{tiles.scheme}://{tiles.netloc.replace('{s}', '*')}" if tiles.scheme and tiles.netloc else ""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            " ".join(filter(None, ["img-src 'self' data:", tile_origin])),
+            f"connect-src 'self' {sockets}",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 def _headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("Content-Security-Policy", current_app.config["CONTENT_SECURITY_POLICY"])
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
@@ -49,6 +60,7 @@ def _check_csrf() -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.config["CONTENT_SECURITY_POLICY"] = content_security_policy(app.config["BASE_URL"], app.config["MAP_TILE_URL"])
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked below, once, for every surface but the API
     app.before_request(_check_csrf)
     app.after_request(_headers)

@@ -74,14 +74,15 @@ def test_text_outside_ascii_arrives_intact(gateway):
     assert [m.text for m in gateway.messages_to(PASSENGER)] == [text]
 
 
-def test_the_log_provider_writes_the_message_to_the_log(sms_gateway, app, monkeypatch, caplog):
+def test_the_log_provider_writes_the_message_with_a_masked_number_to_the_log(sms_gateway, app, monkeypatch, caplog):
     monkeypatch.setitem(app.config, "SMS_PROVIDER", "log")
 
     with caplog.at_level(logging.INFO, logger=sms.__name__):
         message_id = sms.send(PASSENGER, "Muraho")
 
     assert re.fullmatch(r"log-[0-9a-f]{32}", message_id)
-    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [(logging.INFO, f"SMS to {PASSENGER}: Muraho")]
+    masked = PASSENGER[:5] + "*" * (len(PASSENGER) - 7) + PASSENGER[-2:]
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [(logging.INFO, f"SMS to {masked}: Muraho")]
     assert sms_gateway.requests_seen == 0
 
 

@@ -1,15 +1,16 @@
 """A running trip Kigali → Muhanga → Huye with real coordinates, its driver, and a clock; a live
-server with two worker processes for the websockets."""
+server in the production shape (the gateway, page and socket servers with two processes each)."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.cookiejar
 import json
 import os
 import random
 import re
-import sys
+import socket
 import time
 import urllib.parse
 import urllib.request
@@ -32,8 +33,8 @@ from app.fleet.models import Route, RouteStop, Trip
 from app.fleet.rules import TripStatus
 from app.tracking import services
 from tests import factories
-from tests.conftest import DATABASE_URL, REDIS_URL, free_port, recreate_database
-from tests.e2e.conftest import LiveServer
+from tests.conftest import DATABASE_URL, REDIS_URL, recreate_database
+from tests.stack import Stack
 
 KIGALI = (-1.9441, 30.0619)
 MUHANGA = (-2.0845, 29.7566)
@@ -69,13 +70,13 @@ def southern_route(company) -> Route:
     return route
 
 
-def running_trip(company_name: str = "Southern Line", plate: str | None = "RAC 500D") -> Running:
+def running_trip(company_name: str = "Southern Line", plate: str | None = "RAC 500D", rows: int = 3) -> Running:
     company = factories.company(name=company_name)
     driver = factories.member(Role.DRIVER, of=company, name="Eric Driver")
     departed = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
     trip = factories.trip(
         southern_route(company),
-        bus_=factories.bus(company, **({"plate": plate} if plate else {})),
+        bus_=factories.bus(company, rows=rows, **({"plate": plate} if plate else {})),
         driver=driver,
         departs_at=departed,
         status=TripStatus.DEPARTED,
@@ -167,6 +168,7 @@ class LiveTms:
     url: str
     app: Flask
     sockets: list[Ws] = field(default_factory=list)
+    raws: list[socket.socket] = field(default_factory=list)
 
     @property
     def origin(self) -> str:
@@ -194,6 +196,34 @@ class LiveTms:
         ws.pid = ws.next("hello")["pid"]
         return ws
 
+    def raw(self, path: str, *, cookie: str | None = None, receive_buffer: int | None = None) -> socket.socket:
+        """A websocket whose client does nothing by itself (no reading, no pongs): the handshake
+        done by hand, the bare TCP socket returned. ``receive_buffer`` shrinks its kernel buffer."""
+        parts = urllib.parse.urlsplit(self.url)
+        raw = socket.socket()
+        if receive_buffer:
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        raw.connect((parts.hostname, parts.port))
+        lines = [
+            f"GET {path} HTTP/1.1",
+            f"Host: {parts.netloc}",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}",
+            "Sec-WebSocket-Version: 13",
+            f"Origin: {self.origin}",
+            *([f"Cookie: {cookie}"] if cookie else []),
+        ]
+        raw.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = raw.recv(1)  # byte by byte: nothing after the headers is taken from the kernel
+            assert chunk, "the server closed the connection during the handshake"
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 101"), answer
+        self.raws.append(raw)
+        return raw
+
     def refusal(self, path: str, *, cookie: str | None = None, origin: str | None = None) -> int:
         """The HTTP status of a refused upgrade."""
         headers = {"Origin": origin or self.origin, **({"Cookie": cookie} if cookie else {})}
@@ -204,10 +234,25 @@ class LiveTms:
 
 @pytest.fixture(scope="session")
 def live_server_tms(app, tmp_path_factory):
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     recreate_database(LIVE_DATABASE_URL)
     secrets = {"SECRET_KEY": "live-secret-key-" + "x" * 32, "JWT_SIGNING_KEY": "live-jwt-" + "y" * 32}
+    env = {
+        **os.environ,
+        **secrets,
+        "TMS_ENV": "test",
+        "DATABASE_URL": LIVE_DATABASE_URL,
+        "REDIS_URL": REDIS_URL,
+        "JOBS_INLINE": "1",
+        "QR_SIGNING_KEYS": "live:" + "z" * 40,
+        "WEB_CONCURRENCY": "2",
+        "SOCKETS_CONCURRENCY": "2",
+        "GUNICORN_GRACEFUL_TIMEOUT": "1",
+        "PROXY_FIX_X_FOR": "1",
+        # Quick to drop a client that stopped answering or reading (25 s and 10 s by default).
+        "WS_PING_SECONDS": "2",
+        "WS_SEND_TIMEOUT_SECONDS": "3",
+    }
+    stack = Stack(env, tmp_path_factory.mktemp("live-tms"))
     data_app = create_app(
         {
             "TMS_ENV": "test",
@@ -215,7 +260,7 @@ def live_server_tms(app, tmp_path_factory):
             "SQLALCHEMY_ENGINE_OPTIONS": {},
             "REDIS_URL": REDIS_URL,
             "JOBS_INLINE": True,
-            "BASE_URL": url,
+            "BASE_URL": stack.url,
             **secrets,
         }
     )
@@ -227,27 +272,11 @@ def live_server_tms(app, tmp_path_factory):
         for table in ("companies", "buses", "trips"):
             db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {offset})"))
         db.session.commit()
-    env = {
-        **os.environ,
-        **secrets,
-        "TMS_ENV": "test",
-        "DATABASE_URL": LIVE_DATABASE_URL,
-        "REDIS_URL": REDIS_URL,
-        "JOBS_INLINE": "1",
-        "BASE_URL": url,
-        "QR_SIGNING_KEYS": "live:" + "z" * 40,
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "8",
-        "GUNICORN_GRACEFUL_TIMEOUT": "1",
-    }
-    server = LiveServer(env, tmp_path_factory.mktemp("live-tms"))
-    server.spawn("web", sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app")
+    stack.start(worker=False)
     try:
-        server.wait_ready()
-        yield LiveTms(url, data_app)
+        yield LiveTms(stack.url, data_app)
     finally:
-        server.stop()
+        stack.stop()
         with data_app.app_context():
             db.engine.dispose()
 
@@ -259,7 +288,10 @@ def live_tms(live_server_tms):
     yield live_server_tms
     for ws in live_server_tms.sockets:
         ws.close()
+    for raw in live_server_tms.raws:
+        raw.close()
     live_server_tms.sockets.clear()
+    live_server_tms.raws.clear()
 
 
 @dataclass

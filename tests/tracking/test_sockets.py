@@ -3,6 +3,7 @@ the driver's socket answers, and positions crossing from one gunicorn worker to 
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ import simple_websocket
 
 from app.core import tx
 from app.core.realtime import Hub
+from app.core.sockets import Cap, Leases, Slots
 from app.extensions import db
 from app.fleet.models import Trip
 from app.fleet.rules import TripStatus
@@ -134,6 +136,41 @@ def test_the_fleet_socket_is_for_the_companys_admins_and_dispatchers(client, run
 def test_a_plain_request_to_a_socket_address_is_not_served(client, running):
     client.login(running.driver.email)
     assert client.get(f"/ws/driver/trips/{running.trip.id}").status_code == 400
+
+
+def test_an_address_over_its_cap_is_refused_with_429_before_the_handshake(app, client, running):
+    holder = factories.user()
+    ticket_for(holder, running.trip)
+    client.login(holder.email)
+    cap = Cap("address", "127.0.0.1", app.config["WS_MAX_PER_ADDRESS"])
+    for _ in range(cap.limit):
+        Leases([cap]).take()  # other people's sockets from behind the same address
+    response = upgrade(client, f"/ws/trips/{running.trip.id}")
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert "Too many live connections" in response.get_data(as_text=True)
+
+
+def test_a_share_link_over_its_cap_is_refused_but_its_owner_still_connects(app, client, running):
+    holder = factories.user()
+    link = services.share(holder, ticket_for(holder, running.trip), hours=2, now=datetime.now(UTC))
+    for _ in range(app.config["WS_MAX_PER_LINK"]):
+        Leases([Cap("link", link.token, app.config["WS_MAX_PER_LINK"])]).take()
+    assert upgrade(client, f"/ws/trips/{running.trip.id}?share={link.token}").status_code == 429
+    client.login(holder.email)
+    assert upgrade(client, f"/ws/trips/{running.trip.id}").status_code == PASSED
+
+
+def test_a_full_process_refuses_with_503_and_retry_after_instead_of_queueing(app, client, running):
+    client.login(running.driver.email)
+    app.extensions["socket_slots"] = full = Slots(0)
+    try:
+        response = upgrade(client, f"/ws/driver/trips/{running.trip.id}")
+    finally:
+        del app.extensions["socket_slots"]
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0
+    assert full.used == 0
 
 
 # --- A slow watcher ---------------------------------------------------------------------------------
@@ -375,3 +412,83 @@ def test_watchers_hear_the_trips_own_facts_and_nothing_about_other_peoples_order
     }
     for private in ("ticket.cancelled", "tickets.issued", "order.failed", "payment.failed"):
         assert _for_watchers({"event": private, "order_id": 9, "refund_amount": 4500}) is None
+
+
+# --- Caps and clients that stop listening, on the live server -------------------------------------
+
+
+@live_server
+def test_one_passengers_sockets_beyond_the_cap_are_refused_and_a_closed_one_frees_its_place(live_tms):
+    trip = running_live_trip(live_tms)
+    cookie = live_tms.login(trip.passenger)
+    cap = live_tms.app.config["WS_MAX_PER_USER"]
+    opened = [live_tms.connect(f"/ws/trips/{trip.id}", cookie=cookie) for _ in range(cap)]
+
+    assert live_tms.refusal(f"/ws/trips/{trip.id}", cookie=cookie) == 429
+    # Others are not held back by one passenger's tabs: the share link still opens.
+    live_tms.connect(f"/ws/trips/{trip.id}?share={trip.share}").next("snapshot")
+
+    opened[0].close()
+    deadline = time.monotonic() + 10
+    while True:  # the place comes back as soon as the server sees the close
+        try:
+            live_tms.connect(f"/ws/trips/{trip.id}", cookie=cookie).next("snapshot")
+            break
+        except simple_websocket.ConnectionError:
+            assert time.monotonic() < deadline, "the closed socket's place never came back"
+            time.sleep(0.2)
+
+
+@live_server
+def test_a_client_that_stops_answering_pings_is_dropped(live_tms):
+    trip = running_live_trip(live_tms)
+    silent = live_tms.raw(f"/ws/trips/{trip.id}?share={trip.share}")
+    silent.settimeout(1)
+    received, deadline = b"", time.monotonic() + 20  # WS_PING_SECONDS is 2 here
+    while time.monotonic() < deadline:
+        try:
+            chunk = silent.recv(65536)
+        except TimeoutError:
+            continue
+        if not chunk:
+            break  # the server closed the connection
+        received += chunk
+    else:
+        raise AssertionError("a client that never answered a ping was kept for 20 s")
+    assert b"Ping/Pong timeout" in received  # the close frame says why
+    assert soon(lambda: links_open(trip.share) == 0), "the dropped client still holds its place"
+
+
+@live_server
+def test_a_client_that_stops_reading_is_dropped_without_holding_up_its_trip_mates(live_tms):
+    trip = running_live_trip(live_tms)
+    mate = live_tms.connect(f"/ws/trips/{trip.id}", cookie=live_tms.login(trip.passenger))
+    mate.next("snapshot")
+    stuck = live_tms.raw(f"/ws/trips/{trip.id}?share={trip.share}", receive_buffer=4096)
+    assert links_open(trip.share) == 1
+
+    # Far more than the kernel and the gateway buffer between the server and a client that reads nothing.
+    publisher = redis_lib.Redis.from_url(REDIS_URL)
+    padding = "x" * 512 * 1024
+    for bus in range(40):
+        publisher.publish(live.trip_channel(trip.id), json.dumps({"type": "position", "bus": -bus, "pad": padding}))
+    publisher.publish(live.trip_channel(trip.id), json.dumps({"type": "position", "bus": trip.bus_id, "n": 1}))
+    assert mate.next("position", where=lambda m: m["bus"] == trip.bus_id, timeout=15)["n"] == 1
+
+    # WS_SEND_TIMEOUT_SECONDS is 3 here.
+    assert soon(lambda: links_open(trip.share) == 0, 20), "the client that stopped reading still holds its place"
+    stuck.close()
+
+
+def links_open(token: str) -> int:
+    """Sockets open with this share link, as the servers count them."""
+    return redis_lib.Redis.from_url(REDIS_URL).zcard(Leases._key(Cap("link", token, 0)))
+
+
+def soon(condition, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True

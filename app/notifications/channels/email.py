@@ -39,7 +39,10 @@ def send(*, to: str, subject: str, text: str, html: str | None = None, attachmen
     config = current_app.config
     server = config["MAIL_SERVER"]
     if not server:
-        log.warning("MAIL_SERVER not set; email to %s not sent:\nSubject: %s\n\n%s", to, subject, text)
+        if config["LOG_MESSAGE_BODIES"]:
+            log.warning("MAIL_SERVER not set; email to %s not sent:\nSubject: %s\n\n%s", to, subject, text)
+        else:
+            log.warning("MAIL_SERVER not set (MESSAGES_LOG_ONLY); email to %s not sent (%d characters)", to, len(text))
         return message["Message-ID"]
     try:
         _deliver(message, config)

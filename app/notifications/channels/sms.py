@@ -44,7 +44,10 @@ def provider_name() -> str:
 
 
 def _log(to: str, text: str) -> str:
-    log.info("SMS to %s: %s", to, text)
+    if current_app.config["LOG_MESSAGE_BODIES"]:
+        log.info("SMS to %s: %s", to, text)
+    else:
+        log.warning("SMS_PROVIDER is log (MESSAGES_LOG_ONLY); SMS to %s not sent (%d characters)", to, len(text))
     return f"log-{uuid.uuid4().hex}"
 
 

@@ -29,7 +29,7 @@ from app.accounts.rules import CONSOLE_ROLES
 from app.core.errors import Forbidden, NotAuthenticated, NotFound
 from app.core.models import utcnow
 from app.core.realtime import hub
-from app.core.sockets import Socket, accept
+from app.core.sockets import Socket, accept, caps_for
 from app.extensions import db
 from app.fleet.models import Bus, Trip
 from app.fleet.rules import TripStatus
@@ -72,7 +72,7 @@ def _bus_of(message: dict):
 def drive(trip_id: int):
     now = utcnow()
     link = services.DriverLink(services.driver_trip(g.user, trip_id, now), g.user.id, now)
-    return accept(lambda sock: _drive(sock, link), max_message_bytes=256 * 1024)
+    return accept(lambda sock: _drive(sock, link), caps=caps_for(user_id=g.user.id), max_message_bytes=256 * 1024)
 
 
 def _drive(sock: Socket, link: services.DriverLink) -> None:
@@ -200,7 +200,8 @@ def watch(trip_id: int):
             over=over,
             ends=lambda m: m.get("event") in ENDING_EVENTS,
             shown=_for_watchers,
-        )
+        ),
+        caps=caps_for(user_id=user_id, share_token=token),
     )
 
 
@@ -248,7 +249,9 @@ def fleet():
         member = membership_for(viewer, CONSOLE_ROLES, company_id) if viewer else None
         return member is not None and member.company_id == company_id
 
-    return accept(lambda sock: _relay(sock, live.fleet_channel(company_id), snapshot, allowed))
+    return accept(
+        lambda sock: _relay(sock, live.fleet_channel(company_id), snapshot, allowed), caps=caps_for(user_id=user_id)
+    )
 
 
 def _relay(
