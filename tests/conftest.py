@@ -11,6 +11,7 @@ import re
 import socket
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -55,7 +56,7 @@ class Mailbox:
     messages: list[EmailMessage] = field(default_factory=list)
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802  (aiosmtpd's hook name)
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook name
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self.arrived:
             self.messages.append(message)
@@ -171,6 +172,14 @@ def committed(app):
         db.session.commit()
         db.session.remove()
         ctx.pop()
+
+
+@pytest.fixture
+def now() -> datetime:
+    """The time the test started (UTC, whole seconds): one reference for what a test builds and
+    hands to services. Computed per test, never when a module is collected: a long run would leave
+    a module-level "now" minutes behind the clock (tests/test_suite_hygiene.py keeps it so)."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 # --- Clients ----------------------------------------------------------------------------------

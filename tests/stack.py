@@ -23,6 +23,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -270,6 +271,13 @@ async def open_sockets(url: str, plan: list[tuple[str, str | None]], hold) -> li
         for reader in readers:
             reader.cancel()
     return snapshots
+
+
+def hold_sockets(url: str, plan: list[tuple[str, str | None]], hold) -> list:
+    """:func:`open_sockets` on an event loop of its own thread: a browser test earlier in the session
+    leaves Playwright's loop running in the main thread, where ``asyncio.run`` refuses to start."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, open_sockets(url, plan, hold)).result()
 
 
 def wait_for(url: str, process: subprocess.Popen, timeout: float = 60, attempt: float = 2) -> None:

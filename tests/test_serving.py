@@ -7,7 +7,6 @@ asserted only as "answered, promptly": a starved server does not answer at all.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
@@ -22,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from app.tracking import live
 from tests.conftest import DATABASE_URL, REDIS_URL, free_port, recreate_database
-from tests.stack import ROOT, Prober, Stack, open_sockets, seat_passengers, sign_in, wait_for
+from tests.stack import ROOT, Prober, Stack, hold_sockets, seat_passengers, sign_in, wait_for
 
 pytestmark = pytest.mark.own_transactions
 
@@ -99,7 +98,7 @@ def test_a_thousand_live_maps_leave_pages_answering_and_one_client_over_its_cap_
         )
         assert over.stdout.strip() == "429", over.stdout + over.stderr
 
-    snapshots = asyncio.run(open_sockets(stack.url, plan, hold))
+    snapshots = hold_sockets(stack.url, plan, hold)
 
     assert len(snapshots) == 1000 and all(s["type"] == "snapshot" for s in snapshots)
     assert not prober.failures, prober.failures[:5]
@@ -155,7 +154,7 @@ def test_the_embedded_server_holds_two_hundred_live_maps_and_keeps_answering(tmp
             prober.done.set()
             prober.join()
 
-        snapshots = asyncio.run(open_sockets(f"http://127.0.0.1:{port}", plan, hold))
+        snapshots = hold_sockets(f"http://127.0.0.1:{port}", plan, hold)
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -169,7 +168,7 @@ def test_the_embedded_server_holds_two_hundred_live_maps_and_keeps_answering(tmp
 
 def test_in_production_gunicorn_refuses_an_address_the_gateway_does_not_guard(tmp_path):
     env = {key: value for key, value in os.environ.items() if not key.startswith(("GUNICORN_", "TMS_"))}
-    env |= {"TMS_ENV": "production", "GUNICORN_BIND": f"0.0.0.0:{free_port()}"}  # noqa: S104  (what is refused)
+    env |= {"TMS_ENV": "production", "GUNICORN_BIND": f"0.0.0.0:{free_port()}"}  # what is refused
     for server in ("pages", "sockets"):
         refused = subprocess.run(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],

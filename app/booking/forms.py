@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import DateField, FieldList, FormField, SelectField, StringField
+from wtforms import DateField, FieldList, FormField, HiddenField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from app.accounts.forms import REQUIRED
@@ -38,3 +38,6 @@ class PassengerForm(Form):
 
 class CheckoutForm(Form):
     passengers = FieldList(FormField(PassengerForm), min_entries=1, max_entries=6)
+    # The total the page showed, only to say so when the fares changed before the order was placed;
+    # the order is always priced by the server.
+    shown_total = HiddenField()

@@ -1,4 +1,7 @@
-"""Reads for the passenger: trip search over route legs, and a buyer's tickets."""
+"""Reads for the passenger: trip search over route legs, and a buyer's orders and tickets.
+
+``order_for_user`` and ``ticket_for_user`` are the only way a portal or API view loads an order or
+a ticket by its code: another user's answers 404 exactly as a code that never existed."""
 
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from app.booking.models import Hold, Order, SeatLeg, Ticket
+from app.booking.rules import ISSUED_TICKET_STATUSES
 from app.companies.models import Company, Station
+from app.core.errors import NotFound
 from app.extensions import db
 from app.fleet import rules
 from app.fleet.models import BusSeat, Route, Trip, TripStop
@@ -198,8 +203,37 @@ def tickets_of(user_id: int) -> list[Ticket]:
         select(Ticket)
         .join(Order, Order.id == Ticket.order_id)
         .join(Trip, Trip.id == Ticket.trip_id)
-        .where(Order.user_id == user_id, Ticket.status.in_(("paid", "cancelled")))
+        .where(Order.user_id == user_id, Ticket.status.in_(ISSUED_TICKET_STATUSES))
         .order_by(Trip.departs_at, Ticket.id)
         .options(selectinload(Ticket.trip).selectinload(Trip.stops), selectinload(Ticket.order))
     )
     return list(db.session.scalars(query))
+
+
+def order_for_user(user, code: str) -> Order:
+    """``user``'s own order ``code``; anyone else's is not found."""
+    order = db.session.scalar(select(Order).where(Order.code == code, Order.user_id == user.id))
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+def ticket_for_user(user, code: str) -> Ticket:
+    """``user``'s own issued ticket ``code`` (paid, or cancelled and kept as a record: what "My
+    tickets" lists); anyone else's, and a line of an order not paid, is not found."""
+    ticket = db.session.scalar(
+        select(Ticket)
+        .join(Order, Order.id == Ticket.order_id)
+        .where(Ticket.code == code, Order.user_id == user.id, Ticket.status.in_(ISSUED_TICKET_STATUSES))
+    )
+    if ticket is None:
+        raise NotFound("No such ticket.")
+    return ticket
+
+
+def order_for_company(company_ids, code: str) -> Order:
+    """Order ``code`` if one of ``company_ids`` sold it: staff act on their own company's orders only."""
+    order = db.session.scalar(select(Order).where(Order.code == code, Order.company_id.in_(list(company_ids))))
+    if order is None:
+        raise NotFound("No such order in your company.")
+    return order

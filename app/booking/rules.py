@@ -6,6 +6,9 @@ ORDER_STATUSES = ("pending", "paid", "failed", "expired", "cancelled", "refunded
 TICKET_STATUSES = ("pending", "paid", "cancelled", "expired")
 # Tickets that hold a seat: a pending one is being paid for, a paid one is sold.
 ACTIVE_TICKET_STATUSES = ("pending", "paid")
+# Tickets a buyer holds as issued: paid ones, and cancelled ones kept as a record (no QR, the refund
+# shown). Pending and expired ones are only an order's lines, never a ticket page of their own.
+ISSUED_TICKET_STATUSES = ("paid", "cancelled")
 MAX_SEATS_PER_ORDER = 6
 # A hold keeps seats for a buyer while they fill in names and pay; it ends released (the buyer
 # gave up), expired (time ran out) or converted (it became an order).

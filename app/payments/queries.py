@@ -1,4 +1,5 @@
-"""Reading payments and refunds for the company's money pages and the platform's."""
+"""Reading payments and refunds: a payer's own (``payment_for_user``, the only way a portal or API
+view loads a payment by its reference), and the company's and the platform's money pages."""
 
 from __future__ import annotations
 
@@ -13,10 +14,32 @@ from sqlalchemy.orm import joinedload
 
 from app.booking.models import Order
 from app.companies.models import Company
+from app.core.errors import NotFound
 from app.extensions import db
 from app.payments.models import Payment, Refund
 
 PAGE_SIZE = 50
+
+
+def payment_for_user(user, reference: str) -> Payment:
+    """``user``'s own payment ``reference``; anyone else's is not found."""
+    payment = db.session.scalar(select(Payment).where(Payment.reference == reference, Payment.user_id == user.id))
+    if payment is None:
+        raise NotFound("No such payment.")
+    return payment
+
+
+def payments_of_order(order: Order) -> list[Payment]:
+    """Every attempt to pay ``order``, oldest first (the order page's list)."""
+    return list(db.session.scalars(select(Payment).where(Payment.order_id == order.id).order_by(Payment.id)))
+
+
+def refund_for_company(company: Company, reference: str) -> Refund:
+    """Refund ``reference`` if ``company`` owes it; another company's is not found."""
+    refund = db.session.scalar(select(Refund).where(Refund.reference == reference, Refund.company_id == company.id))
+    if refund is None:
+        raise NotFound("No such refund.")
+    return refund
 
 
 @dataclass(frozen=True)

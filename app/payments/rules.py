@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from app.accounts.rules import Role
+
 PROVIDERS = ("momo", "paypal", "cash", "sandbox")
 ONLINE_PROVIDERS = ("momo", "paypal", "sandbox")  # what a passenger may choose; cash is taken by staff
 PROVIDER_LABELS = {"momo": "MTN Mobile Money", "paypal": "PayPal", "cash": "Cash", "sandbox": "Sandbox (test)"}
+
+# Who handles a company's money. Recording cash received for a booking waiting for payment is an
+# operational act at the counter: the sum is the order's own total, fixed by the fare table, and the
+# tickets are issued at once, so dispatchers on the platform and station agents may take it (each
+# recording is audited with its actor). Money management (paying refunds out, the payments list
+# with its totals and CSV export, payment settings) is for company admins alone.
+CASH_ROLES = frozenset({Role.ADMIN, Role.DISPATCHER, Role.AGENT})
+MONEY_ROLES = frozenset({Role.ADMIN})
 
 # initiated: on record, the provider not told yet; pending: waiting for the payer; then one of the
 # final states. mismatch: the provider reported figures that are not ours: never pays an order.
@@ -39,6 +49,8 @@ REFUND_REASONS = ("passenger_cancelled", "trip_cancelled", "not_placed")
 # payment that succeeded is found within minutes even when every callback is lost; given up after
 # a day (providers expire unanswered requests long before).
 CHECK_DELAYS_SECONDS = (15, 30, 60, 120, 300)
+# While the payer watches the payment page, a lookup at most this often.
+WATCHED_CHECK_SECONDS = 5
 GIVE_UP_AFTER_HOURS = 24
 
 # Currencies without a minor unit are charged in whole units.

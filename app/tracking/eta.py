@@ -139,7 +139,7 @@ def shape_of(trip_id: int) -> Shape | None:
         )
     with _lock:
         # Spread: shapes loaded together (a fleet that started at once) are not reloaded together.
-        _shapes[trip_id] = (now + _SHAPE_TTL_SECONDS * random.uniform(1, 2), found)
+        _shapes[trip_id] = (now + _SHAPE_TTL_SECONDS * random.uniform(1, 2), found)  # noqa: S311  (timer jitter, not a secret)
         if len(_shapes) > 5000:  # trips end; keep the cache small
             for key in [k for k, (expiry, _) in _shapes.items() if expiry <= now]:
                 del _shapes[key]

@@ -7,9 +7,10 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.booking.models import Ticket
 from app.core.models import TimestampMixin, one_of, utcnow
 from app.extensions import db
-from app.fleet.models import Bus
+from app.fleet.models import Bus, Trip
 from app.tracking.rules import SOURCES
 
 
@@ -66,3 +67,6 @@ class ShareLink(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+    trip: Mapped[Trip] = relationship()
+    ticket: Mapped[Ticket] = relationship()

@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, or_, select
 
+from app.booking.models import Ticket
 from app.companies.models import Company, Station
+from app.core.errors import NotFound
 from app.extensions import db
 from app.fleet.models import Bus, Route, RouteStop, Trip
 from app.fleet.rules import TripStatus
@@ -110,6 +112,19 @@ def active_shares(ticket_id: int, user_id: int, now: datetime) -> list[ShareLink
             .order_by(ShareLink.created_at.desc(), ShareLink.id.desc())
         )
     )
+
+
+def share_link_for_user(user, ticket: Ticket, link_id: int) -> ShareLink:
+    """Share link ``link_id`` of ``ticket`` (already loaded as ``user``'s own), made by ``user``;
+    any other link is not found."""
+    link = db.session.scalar(
+        select(ShareLink).where(
+            ShareLink.id == link_id, ShareLink.ticket_id == ticket.id, ShareLink.created_by_id == user.id
+        )
+    )
+    if link is None:
+        raise NotFound("No such link.")
+    return link
 
 
 def share_by_token(token: str) -> ShareLink | None:

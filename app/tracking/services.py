@@ -13,7 +13,7 @@ from sqlalchemy import insert, select
 
 from app.booking.models import Order, Ticket
 from app.core import tx
-from app.core.errors import Forbidden, NotFound
+from app.core.errors import DomainError, Forbidden, NotFound
 from app.extensions import db, get_queue, redis
 from app.fleet.models import Trip
 from app.fleet.rules import TripStatus
@@ -30,6 +30,11 @@ _FLUSH_QUEUED = "positions:flush-queued"
 
 class NotYourTrip(Forbidden):
     code = "not_your_trip"
+
+
+class NothingToShare(DomainError):
+    code = "nothing_to_share"
+    message = "This trip is over; there is nothing to share."
 
 
 # --- In ------------------------------------------------------------------------------------------
@@ -78,7 +83,8 @@ class DriverLink:
         self.still_signed_in = still_signed_in
         self.recheck_seconds = recheck_seconds
         self.bus_id, self.company_id = trip.bus_id, trip.company_id
-        self.recheck_at = now + timedelta(seconds=self.recheck_seconds * random.uniform(1, 1.5))
+        jitter = random.uniform(1, 1.5)  # noqa: S311  (timer jitter, not a secret)
+        self.recheck_at = now + timedelta(seconds=self.recheck_seconds * jitter)
 
     def take(self, fix: Fix, now: datetime) -> live.Stored:
         if now >= self.recheck_at:
@@ -102,7 +108,8 @@ class DriverLink:
                 raise NotYourTrip("You were signed out. Sign in again to share your position.")
             trip = driver_trip(db.session.get(User, self.user_id), self.trip_id, now)
             self.bus_id, self.company_id = trip.bus_id, trip.company_id
-            self.recheck_at = now + timedelta(seconds=self.recheck_seconds * random.uniform(1, 1.5))
+            jitter = random.uniform(1, 1.5)  # noqa: S311  (timer jitter, not a secret)
+            self.recheck_at = now + timedelta(seconds=self.recheck_seconds * jitter)
         finally:
             db.session.remove()
 
@@ -184,10 +191,12 @@ def may_watch(user, trip_id: int, *, share_token: str | None, now: datetime) -> 
 
 def share(user, ticket: Ticket, *, hours: int, now: datetime) -> ShareLink:
     """A link to the ticket's trip that anyone may open until the trip ends or ``hours`` pass."""
-    if ticket.order.user_id != user.id or ticket.status != "paid":
+    if ticket.order.user_id != user.id:
         raise NotFound("No such ticket.")
+    if ticket.status != "paid":
+        raise NothingToShare("This ticket was cancelled; there is nothing to share.")
     if ticket.trip.status in (TripStatus.ARRIVED, TripStatus.CANCELLED):
-        raise NotYourTrip("This trip is over; there is nothing to share.")
+        raise NotYourTrip(NothingToShare.message)
     hours = max(1, min(hours, SHARE_LINK_MAX_HOURS))
     link = ShareLink(
         token=secrets.token_urlsafe(32),

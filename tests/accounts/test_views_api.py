@@ -102,7 +102,7 @@ def forged(app, user, **overrides):
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"exp": int((utcnow() - timedelta(seconds=1)).timestamp())},
+        {"exp": lambda now: int((now - timedelta(seconds=1)).timestamp())},  # read when the test runs
         {"aud": "someone-else"},
         {"iss": "someone-else"},
         {"key": "a-different-signing-key-of-good-length"},
@@ -114,6 +114,7 @@ def forged(app, user, **overrides):
 )
 def test_tokens_that_fail_verification_are_refused(app, client, overrides):
     user = factories.user()
+    overrides = {name: value(utcnow()) if callable(value) else value for name, value in overrides.items()}
     assert client.get("/api/v1/me", headers=bearer(forged(app, user))).status_code == 200
     response = client.get("/api/v1/me", headers=bearer(forged(app, user, **overrides)))
     assert response.status_code == 401

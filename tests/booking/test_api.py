@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from app.booking import qr
 from app.booking.models import Hold, Order
 from app.extensions import db
+from app.fleet.services import network
 from app.fleet.services.trips import local_datetime, today_for
 from tests import factories
 
@@ -169,6 +170,23 @@ def test_seats_can_be_booked_in_one_call(api, line):
     assert paid["order"]["status"] == "paid" and all(t["qr"] for t in paid["order"]["tickets"])
     taken = api("POST", "/orders", factories.user(), json={**body, "seats": ["2B"], "passengers": [{"name": "Eric"}]})
     assert taken.status_code == 409 and "Seat 2B" in taken.get_json()["error"]["message"]
+
+
+def test_the_seat_map_prices_are_what_an_order_charges_and_a_free_ride_is_issued_at_once(api, line):
+    buyer = factories.user()
+    first, middle, _ = stops(line)
+    prices = api("GET", f"/trips/{line.id}/seats?from={first}&to={middle}", buyer).get_json()["prices"]
+    body = {"trip_id": line.id, "from": first, "to": middle, "seats": ["1A", "2B"]}
+    body["passengers"] = [{"name": "Aline Uwase"}, {"name": "Jean Mugabo"}]
+    order = api("POST", "/orders", buyer, json=body).get_json()["order"]
+    assert [t["price"] for t in order["tickets"]] == [prices["vip"], prices["standard"]]
+    assert order["total"] == prices["vip"] + prices["standard"]
+
+    network.set_fares(None, line.route, {(first, middle, "standard"): 0})
+    body = {**body, "seats": ["3A"], "passengers": [{"name": "Eric Nshuti"}]}
+    free = api("POST", "/orders", buyer, json=body).get_json()["order"]
+    assert (free["status"], free["total"], free["expires_at"]) == ("paid", 0, None)
+    assert free["tickets"][0]["status"] == "paid" and free["tickets"][0]["qr"]
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import cv2
 import numpy as np
@@ -15,16 +15,14 @@ from app.booking import qr
 from app.booking.services import tickets
 from tests import factories
 
-NOW = datetime.now(UTC)
-
 
 @pytest.fixture
-def ticket():
+def ticket(now):
     company = factories.company()
     trip = factories.trip(
         factories.route(company, stops=3),
         bus_=factories.bus(company, rows=3, vip_rows=1),
-        departs_at=NOW + timedelta(days=1),
+        departs_at=now + timedelta(days=1),
     )
     return factories.order(trip, ["2B"], origin=0, destination=2).tickets[0]
 
@@ -117,14 +115,14 @@ def test_the_inline_svg_is_a_qr_of_the_same_text(ticket):
 # --- The record behind the code ------------------------------------------------------------------
 
 
-def test_verification_checks_the_ticket_record(ticket):
+def test_verification_checks_the_ticket_record(now, ticket):
     text = qr.text_for(ticket)
     assert tickets.verify_ticket(text).reason == "valid"
     assert tickets.verify_ticket(text, trip_id=ticket.trip_id + 1).reason == "wrong_trip"
     ticket.status = "pending"
     assert tickets.verify_ticket(text).reason == "unpaid"
     ticket.status = "paid"
-    tickets.cancel_ticket(ticket, now=NOW)
+    tickets.cancel_ticket(ticket, now=now)
     verdict = tickets.verify_ticket(text)
     assert (verdict.valid, verdict.reason, verdict.message) == (False, "cancelled", "This ticket was cancelled.")
 

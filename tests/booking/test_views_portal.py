@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from app.booking.models import Hold, Order, Ticket
 from app.booking.services import tickets
+from app.core.events import Event
 from app.extensions import db
 from app.fleet.services import network
 from app.fleet.services.trips import local_datetime, today_for
@@ -180,6 +181,66 @@ def test_a_posted_total_or_price_is_ignored(client, login_as, line):
     assert db.session.scalar(select(Order.total)) == 4000
 
 
+def shown_on_checkout(page: str) -> tuple[dict[str, int], int, str]:
+    """Seat → price, the total, and the hidden total the form sends back, as the page shows them."""
+    prices = {
+        label: int(amount.replace(",", "")) for label, amount in re.findall(r"Seat (\w+)[^·]*· ([\d,]+) RWF", page)
+    }
+    total = int(re.search(r"Total: <strong>([\d,]+) RWF</strong>", page).group(1).replace(",", ""))
+    hidden = re.search(r'name="shown_total" type="hidden" value="(\d*)"', page).group(1)
+    return prices, total, hidden
+
+
+@pytest.mark.parametrize(("origin", "destination"), [(0, 2), (0, 1), (1, 2)], ids=["whole", "first-leg", "last-leg"])
+def test_the_total_shown_at_checkout_is_the_total_charged(client, login_as, line, origin, destination):
+    network.set_fares(None, line.route, {(line.stops[1].station_id, line.stops[2].station_id, "vip"): 3300})
+    login_as("customer")
+    checkout = hold_seats(client, line, ["1A", "2B"], origin, destination).headers["Location"]
+    prices, total, hidden = shown_on_checkout(text(client.get(checkout)))
+    assert prices["1A"] > prices["2B"] and total == prices["1A"] + prices["2B"] and hidden == str(total)
+
+    form = {"shown_total": hidden, "passengers-0-name": "Aline Uwase", "passengers-1-name": "Eric Mugabo"}
+    placed = client.submit(checkout, form)
+    assert placed.status_code == 303 and "/pay" in placed.headers["Location"]
+    pay_page = text(client.get(placed.headers["Location"]))
+    assert f"Pay {total:,} RWF" in pay_page and "The fares changed" not in pay_page
+    order = db.session.scalar(select(Order))
+    assert order.total == total
+    assert {t.seat_label: t.price for t in order.tickets} == prices
+
+
+def test_a_fare_changed_before_submitting_prices_the_order_at_submit_and_says_so(client, login_as, line):
+    login_as("customer")
+    checkout = hold_seats(client, line, ["2A"]).headers["Location"]
+    _, shown, hidden = shown_on_checkout(text(client.get(checkout)))
+    assert shown == 4000
+    first, last = line.stops[0].station_id, line.stops[2].station_id
+    network.set_fares(None, line.route, {(first, last, "standard"): 4500})  # the operator raises the fare
+
+    placed = client.submit(checkout, {"shown_total": hidden, "passengers-0-name": "Aline Uwase"})
+    pay_page = text(client.get(placed.headers["Location"]))
+    assert "The fares changed while you were booking: this booking costs 4,500 RWF, not 4,000 RWF." in pay_page
+    assert "Pay 4,500 RWF" in pay_page
+    assert db.session.scalar(select(Order.total)) == 4500
+
+
+def test_a_free_ride_is_issued_at_checkout_with_nothing_to_pay(client, login_as, line):
+    first, last = line.stops[0].station_id, line.stops[2].station_id
+    network.set_fares(None, line.route, {(first, last, "standard"): 0})  # the operator made it free
+    login_as("customer")
+    _, placed = checkout_to_order(client, line, ["2A"], ["Aline Uwase"])
+    assert placed.status_code == 303
+    order = db.session.scalar(select(Order))
+    assert placed.headers["Location"] == f"/orders/{order.code}"
+    page = text(client.get(placed.headers["Location"]))
+    assert "Nothing to pay: your tickets are issued." in page and "Paid" in page
+    assert (order.status, order.total, order.expires_at) == ("paid", 0, None)
+    ticket = db.session.scalar(select(Ticket))
+    assert ticket.status == "paid" and client.get(f"/tickets/{ticket.code}").status_code == 200
+    assert db.session.scalars(select(Event.name)).all() == ["tickets.issued"]  # the passenger hears of it once
+    assert client.get(f"/orders/{order.code}/pay").headers["Location"] == f"/orders/{order.code}"
+
+
 def test_giving_up_frees_the_seats(client, login_as, line):
     login_as("customer")
     checkout = hold_seats(client, line, ["2A"]).headers["Location"]
@@ -277,6 +338,16 @@ def test_someone_elses_ticket_is_not_found(client, login_as, app, line):
     for path in (f"/tickets/{code}", f"/tickets/{code}/ticket.pdf", f"/tickets/{code}/calendar.ics"):
         assert stranger.get(path).status_code == 404
     assert stranger.submit(f"/tickets/{code}/cancel").status_code == 404
+
+
+def test_a_seat_not_yet_paid_for_is_no_ticket_even_to_its_buyer(client, login_as, line):
+    login_as("customer")
+    checkout_to_order(client, line, ["3A"], ["Aline Uwase"])
+    code = db.session.scalar(select(Ticket.code))
+    assert db.session.scalar(select(Ticket.status)) == "pending"
+    for path in (f"/tickets/{code}", f"/tickets/{code}/ticket.pdf", f"/tickets/{code}/calendar.ics"):
+        assert client.get(path).status_code == 404
+    assert client.submit(f"/tickets/{code}/shares", {"duration": "2"}).status_code == 404
 
 
 def test_an_htmx_search_with_a_mistake_says_what_is_wrong_in_the_results(client, line):

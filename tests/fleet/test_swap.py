@@ -23,13 +23,13 @@ from app.fleet.models import Bus, Trip
 from app.fleet.services.swap import reseat, swap_bus
 from tests import factories
 
-NOW = datetime.now(UTC)
-
 
 def setup_trip(*, rows=3, vip_rows=0, stops=3):
     company = factories.company()
     bus = factories.bus(company, rows=rows, vip_rows=vip_rows)
-    trip = factories.trip(factories.route(company, stops=stops), bus_=bus, departs_at=NOW + timedelta(hours=3))
+    trip = factories.trip(
+        factories.route(company, stops=stops), bus_=bus, departs_at=datetime.now(UTC) + timedelta(hours=3)
+    )
     return company, trip
 
 
@@ -37,54 +37,54 @@ def seats_by_ticket(trip):
     return {t.passenger_name: t.seat_label for t in db.session.scalars(select(Ticket).where(Ticket.trip_id == trip.id))}
 
 
-def test_refused_when_passengers_outnumber_the_new_bus_seats():
+def test_refused_when_passengers_outnumber_the_new_bus_seats(now):
     company, trip = setup_trip(rows=3)  # 12 seats
     factories.order(trip, ["1A", "1B", "1C", "1D", "2A", "2B"])
     factories.order(trip, ["2C", "2D", "3A"])
     small = factories.bus(company, rows=2)  # 8 seats
     with pytest.raises(SwapRefused, match=f"Bus {small.plate} has 8 seats but 9 passengers"):
-        swap_bus(None, trip, small, now=NOW)
+        swap_bus(None, trip, small, now=now)
 
 
-def test_refused_when_one_class_does_not_fit():
+def test_refused_when_one_class_does_not_fit(now):
     company, trip = setup_trip(rows=3, vip_rows=1)  # 4 VIP + 8 standard
     factories.order(trip, ["1A", "1B", "1C"])  # three VIP passengers
     fewer_vip = factories.bus(company, rows=5, layout="1A* 1B* _ 1C 1D\n2A 2B _ 2C 2D\n3A 3B _ 3C 3D")
     with pytest.raises(SwapRefused, match="2 VIP seats but 3 VIP passengers"):
-        swap_bus(None, trip, fewer_vip, now=NOW)
+        swap_bus(None, trip, fewer_vip, now=now)
 
 
-def test_refused_when_the_new_bus_is_busy_or_not_in_service():
+def test_refused_when_the_new_bus_is_busy_or_not_in_service(now):
     company, trip = setup_trip()
     busy = factories.bus(company)
     factories.trip(factories.route(company), bus_=busy, departs_at=trip.departs_at + timedelta(minutes=30))
     with pytest.raises(SwapRefused, match="busy then"):
-        swap_bus(None, trip, busy, now=NOW)
+        swap_bus(None, trip, busy, now=now)
     broken = factories.bus(company, status="maintenance")
     with pytest.raises(SwapRefused, match="maintenance"):
-        swap_bus(None, trip, broken, now=NOW)
+        swap_bus(None, trip, broken, now=now)
     foreign = factories.bus(factories.company())
     with pytest.raises(SwapRefused, match="another company"):
-        swap_bus(None, trip, foreign, now=NOW)
+        swap_bus(None, trip, foreign, now=now)
 
 
-def test_passengers_keep_their_labels_where_the_new_layout_has_them():
+def test_passengers_keep_their_labels_where_the_new_layout_has_them(now):
     company, trip = setup_trip(rows=3)
     factories.order(trip, ["1A", "3D"])
     bigger = factories.bus(company, rows=10)
     before = seats_by_ticket(trip)
-    swap_bus(None, trip, bigger, now=NOW)
+    swap_bus(None, trip, bigger, now=now)
     assert seats_by_ticket(trip) == before
     assert trip.bus_id == bigger.id
 
 
-def test_passengers_whose_seat_is_gone_are_reseated_with_their_group_together():
+def test_passengers_whose_seat_is_gone_are_reseated_with_their_group_together(now):
     company, trip = setup_trip(rows=3)
     factories.order(trip, ["1A"])
     group = factories.order(trip, ["3A", "3B", "3C"])  # row 3 does not exist on the new bus
     factories.order(trip, ["3D"])
     new_bus = factories.bus(company, layout="1A 1B _ 1C 1D\n2A 2B _ 2C 2D\nX1 X2 _ X3 X4")
-    swap_bus(None, trip, new_bus, now=NOW)
+    swap_bus(None, trip, new_bus, now=now)
 
     tickets = db.session.scalars(select(Ticket).where(Ticket.trip_id == trip.id)).all()
     labels = [t.seat_label for t in tickets]
@@ -100,12 +100,12 @@ def test_passengers_whose_seat_is_gone_are_reseated_with_their_group_together():
     assert dict(legs) == {label: 2 for label in labels}  # every ticket still holds both legs
 
 
-def test_riders_of_different_legs_can_share_a_seat_on_a_smaller_bus():
+def test_riders_of_different_legs_can_share_a_seat_on_a_smaller_bus(now):
     company, trip = setup_trip(rows=1, stops=3)  # 4 seats, legs 0 and 1
     factories.order(trip, ["1A", "1B"], origin=0, destination=1)
     factories.order(trip, ["1C", "1D"], origin=1, destination=2)
     two_seats = factories.bus(company, layout="1A _ 1B")
-    swap_bus(None, trip, two_seats, now=NOW)
+    swap_bus(None, trip, two_seats, now=now)
     assert sorted(seats_by_ticket(trip).values()) == ["1A", "1A", "1B", "1B"]
 
 
@@ -130,14 +130,14 @@ def test_reseat_falls_back_to_an_optimal_plan():
     assert max(used.values()) == 1
 
 
-def test_the_change_is_announced_after_commit_with_the_new_plate():
+def test_the_change_is_announced_after_commit_with_the_new_plate(now):
     company, trip = setup_trip()
     factories.order(trip, ["1A", "1B"])
     new_bus = factories.bus(company, plate="RAD 123A")
     heard = []
     handler = events.subscribe("trip.bus_changed")(lambda event: heard.append(event.payload))
     try:
-        swap_bus(None, trip, new_bus, now=NOW)
+        swap_bus(None, trip, new_bus, now=now)
         assert heard == []
         tx.commit()
     finally:
@@ -147,21 +147,21 @@ def test_the_change_is_announced_after_commit_with_the_new_plate():
     assert event.delivered_at is not None
 
 
-def test_a_rolled_back_swap_announces_nothing():
+def test_a_rolled_back_swap_announces_nothing(now):
     company, trip = setup_trip()
     tx.commit()
-    swap_bus(None, trip, factories.bus(company), now=NOW)
+    swap_bus(None, trip, factories.bus(company), now=now)
     tx.rollback()
     assert db.session.scalar(select(func.count()).select_from(Event).where(Event.trip_id == trip.id)) == 0
 
 
 @pytest.mark.own_transactions
 @pytest.mark.parametrize("round_", range(5))
-def test_swap_racing_bookings_never_leaves_a_ticket_without_a_seat(committed, round_):
+def test_swap_racing_bookings_never_leaves_a_ticket_without_a_seat(now, committed, round_):
     company = factories.company()
     old_bus = factories.bus(company, rows=4)  # 1A..4D
     new_bus = factories.bus(company, layout="1A 1B _ 1C 1D\nN1 N2 _ N3 N4\nN5 N6 _ N7 N8\nN9 NA _ NB NC")
-    trip = factories.trip(factories.route(company, stops=4), bus_=old_bus, departs_at=NOW + timedelta(hours=4))
+    trip = factories.trip(factories.route(company, stops=4), bus_=old_bus, departs_at=now + timedelta(hours=4))
     factories.order(trip, ["2A", "2B"])  # a group whose seats the new bus lacks
     tx.commit()
     trip_id, new_bus_id = trip.id, new_bus.id

@@ -22,8 +22,6 @@ from app.fleet.services import trips as trip_services
 from app.fleet.services.trips import local_datetime, today_for
 from tests import factories
 
-NOW = datetime.now(UTC).replace(second=0, microsecond=0)  # forms take minutes
-
 
 @pytest.fixture
 def admin(login_as):
@@ -59,11 +57,17 @@ def stored(trip: Trip) -> Trip:
     return db.session.get(Trip, trip.id)
 
 
+def this_minute() -> datetime:
+    """The clock to the minute (forms take minutes), read when called."""
+    return datetime.now(UTC).replace(second=0, microsecond=0)
+
+
 def a_trip(company, *, status="scheduled", hours=5, bus=True, **kwargs) -> Trip:
+    """A trip leaving ``hours`` from now."""
     return factories.trip(
         factories.route(company),
         bus_=factories.bus(company) if bus is True else (bus or None),
-        departs_at=NOW + timedelta(hours=hours),
+        departs_at=this_minute() + timedelta(hours=hours),
         status=status,
         **kwargs,
     )
@@ -79,7 +83,7 @@ def book(trip: Trip, names: list[str], seats: list[str], *, paid: bool = True):
         passengers=[booking.Passenger(name=name, phone="0788123456") for name in names],
         channel="console",
         paid=paid,
-        now=NOW,
+        now=datetime.now(UTC),
     )
 
 
@@ -111,12 +115,12 @@ def test_the_list_opens_on_today_and_links_the_days_around(client, company):
     assert client.get("/console/trips?date=not-a-date&route=x&status=lost").status_code == 200
 
 
-def test_filters_answer_htmx_with_the_list_only(client, company):
+def test_filters_answer_htmx_with_the_list_only(now, client, company):
     day = today_for(company) + timedelta(days=2)
     departs = local_datetime(company, day, time(8, 0))
     late = factories.trip(factories.route(company, name="Late route"), departs_at=departs)
     early = factories.trip(factories.route(company, name="Early route"), departs_at=departs + timedelta(hours=1))
-    trip_services.cancel_trip(None, early, reason="No driver", now=NOW)
+    trip_services.cancel_trip(None, early, reason="No driver", now=now)
 
     response = client.get(f"/console/trips?date={day}&status=cancelled", headers={"HX-Request": "true"})
     body = text(response)
@@ -506,12 +510,12 @@ def test_the_manifest_csv_has_a_header_and_one_row_per_ticket_with_formulas_defu
     assert by_seat["1B"][3] == trip.stops[0].station.name
 
 
-def test_boarding_shows_on_the_manifest(client, company):
+def test_boarding_shows_on_the_manifest(now, client, company):
     trip = a_trip(company)
     order = book(trip, ["Bosco Nshimiyimana"], ["1A"])
-    order.tickets[0].boarded_at = NOW
+    order.tickets[0].boarded_at = now
     db.session.flush()
-    local = NOW.astimezone(company_zone(company))
+    local = now.astimezone(company_zone(company))
     assert local.strftime("%H:%M") in text(client.get(f"/console/trips/{trip.id}/manifest"))
     rows = list(csv.reader(io.StringIO(client.get(f"/console/trips/{trip.id}/manifest.csv").get_data(as_text=True))))
     assert rows[1][8] == local.strftime("%Y-%m-%d %H:%M")

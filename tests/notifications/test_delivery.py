@@ -22,18 +22,16 @@ from app.notifications.models import Notification
 from tests import factories
 from tests.notifications.records import paid_order
 
-NOW = datetime.now(UTC).replace(microsecond=0)
-
 
 def phone(n: int) -> str:
     return f"+25078810{n:04d}"
 
 
 @pytest.fixture
-def trip():
+def trip(now):
     company = factories.company(name="Volcano Express")
     bus = factories.bus(company, plate="RAB 100A", rows=10)
-    return factories.trip(factories.route(company), bus_=bus, departs_at=NOW + timedelta(hours=5))
+    return factories.trip(factories.route(company), bus_=bus, departs_at=now + timedelta(hours=5))
 
 
 def records(kind: str, channel: str | None = None) -> list[Notification]:
@@ -221,7 +219,7 @@ def test_a_number_the_gateway_can_never_reach_fails_for_good(trip, messaging):
     assert "UserInBlacklist" in record.error
 
 
-def test_the_sweep_resends_what_was_recorded_but_never_sent(trip, messaging):
+def test_the_sweep_resends_what_was_recorded_but_never_sent(now, trip, messaging):
     gateway, _ = messaging
     services.queue(
         [
@@ -239,7 +237,7 @@ def test_the_sweep_resends_what_was_recorded_but_never_sent(trip, messaging):
                 },
             )
         ],
-        now=NOW - timedelta(minutes=5),
+        now=now - timedelta(minutes=5),
     )
     db.session.flush()  # recorded, but the commit that would have sent it never came
     assert gateway.messages == []
@@ -251,10 +249,10 @@ def test_the_sweep_resends_what_was_recorded_but_never_sent(trip, messaging):
 # --- Boarding reminders -----------------------------------------------------------------------------
 
 
-def test_boarding_reminders_go_once_within_the_companys_lead_time(trip, messaging):
+def test_boarding_reminders_go_once_within_the_companys_lead_time(now, trip, messaging):
     gateway, _ = messaging
     early = paid_order(trip, factories.user(notify_email=False), ["5A"], [phone(12)])
-    early.paid_at = NOW - timedelta(days=1)
+    early.paid_at = now - timedelta(days=1)
     tx.commit()
     gateway.clear()
     trip.route.company.reminder_minutes = 60

@@ -3,7 +3,7 @@ attention, and sending failed ones again (one, or every one the filters show).""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -14,22 +14,20 @@ from app.notifications.models import Notification
 from tests import factories
 from tests.notifications.records import given_up_sms, record, refreshed, shown, text
 
-NOW = datetime.now(UTC)
-
 
 @pytest.fixture
 def super_admin(login_as):
     return login_as("super_admin", name="Platform Owner")
 
 
-def test_the_log_filters_by_status_channel_kind_company_and_address(client, super_admin):
+def test_the_log_filters_by_status_channel_kind_company_and_address(now, client, super_admin):
     volcano, akagera = factories.company(name="Volcano Express"), factories.company(name="Akagera Coaches")
     sent = record(volcano, address="+250788111111", provider="africastalking", provider_message_id="ATXid_1")
-    failed = record(volcano, status="failed", error="UserInBlacklist", created_at=NOW - timedelta(minutes=5))
+    failed = record(volcano, status="failed", error="UserInBlacklist", created_at=now - timedelta(minutes=5))
     gave_up = record(akagera, status="gave_up", attempts=3, error="HTTP 500 from the gateway")
     email = record(akagera, channel="email", address="aline@example.rw", kind="ticket_issued")
     inbox = record(akagera, channel="inbox", address="user:1")
-    queued = record(volcano, status="queued", next_attempt_at=NOW + timedelta(minutes=2))
+    queued = record(volcano, status="queued", next_attempt_at=now + timedelta(minutes=2))
 
     everything = client.get("/admin/notifications")
     assert everything.status_code == 200
@@ -53,7 +51,7 @@ def test_the_log_filters_by_status_channel_kind_company_and_address(client, supe
     assert shown(client.get("/admin/notifications?status=nonsense&channel=pigeon")) == shown(everything)
 
 
-def test_filters_answer_htmx_with_the_results_only_and_page_by_fifty(client, super_admin):
+def test_filters_answer_htmx_with_the_results_only_and_page_by_fifty(now, client, super_admin):
     company = factories.company()
     db.session.add_all(
         Notification(
@@ -64,7 +62,7 @@ def test_filters_answer_htmx_with_the_results_only_and_page_by_fifty(client, sup
             company_id=company.id,
             context={},
             status="sent",
-            created_at=NOW - timedelta(minutes=n),
+            created_at=now - timedelta(minutes=n),
         )
         for n in range(55)
     )

@@ -13,7 +13,6 @@ from app.notifications.models import Notification
 from app.notifications.queries import PAGE_SIZE
 from tests import factories
 
-NOW = datetime.now(UTC).replace(microsecond=0)
 _n = itertools.count(1)
 
 
@@ -22,7 +21,7 @@ def item(
 ) -> Notification:
     """A portal item as the notification jobs record it: delivered on creation, unread."""
     n = next(_n)
-    created = NOW - timedelta(minutes=minutes_ago)
+    created = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=minutes_ago)
     row = Notification(
         dedupe_key=f"trip_delayed:test{n}:inbox:user:{user.id}",
         kind=values.pop("kind", "trip_delayed"),

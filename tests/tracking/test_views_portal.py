@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.booking.models import Ticket
 from app.booking.services import orders
@@ -272,6 +272,23 @@ def test_only_the_maker_may_revoke(client, app, journey):
     other = book(journey.passenger, factories.trip(bus_=factories.bus()), origin=0, destination=2)
     assert client.htmx("post", f"/tickets/{other.code}/shares/{link.id}/revoke").status_code == 404
     assert db.session.get(ShareLink, link.id).revoked_at is None
+
+
+def test_a_cancelled_ticket_shares_nothing_new_but_its_links_can_still_be_revoked(client, journey):
+    """The ticket pages and the share links load the passenger's tickets with one rule: issued
+    tickets, paid or cancelled."""
+    client.login(journey.passenger.email)
+    share(client, journey)
+    link = db.session.scalar(select(ShareLink))
+    journey.ticket.status = "cancelled"
+    db.session.flush()
+
+    assert client.get(f"/tickets/{journey.ticket.code}").status_code == 200
+    refused = share(client, journey)
+    assert refused.status_code == 409 and "This ticket was cancelled" in text(refused)
+    assert db.session.scalar(select(func.count(ShareLink.id))) == 1
+    revoked = client.htmx("post", f"/tickets/{journey.ticket.code}/shares/{link.id}/revoke")
+    assert revoked.status_code == 200 and db.session.get(ShareLink, link.id).revoked_at is not None
 
 
 # --- The public page behind a link --------------------------------------------------------------------

@@ -55,7 +55,7 @@ def token(body: TokenRequest):
     )
     # Clients that keep cookies get a browser's exemption from other people's failed attempts.
     after_this_request(lambda response: remember_device(response, user))
-    return Token(access_token=access_token, token_type="Bearer", expires_in=ttl)  # noqa: S106
+    return Token(access_token=access_token, token_type="Bearer", expires_in=ttl)  # noqa: S106  (a scheme name)
 
 
 @blueprint.get("/me")

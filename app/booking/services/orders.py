@@ -57,26 +57,54 @@ def clean_passengers(passengers: list[Passenger], count: int) -> list[Passenger]
     return cleaned
 
 
+@dataclass(frozen=True)
+class Quote:
+    """What seats cost from one stop of a trip to another, as the server charges them: one line
+    per seat (label, class, price) and the total, in the operator's currency."""
+
+    lines: tuple[tuple[str, str, int], ...]
+    total: int
+    currency: str
+
+    def price_of(self, label: str) -> int:
+        return next(price for seat, _, price in self.lines if seat == label)
+
+    def class_of(self, label: str) -> str:
+        return next(seat_class for seat, seat_class, _ in self.lines if seat == label)
+
+
+def quote(trip: Trip, seats: list[str], origin: int, destination: int) -> Quote:
+    """Price ``seats`` from stop position ``origin`` to ``destination`` from the fare table: what
+    the checkout page shows and, read again when the order is placed, exactly what it charges."""
+    classes = inventory.check_seats(trip, seats)
+    origin_station, destination_station = trip.stops[origin].station_id, trip.stops[destination].station_id
+    prices = {cls: fare_for(trip.route, origin_station, destination_station, cls) for cls in set(classes.values())}
+    lines = tuple((label, classes[label], prices[classes[label]]) for label in seats)
+    return Quote(lines=lines, total=sum(price for *_, price in lines), currency=trip.route.company.currency)
+
+
 def _new_order(
     trip: Trip, actor, seats, origin: int, destination: int, passengers, *, channel: str, paid: bool, now, expires_at
 ) -> Order:
-    """An order with one ticket per seat, priced by the server from the fare table, with today's
-    refund terms. Prices are read before anything is written, so the order is inserted once."""
-    classes = inventory.check_seats(trip, seats)
+    """An order with one ticket per seat, priced by :func:`quote` at this moment, with today's
+    refund terms. Prices are read before anything is written, so the order is inserted once. An
+    order that costs nothing (the operator made the leg free) is issued at once: there is nothing
+    to wait for."""
+    priced = quote(trip, seats, origin, destination)
+    paid = paid or priced.total == 0
     company = trip.route.company
     origin_station, destination_station = trip.stops[origin].station_id, trip.stops[destination].station_id
-    prices = {cls: fare_for(trip.route, origin_station, destination_station, cls) for cls in set(classes.values())}
     order = Order(
         code=new_code(),
         company_id=trip.company_id,
         trip_id=trip.id,
         user_id=getattr(actor, "id", None),
         status="paid" if paid else "pending",
-        total=sum(prices[classes[label]] for label in seats),
-        currency=company.currency,
+        total=priced.total,
+        currency=priced.currency,
         channel=channel,
         paid_at=now if paid else None,
-        expires_at=expires_at,
+        expires_at=None if paid else expires_at,
         tickets=[],  # a loaded collection keeps the new tickets in memory until the answer is sent
     )
     db.session.add(order)
@@ -86,14 +114,14 @@ def _new_order(
                 code=new_code(),
                 trip=trip,
                 seat_label=label,
-                seat_class=classes[label],
+                seat_class=priced.class_of(label),
                 origin_position=origin,
                 destination_position=destination,
                 origin_station_id=origin_station,
                 destination_station_id=destination_station,
                 passenger_name=passenger.name,
                 passenger_phone=passenger.phone,
-                price=prices[classes[label]],
+                price=priced.price_of(label),
                 currency=company.currency,
                 status=order.status,
                 refund_policy=[list(tier) for tier in company.refund_policy],
@@ -160,14 +188,14 @@ def _sell(trip: Trip, actor, seats, origin: int, destination: int, passengers, *
             for t in order.tickets
             for leg in legs
         )
-    if paid:
+    if order.status == "paid":
         _announce_paid(order)
     return order
 
 
 def checkout(user, hold_code: str, passengers: list[Passenger], *, channel: str, now: datetime) -> Order:
-    """Turn the user's hold into an order waiting for payment. The seats pass from the hold to the
-    tickets without ever being free; the order keeps the hold's deadline."""
+    """Turn the user's hold into an order waiting for payment, priced now (:func:`quote`). The seats
+    pass from the hold to the tickets without ever being free; the order keeps the hold's deadline."""
     hold = hold_of(user, hold_code)
     passengers = clean_passengers(passengers, len(hold.seats))
     trip = queries.lock_trip(hold.trip_id)
@@ -197,6 +225,8 @@ def checkout(user, hold_code: str, passengers: list[Passenger], *, channel: str,
         )
     hold.status, hold.order = "converted", order
     db.session.flush()
+    if order.status == "paid":  # it cost nothing
+        _announce_paid(order)
     return order
 
 

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, g, url_for
 from pydantic import Field
-from sqlalchemy import select
 
 from app.accounts.queries import active_memberships
 from app.booking import qr, queries
@@ -413,18 +412,11 @@ def create_order(body: CheckoutRequest | BookingRequest):
     return OrderAnswer(order=_order_out(order)), 201
 
 
-def _my_order(code: str) -> Order:
-    order = db.session.scalar(select(Order).where(Order.code == code, Order.user_id == g.user.id))
-    if order is None:
-        raise NotFound("No such order.")
-    return order
-
-
 @blueprint.get("/orders/<code>")
 @operation(answers={200: OrderAnswer})
 def get_order(code: str):
     """One of my orders with its tickets"""
-    return OrderAnswer(order=_order_out(_my_order(code)))
+    return OrderAnswer(order=_order_out(queries.order_for_user(g.user, code)))
 
 
 @blueprint.get("/tickets")

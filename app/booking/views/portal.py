@@ -7,12 +7,11 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, request, url_for
-from sqlalchemy import select
 
 from app.booking import documents, qr, queries
 from app.booking.errors import HoldExpired, TicketNotCancellable
 from app.booking.forms import CheckoutForm, SearchForm
-from app.booking.models import Order, Ticket
+from app.booking.models import Order
 from app.booking.rules import MAX_SEATS_PER_ORDER, search_problems
 from app.booking.services import holds, inventory, orders, tickets
 from app.companies.queries import active_companies, stations_by_city
@@ -179,25 +178,38 @@ def checkout(code: str):
             form.form_errors.append(error.message)
             status = error.status
         else:
-            return redirect(url_for("portal.payments.pay", code=order.code), 303)
+            return _placed(order, shown_total=form.shown_total.data)
     elif form.is_submitted():
         status = 422 if hold.status == "active" else 410
-    prices = queries.prices_for(trip, hold.origin_position, hold.destination_position)
-    classes = {seat.label: seat.seat_class for seat in trip.bus.seats}
-    lines = [(label, classes.get(label, "standard")) for label in hold.seats]
-    lines = [(label, seat_class, prices.get(seat_class, 0)) for label, seat_class in lines]
+    expired = hold.status != "active" or hold.expires_at <= now
+    priced = None if expired else orders.quote(trip, hold.seats, hold.origin_position, hold.destination_position)
+    form.shown_total.data = str(priced.total) if priced else ""
     return render(
         "booking/portal/checkout.html",
         hold=hold,
         trip=trip,
         form=form,
-        lines=lines,
-        total=sum(price for *_, price in lines),
+        quote=priced,
         seconds_left=holds.seconds_left(hold, now),
-        expired=hold.status != "active" or hold.expires_at <= now,
+        expired=expired,
         policy=trip.route.company.refund_policy,
         status=status,
     )
+
+
+def _placed(order: Order, *, shown_total: str | None) -> Response:
+    """On to paying, saying so when the order was priced other than the page showed (the fares
+    changed meanwhile: the order is priced when placed); straight to the tickets when it is free."""
+    if shown_total and shown_total.isdigit() and int(shown_total) != order.total:
+        flash(
+            f"The fares changed while you were booking: this booking costs {order.total:,} {order.currency}, "
+            f"not {int(shown_total):,} {order.currency}.",
+            "info",
+        )
+    if order.status == "paid":
+        flash("Nothing to pay: your tickets are issued.", "success")
+        return redirect(url_for(".order", code=order.code), 303)
+    return redirect(url_for("portal.payments.pay", code=order.code), 303)
 
 
 @blueprint.post("/checkout/<code>/release")
@@ -218,31 +230,15 @@ def release(code: str):
 # --- Orders ------------------------------------------------------------
 
 
-def _my_order(code: str) -> Order:
-    order = db.session.scalar(select(Order).where(Order.code == code, Order.user_id == g.user.id))
-    if order is None:
-        abort(404)
-    return order
-
-
 @blueprint.get("/orders/<code>")
 def order(code: str):
-    from app.payments.views.portal import order_payments
+    from app.payments.queries import payments_of_order
 
-    order = _my_order(code)
-    return render("booking/portal/order.html", order=order, payments=order_payments(order))
+    order = queries.order_for_user(g.user, code)
+    return render("booking/portal/order.html", order=order, payments=payments_of_order(order))
 
 
 # --- Tickets ---------------------------------------------------------------------------------
-
-
-def _my_ticket(code: str) -> Ticket:
-    ticket = db.session.scalar(
-        select(Ticket).join(Order, Order.id == Ticket.order_id).where(Ticket.code == code, Order.user_id == g.user.id)
-    )
-    if ticket is None or ticket.status not in ("paid", "cancelled"):
-        abort(404)
-    return ticket
 
 
 @blueprint.get("/tickets")
@@ -258,7 +254,7 @@ def my_tickets():
 def ticket(code: str):
     from app.tracking.views.portal import live_section
 
-    ticket = _my_ticket(code)
+    ticket = queries.ticket_for_user(g.user, code)
     now = utcnow()
     departs_at = ticket.trip.time_at(ticket.origin_position)
     can_cancel = ticket.status == "paid" and ticket.trip.status in ("scheduled", "boarding") and departs_at > now
@@ -275,7 +271,7 @@ def ticket(code: str):
 
 @blueprint.post("/tickets/<code>/cancel")
 def cancel(code: str):
-    ticket = _my_ticket(code)
+    ticket = queries.ticket_for_user(g.user, code)
     try:
         tickets.cancel_ticket(ticket, now=utcnow())
     except TicketNotCancellable as error:
@@ -291,7 +287,7 @@ def cancel(code: str):
 
 @blueprint.get("/tickets/<code>/ticket.pdf")
 def ticket_pdf(code: str):
-    ticket = _my_ticket(code)
+    ticket = queries.ticket_for_user(g.user, code)
     return Response(
         documents.ticket_pdf(ticket),
         mimetype="application/pdf",
@@ -301,7 +297,7 @@ def ticket_pdf(code: str):
 
 @blueprint.get("/tickets/<code>/calendar.ics")
 def ticket_ics(code: str):
-    ticket = _my_ticket(code)
+    ticket = queries.ticket_for_user(g.user, code)
     return Response(
         documents.ticket_ics(ticket, url=url_for(".ticket", code=code, _external=True)),
         mimetype="text/calendar",

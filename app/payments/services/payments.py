@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 
 import phonenumbers
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.rules import normalize_phone
+from app.audit.services import record
 from app.booking.errors import OrderNotPayable
 from app.booking.models import Order
 from app.booking.services import orders
@@ -206,6 +207,44 @@ def apply_outcome(payment: Payment, outcome: Outcome, *, now: datetime) -> Payme
     return payment
 
 
+def payer_returned(payment: Payment, *, now: datetime) -> Payment:
+    """The payer came back from approving on the provider's page (PayPal's return URL). Providers
+    send people back with a GET, which a reload, the back button or a prefetch can repeat, so this
+    only asks the provider and acts on its word (capturing an approved PayPal order), as the
+    reconciliation job would: safe to repeat, and a settled payment is left as it is."""
+    if payment.provider == "paypal" and payment.is_open:
+        check(payment, now=now)
+    return payment
+
+
+def payer_cancelled_on_provider(payment: Payment, *, now: datetime) -> Payment:
+    """The payer turned back on the provider's page (PayPal's cancel URL, also a GET). We capture a
+    PayPal order ourselves, so nothing was taken: a payment still waiting for the payer ends
+    cancelled and the order keeps its seats for another try. Safe to repeat; a payment that settled
+    meanwhile (approved and captured in another tab) is left as it is."""
+    if payment.provider == "paypal" and payment.status == "pending":
+        apply_outcome(payment, Outcome("cancelled", reason="Cancelled on PayPal."), now=now)
+    return payment
+
+
+def lookup_due(payment: Payment, *, now: datetime) -> bool:
+    """The payer is watching the payment page: claim a lookup with the provider when one is due (a
+    callback may be lost) and move the next one ``rules.WATCHED_CHECK_SECONDS`` on, in one
+    conditional update, so open tabs and repeated polls ask for one lookup at a time. True when the
+    caller should enqueue it."""
+    claimed = db.session.execute(
+        update(Payment)
+        .where(
+            Payment.id == payment.id,
+            Payment.status.in_(rules.OPEN_PAYMENT_STATUSES),
+            Payment.next_check_at <= now,
+        )
+        .values(next_check_at=now + timedelta(seconds=rules.WATCHED_CHECK_SECONDS))
+        .returning(Payment.id)
+    ).scalar()
+    return claimed is not None
+
+
 def decide_sandbox(payment: Payment, decision: str, *, now: datetime) -> Payment:
     """Our sandbox page stands in for the provider: its decision is the provider's word."""
     if decision == "approve":
@@ -216,7 +255,9 @@ def decide_sandbox(payment: Payment, decision: str, *, now: datetime) -> Payment
 
 
 def record_cash(actor, order: Order, *, amount: int, now: datetime) -> Payment:
-    """Staff took ``amount`` in cash for ``order`` at a counter: the tickets are issued at once."""
+    """Staff took ``amount`` in cash for ``order`` at a counter: the tickets are issued at once, and
+    the audit log says who took it. Callers check the actor is one of ``rules.CASH_ROLES`` of the
+    order's company."""
     if amount != order.total:
         raise InvalidInput(fields={"amount": [f"This booking costs {order.total:,} {order.currency}."]})
     if not orders.accept_payment(order, now=now):
@@ -237,6 +278,7 @@ def record_cash(actor, order: Order, *, amount: int, now: datetime) -> Payment:
     )
     db.session.add(payment)
     db.session.flush()
+    record(actor, "payment.cash", payment, f"Cash {amount} for order {order.code}", company_id=order.company_id)
     return payment
 
 

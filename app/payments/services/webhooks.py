@@ -37,8 +37,8 @@ class MomoCallback(Model):
 
     status: str | None = None
     """PENDING, SUCCESSFUL or FAILED"""
-    externalId: str | None = None  # noqa: N815  (MTN's name)
-    financialTransactionId: str | None = None  # noqa: N815
+    externalId: str | None = None
+    financialTransactionId: str | None = None
 
 
 def receive_paypal(headers, raw_body: bytes, event: PayPalEvent, payload: dict) -> WebhookEvent | None:

@@ -6,26 +6,29 @@ from __future__ import annotations
 from typing import Literal
 
 from flask import Blueprint, current_app, g, request, url_for
-from sqlalchemy import select
 
 from app.accounts.queries import active_memberships
-from app.accounts.rules import Role
-from app.booking.models import Order
+from app.booking import queries as booking_queries
 from app.booking.rules import ORDER_STATUSES
 from app.core import tx
-from app.core.errors import Forbidden, InvalidInput, NotFound
+from app.core.errors import Forbidden, InvalidInput
 from app.core.models import utcnow
 from app.core.schema import Amount, Model, operation, text
-from app.extensions import db
-from app.payments import providers
+from app.payments import providers, queries
 from app.payments.idempotency import idempotent
 from app.payments.models import Payment
-from app.payments.rules import ONLINE_PROVIDERS, PAYMENT_STATUSES, PROVIDERS, REFUND_REASONS, REFUND_STATUSES
+from app.payments.rules import (
+    CASH_ROLES,
+    ONLINE_PROVIDERS,
+    PAYMENT_STATUSES,
+    PROVIDERS,
+    REFUND_REASONS,
+    REFUND_STATUSES,
+)
 from app.payments.services import payments, webhooks
 from app.web.surface import public
 
 blueprint = Blueprint("payments", __name__)
-CASH_ROLES = {Role.ADMIN, Role.AGENT, Role.DISPATCHER}
 Decision = Literal["approve", "decline"]
 
 
@@ -80,20 +83,6 @@ def payment_out(payment: Payment) -> PaymentAnswer:
     )
 
 
-def _my_order(code: str) -> Order:
-    order = db.session.scalar(select(Order).where(Order.code == code, Order.user_id == g.user.id))
-    if order is None:
-        raise NotFound("No such order.")
-    return order
-
-
-def _my_payment(reference: str) -> Payment:
-    payment = db.session.scalar(select(Payment).where(Payment.reference == reference, Payment.user_id == g.user.id))
-    if payment is None:
-        raise NotFound("No such payment.")
-    return payment
-
-
 def provider_urls(payment: Payment) -> dict:
     """Where providers send the payer back and call us: on the public ``BASE_URL``, whatever host
     this request came in through."""
@@ -129,12 +118,13 @@ def create_payment(code: str, body: PaymentRequest):
     payer approves on the phone, then the payment settles (poll GET /payments/{reference}). PayPal
     answers an `approve_url` to send the payer to. The sandbox takes `decision` to settle at once.
     """
+    order = booking_queries.order_for_user(g.user, code)
     if body.decision is not None and body.provider != "sandbox":
         raise InvalidInput(fields={"decision": ["Only a sandbox payment takes a decision: approve or decline."]})
     now = utcnow()
     payment = payments.open_payment(
         g.user,
-        _my_order(code),
+        order,
         body.provider,
         phone=body.phone or None,
         amount=body.amount,
@@ -152,7 +142,7 @@ def create_payment(code: str, body: PaymentRequest):
 @operation(answers={200: PaymentAnswer})
 def get_payment(reference: str):
     """One of my payments, with its refunds"""
-    return payment_out(_my_payment(reference))
+    return payment_out(queries.payment_for_user(g.user, reference))
 
 
 class SandboxDecision(Model):
@@ -163,7 +153,7 @@ class SandboxDecision(Model):
 @operation(body=SandboxDecision, answers={200: PaymentAnswer})
 def sandbox_decision(reference: str, body: SandboxDecision):
     """Approve or decline a sandbox payment"""
-    payment = _my_payment(reference)
+    payment = queries.payment_for_user(g.user, reference)
     if payment.provider != "sandbox":
         raise InvalidInput("Only sandbox payments are decided here.")
     payments.decide_sandbox(payment, body.decision, now=utcnow())
@@ -180,10 +170,10 @@ class CashRequest(Model):
 @operation(body=CashRequest, answers={201: PaymentAnswer}, errors=(403,))
 def record_cash(code: str, body: CashRequest):
     """Company staff: record cash taken at a counter (idempotent)"""
-    memberships = {m.company_id: m for m in active_memberships(g.user) if m.role in CASH_ROLES}
-    order = db.session.scalar(select(Order).where(Order.code == code))
-    if order is None or order.company_id not in memberships:
-        raise NotFound("No such order in your company.") if memberships else Forbidden("Only company staff take cash.")
+    companies = {m.company_id for m in active_memberships(g.user) if m.role in CASH_ROLES}
+    if not companies:
+        raise Forbidden("Only company staff take cash.")
+    order = booking_queries.order_for_company(companies, code)
     payment = payments.record_cash(g.user, order, amount=body.amount, now=utcnow())
     return payment_out(payment), 201
 

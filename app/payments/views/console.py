@@ -1,27 +1,23 @@
-"""The company's money in the console: payments and refunds with filters and a CSV export, cash
-taken at a counter, cash refunds handed over."""
+"""The company's money in the console. Admins: payments and refunds with filters and a CSV export,
+cash refunds handed over. Admins and dispatchers: cash received at the office (``rules.CASH_ROLES``)."""
 
 from __future__ import annotations
 
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
-from sqlalchemy import select
+from flask import Blueprint, Response, flash, g, redirect, request, url_for
 
-from app.accounts.rules import Role
 from app.audit.services import record
+from app.booking import queries as booking_queries
 from app.booking.errors import OrderNotPayable
-from app.booking.models import Order
 from app.core import tx
 from app.core.edge import day, page_number
-from app.core.errors import InvalidInput
+from app.core.errors import InvalidInput, NotFound
 from app.core.htmx import render
 from app.core.models import utcnow
-from app.extensions import db
 from app.payments import queries
-from app.payments.models import Refund
-from app.payments.rules import PAYMENT_STATUSES, PROVIDERS
+from app.payments.rules import CASH_ROLES, MONEY_ROLES, PAYMENT_STATUSES, PROVIDERS
 from app.payments.services import payments, refunds
 from app.web.surface import requires_role
 
@@ -49,7 +45,7 @@ def csv_response(body: str, name: str) -> Response:
 
 
 @blueprint.get("/payments")
-@requires_role(Role.ADMIN)
+@requires_role(*MONEY_ROLES)
 def payment_list():
     company = g.access.company
     zone = ZoneInfo(company.timezone)
@@ -69,7 +65,7 @@ def payment_list():
 
 
 @blueprint.get("/payments.csv")
-@requires_role(Role.ADMIN)
+@requires_role(*MONEY_ROLES)
 def payment_csv():
     company = g.access.company
     zone = ZoneInfo(company.timezone)
@@ -77,38 +73,38 @@ def payment_csv():
     return csv_response(queries.csv_export(rows, zone), f"payments-{company.code}.csv")
 
 
-@blueprint.post("/payments/cash")
-@requires_role(Role.ADMIN, Role.DISPATCHER)
+@blueprint.get("/cash")
+@requires_role(*CASH_ROLES)
+def cash_desk(error: str | None = None, status: int = 200):
+    """Cash at the office: a walk-up passenger pays for a booking waiting for payment."""
+    return render("payments/console/cash.html", error=error, form=request.form, status=status)
+
+
+@blueprint.post("/cash")
+@requires_role(*CASH_ROLES)
 def record_cash():
-    """Cash taken at the office for a booking waiting for payment."""
     company = g.access.company
     code = request.form.get("order", "").strip().upper()[:12]
-    order = db.session.scalar(select(Order).where(Order.code == code, Order.company_id == company.id))
+    amount = request.form.get("amount", "").strip()
     try:
-        if order is None:
-            raise InvalidInput(f"No booking {code or '(blank)'} in {company.name}.")
-        amount = request.form.get("amount", "")
+        order = booking_queries.order_for_company({company.id}, code)
         if not (amount.isascii() and amount.isdigit() and len(amount) <= 9):
             raise InvalidInput("Enter the amount received, in RWF.")
-        payment = payments.record_cash(g.user, order, amount=int(amount), now=utcnow())
+        payments.record_cash(g.user, order, amount=int(amount), now=utcnow())
+    except NotFound:
+        tx.rollback()
+        return cash_desk(f"No booking {code or '(blank)'} in {company.name}.", status=422)
     except (InvalidInput, OrderNotPayable) as error:
         tx.rollback()
-        message = error.message if not error.fields else " ".join(m for ms in error.fields.values() for m in ms)
-        flash(message, "error")
-    else:
-        record(g.user, "payment.cash", payment, f"Cash {payment.amount} for order {order.code}", company_id=company.id)
-        flash(f"Cash recorded for order {order.code}: tickets issued.", "success")
-    return redirect(url_for(".payment_list"), 303)
+        return cash_desk(" ".join(m for ms in error.fields.values() for m in ms) or error.message, status=error.status)
+    flash(f"Cash recorded for order {order.code}: tickets issued.", "success")
+    return redirect(url_for(".cash_desk"), 303)
 
 
 @blueprint.post("/refunds/<reference>/paid-out")
-@requires_role(Role.ADMIN, Role.DISPATCHER)
+@requires_role(*MONEY_ROLES)
 def refund_paid_out(reference: str):
-    refund = db.session.scalar(
-        select(Refund).where(Refund.reference == reference, Refund.company_id == g.access.company.id)
-    )
-    if refund is None:
-        abort(404)
+    refund = queries.refund_for_company(g.access.company, reference)
     refunds.pay_out_cash(refund, now=utcnow())
     record(g.user, "refund.paid_out", refund, f"Cash refund {refund.amount} handed over", company_id=refund.company_id)
     flash("Cash refund marked as handed over.", "success")

@@ -1,22 +1,22 @@
 """Paying on the portal: choose a method, approve (on the phone, on PayPal, or on our sandbox
-page), and watch the payment settle without reloading."""
+page), and watch the payment settle without reloading.
+
+Reading a page never changes anything (a reload or a link prefetch may repeat any GET): the
+payment page asks for a lookup with a POST poll, and the providers' returns, which arrive as GETs,
+act only through services that are safe to repeat."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Blueprint, Response, abort, flash, g, redirect, url_for
-from sqlalchemy import select
 
+from app.booking import queries as booking_queries
 from app.booking.models import Order
-from app.booking.services import orders
 from app.core import tx
 from app.core.errors import DomainError, InvalidInput
 from app.core.htmx import is_htmx, render
 from app.core.jobs import enqueue
 from app.core.models import utcnow
-from app.extensions import db
-from app.payments import providers
+from app.payments import providers, queries
 from app.payments.forms import PayForm, SandboxForm
 from app.payments.idempotency import idempotent
 from app.payments.jobs import check_payment
@@ -28,25 +28,11 @@ blueprint = Blueprint("payments", __name__)
 POLL_SECONDS = 2
 
 
-def _my_order(code: str) -> Order:
-    order = db.session.scalar(select(Order).where(Order.code == code, Order.user_id == g.user.id))
-    if order is None:
-        abort(404)
-    return order
-
-
-def _my_payment(reference: str) -> Payment:
-    payment = db.session.scalar(select(Payment).where(Payment.reference == reference, Payment.user_id == g.user.id))
-    if payment is None:
-        abort(404)
-    return payment
-
-
 def _pay_page(order: Order, form: PayForm, *, status: int = 200, error: str | None = None):
     now = utcnow()
     if not form.is_submitted():
         form.phone.data = g.user.phone
-    form.idempotency_key.data = f"pay-{order.code}-{len(order_payments(order)) + 1}"
+    form.idempotency_key.data = f"pay-{order.code}-{len(queries.payments_of_order(order)) + 1}"
     return render(
         "payments/portal/pay.html",
         order=order,
@@ -62,15 +48,9 @@ def _methods(order: Order) -> dict[str, str]:
     return {name: providers.label(name) for name in providers.offered(payments.order_company(order))}
 
 
-def order_payments(order: Order) -> list[Payment]:
-    return list(db.session.scalars(select(Payment).where(Payment.order_id == order.id).order_by(Payment.id)))
-
-
 @blueprint.get("/orders/<code>/pay")
 def pay(code: str):
-    order = _my_order(code)
-    if order.status == "pending" and order.total == 0 and orders.accept_payment(order, now=utcnow()):
-        flash("Nothing to pay: your tickets are issued.", "success")  # the operator made this leg free
+    order = booking_queries.order_for_user(g.user, code)
     if order.status != "pending":
         return redirect(url_for("portal.booking.order", code=order.code), 303)
     form = PayForm()
@@ -81,7 +61,7 @@ def pay(code: str):
 @blueprint.post("/orders/<code>/pay")
 @idempotent(wait=10)
 def start(code: str):
-    order = _my_order(code)
+    order = booking_queries.order_for_user(g.user, code)
     form = PayForm()
     form.provider.choices = _methods(order)
     if not form.validate_on_submit():
@@ -104,23 +84,32 @@ def start(code: str):
     return redirect(url_for(".status", reference=payment.reference), 303)
 
 
-@blueprint.get("/payments/<reference>")
-def status(reference: str):
-    """The payment as it stands; htmx polls it, and once it settles the page moves on by itself."""
-    payment = _my_payment(reference)
-    now = utcnow()
-    if payment.is_open and payment.next_check_at is not None and payment.next_check_at <= now:
-        enqueue("high", check_payment, payment.id)  # a callback may be lost: ask the provider ourselves
-        payment.next_check_at = now + timedelta(seconds=5)
+def _status_page(payment: Payment) -> Response:
     if not payment.is_open and is_htmx():
         return Response(status=200, headers={"HX-Redirect": url_for("portal.booking.order", code=payment.order.code)})
     return render("payments/portal/status.html", "payment_status", payment=payment, poll=POLL_SECONDS)
 
 
+@blueprint.get("/payments/<reference>")
+def status(reference: str):
+    """The payment as it stands."""
+    return _status_page(queries.payment_for_user(g.user, reference))
+
+
+@blueprint.post("/payments/<reference>")
+def poll(reference: str):
+    """The open payment page polls here (htmx, every few seconds): when a lookup is due, ask the
+    provider ourselves (a callback may be lost); once the payment settles the page moves on."""
+    payment = queries.payment_for_user(g.user, reference)
+    if payments.lookup_due(payment, now=utcnow()):
+        enqueue("high", check_payment, payment.id)
+    return _status_page(payment)
+
+
 @blueprint.route("/payments/<reference>/sandbox", methods=["GET", "POST"])
 def sandbox(reference: str):
     """The sandbox provider's own page: approve or decline, as a wallet or a bank would ask."""
-    payment = _my_payment(reference)
+    payment = queries.payment_for_user(g.user, reference)
     if payment.provider != "sandbox":
         abort(404)
     form = SandboxForm()
@@ -139,12 +128,13 @@ def sandbox(reference: str):
     )
 
 
+# PayPal sends the payer back with a GET: these two may act, through services safe to repeat.
+
+
 @blueprint.get("/payments/<reference>/paypal/return")
 def paypal_return(reference: str):
     """Back from PayPal after approving: capture now (the reconciliation job would otherwise)."""
-    payment = _my_payment(reference)
-    if payment.provider == "paypal" and payment.is_open:
-        payments.check(payment, now=utcnow())
+    payment = payments.payer_returned(queries.payment_for_user(g.user, reference), now=utcnow())
     if payment.status == "succeeded" and payment.order.status == "paid":
         flash("Payment received. Your tickets are ready.", "success")
     return redirect(url_for("portal.booking.order", code=payment.order.code), 303)
@@ -152,8 +142,7 @@ def paypal_return(reference: str):
 
 @blueprint.get("/payments/<reference>/paypal/cancel")
 def paypal_cancel(reference: str):
-    payment = _my_payment(reference)
-    if payment.provider == "paypal" and payment.status == "pending":
-        payment.status, payment.failure_reason, payment.settled_at = "cancelled", "Cancelled on PayPal.", utcnow()
+    payment = payments.payer_cancelled_on_provider(queries.payment_for_user(g.user, reference), now=utcnow())
+    if payment.provider == "paypal" and payment.status == "cancelled":
         flash("You cancelled the PayPal payment. Nothing was charged; choose how to pay.", "info")
     return redirect(url_for(".pay", code=payment.order.code), 303)

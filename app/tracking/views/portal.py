@@ -10,12 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, url_for
-from sqlalchemy import select
 
-from app.booking.models import Order, Ticket
+from app.booking import queries as booking_queries
+from app.booking.models import Ticket
 from app.core.htmx import is_htmx, render
 from app.core.models import utcnow
-from app.extensions import db
 from app.fleet.models import Trip
 from app.fleet.rules import TripStatus
 from app.tracking import queries, services
@@ -72,15 +71,6 @@ def live_section(ticket: Ticket, now: datetime) -> dict | None:
 # --- Share links ---------------------------------------------------------------------------------
 
 
-def _my_ticket(code: str) -> Ticket:
-    ticket = db.session.scalar(
-        select(Ticket).join(Order, Order.id == Ticket.order_id).where(Ticket.code == code, Order.user_id == g.user.id)
-    )
-    if ticket is None or ticket.status != "paid":
-        abort(404)
-    return ticket
-
-
 def _share_links(ticket: Ticket, *, status: int = 200, message: str, **extra) -> Response:
     """The share links card for htmx; the ticket page again otherwise."""
     if is_htmx():
@@ -91,7 +81,7 @@ def _share_links(ticket: Ticket, *, status: int = 200, message: str, **extra) ->
 
 @blueprint.post("/tickets/<code>/shares")
 def share(code: str):
-    ticket = _my_ticket(code)
+    ticket = booking_queries.ticket_for_user(g.user, code)
     form = ShareForm()
     if not form.validate_on_submit():
         return _share_links(ticket, status=422, message="Choose how long to share for.", form=form)
@@ -102,10 +92,8 @@ def share(code: str):
 
 @blueprint.post("/tickets/<code>/shares/<int:link_id>/revoke")
 def revoke(code: str, link_id: int):
-    ticket = _my_ticket(code)
-    link = db.session.get(ShareLink, link_id)
-    if link is None or link.ticket_id != ticket.id:
-        abort(404)
+    ticket = booking_queries.ticket_for_user(g.user, code)
+    link = queries.share_link_for_user(g.user, ticket, link_id)
     services.revoke_share(g.user, link.id, now=utcnow())
     return _share_links(ticket, message="Link revoked: it no longer works.", revoked=True)
 
@@ -131,10 +119,9 @@ def watch(token: str):
     link = queries.share_by_token(token)
     if link is None:
         abort(404)
-    trip = db.session.get(Trip, link.trip_id)
+    trip, ticket = link.trip, link.ticket
     if services.valid_share(token, now) is None:
         return render("tracking/portal/share_ended.html", status=410, why=_why_ended(link, trip), link=link)
-    ticket = db.session.get(Ticket, link.ticket_id)
     live = _live(
         trip,
         board=ticket.origin_position,

@@ -291,7 +291,7 @@ def _relay(
         # half WS_RECHECK_SECONDS (spread out, so thousands of sockets opened together do not all
         # ask the database in the same second).
         every = current_app.config["WS_RECHECK_SECONDS"]
-        recheck_at = time.monotonic() + every * random.uniform(1, 1.5)
+        recheck_at = time.monotonic() + every * random.uniform(1, 1.5)  # noqa: S311  (timer jitter, not a secret)
         while sock.open:
             message = news.get(timeout=WATCHER_WAKE_SECONDS)
             if message is not None:
@@ -304,7 +304,7 @@ def _relay(
                 if not _briefly(allowed):
                     sock.close(CloseReason.POLICY_VIOLATION, "You can no longer follow this.")
                     return
-                recheck_at = time.monotonic() + every * random.uniform(1, 1.5)
+                recheck_at = time.monotonic() + every * random.uniform(1, 1.5)  # noqa: S311  (timer jitter, not a secret)
             while sock.receive(timeout=0) is not None:
                 pass  # watchers have nothing to say; don't let what they send pile up
             sock.keep_alive()
