@@ -27,26 +27,13 @@ import redis as redis_lib  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from app.tracking import live  # noqa: E402
+from bench.server import resident_kb, worker_pids  # noqa: E402
 from tests.conftest import recreate_database  # noqa: E402
-from tests.stack import Prober, Stack, open_sockets, seat_passengers, sign_in  # noqa: E402
+from tests.stack import Prober, Stack, open_sockets, plain_environment, seat_passengers, sign_in  # noqa: E402
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://tms:tms@127.0.0.1:5432/tms_bench_sockets")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 PER_SUBJECT = 20  # WS_MAX_PER_USER and WS_MAX_PER_LINK at their defaults
-
-
-def resident_kb(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return total
-
-
-def socket_workers(master: int) -> list[int]:
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return [int(pid) for pid in children]
 
 
 def phase(name: str, url: str, paths: list[str], seconds: float, tick=None) -> dict:
@@ -78,11 +65,7 @@ def main() -> None:
 
     recreate_database(DATABASE_URL)
     redis_lib.Redis.from_url(REDIS_URL).flushdb()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TMS_", "GUNICORN_", "WEB_", "SOCKETS_", "WS_", "DATABASE_", "REDIS_"))
-    }
+    env = plain_environment()
     env |= {
         "TMS_ENV": "production",
         "DATABASE_URL": DATABASE_URL,
@@ -108,7 +91,7 @@ def main() -> None:
                 {"origin": audience.origin, "destination": audience.destination}
             )
             paths = ["/healthz", search]
-            workers = socket_workers(stack.processes["sockets"].pid)
+            workers = worker_pids(stack.processes["sockets"].pid)
             print(
                 f"production defaults on {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
                 f"socket server workers {len(workers)}"

@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.server import gunicorn  # noqa: E402
+from bench.server import gunicorn, resident_kb, worker_pids  # noqa: E402
 
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -190,28 +190,6 @@ def build(database_url: str, buses: int, subscribers: int) -> World:
 
 
 # --- Server measurements -------------------------------------------------------------------------
-
-
-def worker_pids(master: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == master:
-                found.append(int(entry.name))
-    return found
-
-
-def rss_kb(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return total
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -379,7 +357,7 @@ async def run(args, world: World, port: int, pids: list[int]) -> int:
         nonlocal connected
         connected += 1
 
-    before = rss_kb(pids)
+    before = resident_kb(pids)
     started = time.perf_counter()
     watchers = []
     for trip, token in world.shares:
@@ -400,7 +378,7 @@ async def run(args, world: World, port: int, pids: list[int]) -> int:
         if time.perf_counter() - started > 300:
             raise SystemExit(f"only {connected} of {len(world.shares)} subscribers connected in 300 s")
     await asyncio.sleep(2)
-    after = rss_kb(pids)
+    after = resident_kb(pids)
     sockets = len(world.shares) + len(sleepers)
     print(
         f"connect: {len(world.shares):,} subscribers (+{len(sleepers)} that never read) "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from app.accounts.models import Membership, User
 from app.accounts.rules import Role
@@ -15,6 +15,7 @@ from app.extensions import db
 from app.fleet import rules as fleet_rules
 from app.fleet.models import Bus, BusSeat, Route, RouteStop, Trip, TripStop
 from app.fleet.rules import TripStatus
+from app.fleet.services.trips import local_datetime, today_for
 
 PASSWORD = "correct-horse-battery"
 _PASSWORD_HASH: list[str] = []
@@ -165,6 +166,18 @@ def trip(
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def trip_ahead(company_name: str, *, days: int, rows: int, leg_fare: int, hour: int = 9) -> Trip:
+    """A trip ``days`` ahead at ``hour`` (the company's time) on a new company's three-stop line,
+    ``leg_fare`` a leg, on a bus of ``rows`` rows of four."""
+    company_ = company(name=company_name)
+    day = today_for(company_) + timedelta(days=days)
+    return trip(
+        route(company_, stops=3, leg_fare=leg_fare),
+        bus_=bus(company_, rows=rows),
+        departs_at=local_datetime(company_, day, time(hour)),
+    )
 
 
 def order(

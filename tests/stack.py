@@ -42,6 +42,13 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|<meta name="csrf-token" content="([^"]+)"')
 
 
+def plain_environment() -> dict[str, str]:
+    """This process's environment without any of our settings, so a server started with it runs
+    at its defaults plus what the caller adds."""
+    ours = ("TMS_", "GUNICORN_", "WEB_", "SOCKETS_", "WS_", "DATABASE_", "REDIS_")
+    return {key: value for key, value in os.environ.items() if not key.startswith(ours)}
+
+
 def install_gateway(prefix: Path, *, listen: int, web: str, sockets: str) -> Path:
     """Install the gateway's configuration into ``prefix`` with ``deploy/nginx/install.sh``, as the
     deployment page does into /etc/nginx. Returns the main configuration file."""

@@ -8,7 +8,6 @@ asserted only as "answered, promptly": a starved server does not answer at all.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from app.tracking import live
 from tests.conftest import DATABASE_URL, REDIS_URL, free_port, recreate_database
-from tests.stack import ROOT, Prober, Stack, hold_sockets, seat_passengers, sign_in, wait_for
+from tests.stack import ROOT, Prober, Stack, hold_sockets, plain_environment, seat_passengers, sign_in, wait_for
 
 pytestmark = pytest.mark.own_transactions
 
@@ -40,11 +39,7 @@ def production(smtp_server, tmp_path):
     database_url = database.render_as_string(hide_password=False)
     recreate_database(database_url)
     redis_lib.Redis.from_url(REDIS_URL).flushdb()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TMS_", "GUNICORN_", "WEB_", "SOCKETS_", "WS_", "DATABASE_", "REDIS_"))
-    }
+    env = plain_environment()
     env |= {
         **SECRETS,
         "TMS_ENV": "production",
@@ -126,11 +121,7 @@ def test_the_embedded_server_holds_two_hundred_live_maps_and_keeps_answering(tmp
     """``make run``'s server (one process, SQLite, Redis inside it) at its own defaults."""
     port = free_port()
     database_url = f"sqlite:///{tmp_path / 'tms.db'}"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TMS_", "GUNICORN_", "WEB_", "SOCKETS_", "WS_", "DATABASE_", "REDIS_"))
-    }
+    env = plain_environment()
     env |= {"DATABASE_URL": database_url, "BASE_URL": f"http://127.0.0.1:{port}", **SECRETS}
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
@@ -167,7 +158,7 @@ def test_the_embedded_server_holds_two_hundred_live_maps_and_keeps_answering(tmp
 
 
 def test_in_production_gunicorn_refuses_an_address_the_gateway_does_not_guard(tmp_path):
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("GUNICORN_", "TMS_"))}
+    env = plain_environment()
     env |= {"TMS_ENV": "production", "GUNICORN_BIND": f"0.0.0.0:{free_port()}"}  # what is refused
     for server in ("pages", "sockets"):
         refused = subprocess.run(
@@ -187,7 +178,7 @@ def test_clients_that_stall_while_sending_headers_give_their_page_thread_back(tm
     """Reached directly (never so in production), a page server with 2 threads still answers
     while 6 clients sit on half-sent requests: each read gives up after GUNICORN_READ_TIMEOUT."""
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("TMS_", "GUNICORN_", "WS_"))}
+    env = plain_environment()
     env |= {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'tms.db'}",
         "REDIS_URL": "",

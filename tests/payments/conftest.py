@@ -3,12 +3,10 @@ settings for the length of a test; orders ready to pay."""
 
 from __future__ import annotations
 
-from datetime import time, timedelta
 from decimal import Decimal
 
 import pytest
 
-from app.fleet.services.trips import local_datetime, today_for
 from tests import factories
 from tests.fakes.momo import FakeMomo
 from tests.fakes.paypal import FakePayPal
@@ -67,10 +65,7 @@ def paypal(app, paypal_server, monkeypatch):
 
 def make_trip():
     """Three stops, 1,250 RWF a leg, three days ahead, a 16-seat bus."""
-    company = factories.company(name="Horizon Express")
-    route = factories.route(company, stops=3, leg_fare=1250)
-    day = today_for(company) + timedelta(days=3)
-    return factories.trip(route, bus_=factories.bus(company, rows=4), departs_at=local_datetime(company, day, time(8)))
+    return factories.trip_ahead("Horizon Express", days=3, rows=4, leg_fare=1250, hour=8)
 
 
 @pytest.fixture

@@ -6,14 +6,11 @@ range, JSON nested thousands deep, a list where a station id belongs, a newline 
 
 from __future__ import annotations
 
-from datetime import time, timedelta
-
 import pytest
 from sqlalchemy import func, select
 
 from app.booking.models import Hold, Order
 from app.extensions import db
-from app.fleet.services.trips import local_datetime, today_for
 from tests import factories
 
 DEEP = "[" * 5000 + "]" * 5000
@@ -22,10 +19,7 @@ DEEP_OBJECT = '{"a":' * 3000 + "1" + "}" * 3000
 
 @pytest.fixture
 def line():
-    company = factories.company(name="Edge Express")
-    route = factories.route(company, stops=3, leg_fare=2000)
-    day = today_for(company) + timedelta(days=2)
-    return factories.trip(route, bus_=factories.bus(company, rows=3), departs_at=local_datetime(company, day, time(9)))
+    return factories.trip_ahead("Edge Express", days=2, rows=3, leg_fare=2000)
 
 
 @pytest.fixture

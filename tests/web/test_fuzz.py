@@ -4,14 +4,12 @@ forms people fill in (sign-in, sign-up, search, checkout). Whatever arrives, the
 
 from __future__ import annotations
 
-from datetime import time, timedelta
 from urllib.parse import quote
 
 import pytest
 from hypothesis import strategies as st
 
 from app.booking import qr
-from app.fleet.services.trips import local_datetime, today_for
 from tests import factories
 from tests.fuzzing import INTEGERS, JSON, TEXT, WIRE_TEXT, bookings_are_whole, fuzz, near, refused_cleanly, rows
 
@@ -20,10 +18,7 @@ pytestmark = pytest.mark.fuzz
 
 @pytest.fixture
 def line():
-    company = factories.company(name="Fuzz Express")
-    route = factories.route(company, stops=3, leg_fare=1500)
-    day = today_for(company) + timedelta(days=2)
-    return factories.trip(route, bus_=factories.bus(company, rows=4), departs_at=local_datetime(company, day, time(9)))
+    return factories.trip_ahead("Fuzz Express", days=2, rows=4, leg_fare=1500)
 
 
 @pytest.fixture
