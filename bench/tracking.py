@@ -77,15 +77,15 @@ class World:
 
 def build(database_url: str, buses: int, subscribers: int) -> World:
     """The operator, route, buses, drivers, running trips and share links, straight through the
-    models (what the console would have made); drivers' sessions signed as a login would."""
+    models (what the console would have made); drivers' sessions started and signed as a login
+    would."""
     import redis as redis_lib
-    from flask import session
-    from flask_login import login_user
     from flask_migrate import upgrade
 
     from app import create_app
     from app.accounts.models import Membership, User
-    from app.accounts.services import hash_password
+    from app.accounts.rules import SessionPolicy
+    from app.accounts.services import hash_password, start_session
     from app.booking.models import Order, Ticket
     from app.companies.models import Company, Station
     from app.core import tx
@@ -179,13 +179,13 @@ def build(database_url: str, buses: int, subscribers: int) -> World:
                     ShareLink(token=token, trip_id=trip.id, ticket_id=ticket.id, expires_at=now + timedelta(hours=6))
                 )
                 shares.append((trip.id, token))
+        policy = SessionPolicy.from_config(app.config)
+        tokens = [
+            start_session(user, user_agent="bench", address="127.0.0.1", now=now, policy=policy)[1] for user in users
+        ]
         tx.commit()
-        cookies = []
         serializer = app.session_interface.get_signing_serializer(app)
-        for user in users:
-            with app.test_request_context("/login", environ_base={"REMOTE_ADDR": "127.0.0.1"}):
-                login_user(user)
-                cookies.append(serializer.dumps(dict(session)))
+        cookies = [serializer.dumps({"_user_id": token, "_fresh": True}) for token in tokens]
         return World([t.id for t in trips], cookies, shares[:subscribers], app.config["SESSION_COOKIE_NAME"])
 
 
