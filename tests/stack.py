@@ -52,7 +52,12 @@ def plain_environment() -> dict[str, str]:
 def install_gateway(prefix: Path, *, listen: int, web: str, sockets: str) -> Path:
     """Install the gateway's configuration into ``prefix`` with ``deploy/nginx/install.sh``, as the
     deployment page does into /etc/nginx. Returns the main configuration file."""
-    addresses = {"TMS_LISTEN": f"127.0.0.1:{listen}", "TMS_WEB_UPSTREAM": web, "TMS_SOCKETS_UPSTREAM": sockets}
+    addresses = {
+        "TMS_LISTEN": f"127.0.0.1:{listen}",
+        "TMS_WEB_UPSTREAM": web,
+        "TMS_SOCKETS_UPSTREAM": sockets,
+        "TMS_ACCESS_LOG": "/dev/stdout",  # the gateway's own log file (its output) in these tests
+    }
     subprocess.run(
         ["sh", str(ROOT / "deploy/nginx/install.sh"), str(prefix)],
         env={**os.environ, **addresses},
