@@ -24,6 +24,7 @@ COPY requirements.txt ./
 RUN pip install -r requirements.txt
 COPY --chown=tms:tms . .
 COPY --from=assets --chown=tms:tms /src/app/static/vendor app/static/vendor
+RUN pybabel -q compile -d app/translations
 RUN mkdir -p instance /srv/static && chown tms:tms instance /srv/static
 USER tms
 EXPOSE 8000 8001

@@ -1,18 +1,18 @@
 # Two commands do everything: `make run` (the whole app on the embedded default) and `make test`.
-.PHONY: run test lint format lock assets services clean
+.PHONY: run test lint format lock assets services clean messages translations
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-run: $(VENV)/.runtime assets ## set up, migrate, load demo data, serve on http://127.0.0.1:8000
+run: $(VENV)/.runtime assets translations ## set up, migrate, load demo data, serve on http://127.0.0.1:8000
 	$(FLASK) db upgrade
 	$(FLASK) demo load
 	@echo "Serving TMS on http://127.0.0.1:8000 (Ctrl-C to stop)"
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: $(VENV)/.dev assets services ## set up, start PostgreSQL/Redis/Chromium, run the whole suite
+test: $(VENV)/.dev assets translations services ## set up, start PostgreSQL/Redis/Chromium, run the whole suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -28,6 +28,15 @@ services: ## install (as root) and start PostgreSQL, Redis and Chromium when mis
 
 assets: node_modules/.package-lock.json
 	sh scripts/assets.sh
+
+# Translations: app/translations/<lang>/LC_MESSAGES/messages.po are kept in git; the compiled .mo
+# files are made here. `make messages` extracts every marked string and updates the catalogues.
+translations: $(VENV)/.runtime
+	$(BIN)/pybabel -q compile -d app/translations
+
+messages: $(VENV)/.runtime
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-by-file -o app/translations/messages.pot .
+	$(BIN)/pybabel -q update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund

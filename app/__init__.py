@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import Flask, Response
 from sqlalchemy.exc import IntegrityError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -79,22 +77,14 @@ def _init_boundary(app: Flask) -> None:
 
 
 def _init_templates(app: Flask) -> None:
-    zone = ZoneInfo(app.config["DISPLAY_TIMEZONE"])
-    # Messages to people are marked for translation with _() and {% trans %}; English until a
-    # catalogue is installed.
-    app.jinja_env.add_extension("jinja2.ext.i18n")
-    app.jinja_env.install_null_translations(newstyle=True)
+    # Messages to people are marked for translation with _() and {% trans %}; dates, times and
+    # money are formatted per language (app/core/i18n.py).
+    from app.core import i18n
 
-    @app.template_filter("local")
-    def local_time(value, fmt: str = "%d %b %Y %H:%M"):
-        return value.astimezone(zone).strftime(fmt) if value else ""
+    i18n.init_app(app)
 
     from app.payments.rules import PAYMENT_STATUS_LABELS, PROVIDER_LABELS, REFUND_STATUS_LABELS
 
     app.add_template_filter(lambda name: PROVIDER_LABELS.get(name, name), "provider_label")
     app.add_template_filter(lambda status: PAYMENT_STATUS_LABELS.get(status, status), "payment_status")
     app.add_template_filter(lambda status: REFUND_STATUS_LABELS.get(status, status), "refund_status")
-
-    @app.template_filter("money")
-    def money(amount: int, currency: str = "RWF") -> str:
-        return f"{amount:,} {currency}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fakeredis
 import redis as redis_lib
 from flask import Flask, current_app
+from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -18,6 +19,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+babel = Babel()
 
 QUEUE_NAMES = ("high", "default", "low")
 

@@ -34,6 +34,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     # How the passenger wants to hear from us; the portal's bell gets everything regardless.
     notify_sms: Mapped[bool] = mapped_column(Boolean, default=True)
     notify_email: Mapped[bool] = mapped_column(Boolean, default=True)
+    # "rw", "en" or "fr" (app/core/i18n.py); None follows the browser. SMS and email use it too.
+    language: Mapped[str | None] = mapped_column(String(5))
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 

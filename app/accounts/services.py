@@ -256,6 +256,13 @@ def update_profile(user: User, *, name: str, email: str, phone: str | None) -> U
     return user
 
 
+def set_language(user: User, language: str) -> User:
+    """The language pages, SMS and email speak to ``user`` in (one of ``core.i18n.LANGUAGES``)."""
+    user.language = language
+    db.session.flush()
+    return user
+
+
 def update_notification_choices(user: User, *, sms: bool, email: bool) -> User:
     """Whether trip messages reach the user's own phone and email; portal items always do."""
     user.notify_sms, user.notify_email = bool(sms), bool(email)

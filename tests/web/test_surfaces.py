@@ -21,6 +21,7 @@ ANONYMOUS = {
     "portal.accounts.confirm_signup",  # the emailed link: its signed token is the permission
     "portal.accounts.forgot_password",
     "portal.accounts.reset_password",
+    "portal.accounts.choose_language",  # the language switcher, for visitors too
     "portal.booking.search",
     "portal.booking.trip_seats",
     "portal.notifications.bell",  # polled by open pages: a signed-out one gets an empty answer

@@ -21,8 +21,9 @@ from app.accounts.forms import (
 from app.accounts.queries import active_memberships, live_sessions
 from app.accounts.rules import CONSOLE_ROLES, Role, SessionPolicy
 from app.accounts.views import known_device, remember_device
+from app.core import i18n
 from app.core.edge import has_control
-from app.core.errors import RateLimited
+from app.core.errors import InvalidInput, RateLimited
 from app.core.forms import status_of, submit
 from app.core.htmx import render
 from app.core.models import utcnow
@@ -244,3 +245,24 @@ def sign_out_everywhere():
     _sign_out()
     flash("You are signed out everywhere, on this device too.", "success")
     return redirect(url_for("portal.accounts.login"), code=303)
+
+
+@blueprint.post("/language")
+@public
+def choose_language():
+    """The language switcher: a cookie for everyone, and the account's own choice when signed in."""
+    language = i18n.supported(request.form.get("language"))
+    if language is None:
+        raise InvalidInput(fields={"language": ["Choose Ikinyarwanda, English or Français."]})
+    if current_user.is_authenticated:
+        services.set_language(current_user, language)
+    response = redirect(_local(request.form.get("next")) or url_for("portal.home.index"), code=303)
+    response.set_cookie(
+        i18n.LANGUAGE_COOKIE,
+        language,
+        max_age=i18n.LANGUAGE_COOKIE_DAYS * 86400,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
