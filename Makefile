@@ -30,13 +30,15 @@ assets: node_modules/.package-lock.json
 	sh scripts/assets.sh
 
 # Translations: app/translations/<lang>/LC_MESSAGES/messages.po are kept in git; the compiled .mo
-# files are made here. `make messages` extracts every marked string and updates the catalogues.
+# files are made here. `make messages` extracts every marked string and updates the catalogues;
+# English, the language the strings are written in, gets each msgid as its text.
 translations: $(VENV)/.runtime
 	$(BIN)/pybabel -q compile -d app/translations
 
 messages: $(VENV)/.runtime
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-by-file -o app/translations/messages.pot .
 	$(BIN)/pybabel -q update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+	$(BIN)/python scripts/english_messages.py
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund

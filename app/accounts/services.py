@@ -19,6 +19,7 @@ from app.accounts.models import SignupRequest, User, UserSession
 from app.accounts.queries import SessionFound, session_by_token_hash, user_by_email
 from app.accounts.rules import SESSION_TOUCH_SECONDS, SessionPolicy, device_summary
 from app.core.errors import DomainError, InvalidInput, RateLimited
+from app.core.i18n import DEFAULT_LANGUAGE, language_of, supported
 from app.core.security import Counter, fingerprint, issue_token
 from app.extensions import db
 from app.notifications import services as notifications
@@ -105,13 +106,22 @@ def _known_device(device: str | None, user: User | None) -> str | None:
 
 
 def request_signup(
-    *, name: str, email: str, phone: str | None, password: str, browser: str, next_path: str | None, now: datetime
+    *,
+    name: str,
+    email: str,
+    phone: str | None,
+    password: str,
+    browser: str,
+    next_path: str | None,
+    now: datetime,
+    language: str | None = None,
 ) -> None:
     """Start a sign-up, answering the same whether or not the email has an account.
 
-    A new email gets a link that creates the account; an existing account's owner gets an email
-    saying someone tried, with sign-in and reset links. The password is hashed either way, so
-    both take the same time. ``browser`` is a random value kept in the signing-up browser."""
+        A new email gets a link that creates the account; an existing account's owner gets an email
+        saying someone tried, with sign-in and reset links. The password is hashed either way, so
+        both take the same time. ``browser`` is a random value kept in the signing-up browser; the
+    confirmation is written in ``language`` (the page's), a known owner's email in their own."""
     email = email.strip().lower()
     password_hash = hash_password(password)
     db.session.execute(delete(SignupRequest).where(SignupRequest.created_at < now - _signup_max_age()))
@@ -119,7 +129,10 @@ def request_signup(
     if owner is not None:
         if owner.is_enabled:
             _send_account_email(
-                "signup_existing", owner.email, {"user_id": owner.id, "name": owner.name}, user_id=owner.id
+                "signup_existing",
+                owner.email,
+                {"user_id": owner.id, "name": owner.name, "language": language_of(owner)},
+                user_id=owner.id,
             )
         return
     signup = SignupRequest(
@@ -133,7 +146,8 @@ def request_signup(
     )
     db.session.add(signup)
     db.session.flush()
-    _send_account_email("signup_confirmation", email, {"signup_id": signup.id, "name": signup.name})
+    context = {"signup_id": signup.id, "name": signup.name, "language": supported(language) or DEFAULT_LANGUAGE}
+    _send_account_email("signup_confirmation", email, context)
 
 
 def _send_account_email(kind: str, address: str, context: dict, user_id: int | None = None) -> None:
@@ -299,7 +313,8 @@ def request_password_reset(*, email: str) -> None:
     """Email a reset link if the account exists; say nothing either way."""
     user = user_by_email(email)
     if user is not None and user.is_enabled:
-        _send_account_email("password_reset", user.email, {"user_id": user.id, "name": user.name}, user_id=user.id)
+        context = {"user_id": user.id, "name": user.name, "language": language_of(user)}
+        _send_account_email("password_reset", user.email, context, user_id=user.id)
 
 
 def user_for_reset_token(token: str) -> User:

@@ -16,6 +16,7 @@ from app.accounts.services import end_sessions, hash_password
 from app.audit.services import record, snapshot
 from app.companies.models import Company, Station
 from app.core.errors import DomainError, InvalidInput
+from app.core.i18n import language_of
 from app.extensions import db
 from app.notifications import services as notifications
 from app.payments.rules import ONLINE_PROVIDERS
@@ -102,7 +103,14 @@ def invite_staff(actor, company: Company, *, name: str, email: str, phone: str |
                 source=f"membership{membership.id}",
                 channel="email",
                 address=user.email,
-                context={"user_id": user.id, "name": user.name, "company": company.name, "new_account": new_account},
+                context={
+                    "user_id": user.id,
+                    "name": user.name,
+                    "company": company.name,
+                    "new_account": new_account,
+                    # A new account has no language yet: the inviting admin's is the best guess.
+                    "language": language_of(user if user.language else actor),
+                },
                 user_id=user.id,
                 company_id=company.id,
             )

@@ -3,8 +3,7 @@ boarding reminder scan and the sweep that resends what was lost. All on the ``hi
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -12,6 +11,7 @@ from app.accounts.models import User
 from app.booking.models import Order, Ticket
 from app.core import events
 from app.core.events import Event
+from app.core.i18n import language_of, supported
 from app.core.jobs import enqueue, job
 from app.core.models import utcnow
 from app.extensions import db
@@ -44,18 +44,17 @@ def send_due() -> int:
 # --- Who hears about what ----------------------------------------------------------------------
 
 
-def _local(moment: datetime, company) -> str:
-    return moment.astimezone(ZoneInfo(company.timezone)).strftime("%a %d %b %H:%M")
-
-
 def trip_context(trip: Trip) -> dict:
+    """What a trip's messages say about it; times are kept as instants and written in each
+    recipient's language when the message is rendered (``messages.render``)."""
     company = trip.route.company
     return {
         "company": company.name,
         "company_phone": company.phone,
         "route": trip.route.name,
         "trip_id": trip.id,
-        "departs": _local(trip.departs_at, company),
+        "departs_at": trip.departs_at.isoformat(),
+        "timezone": company.timezone,
         "plate": trip.bus.plate if trip.bus else None,
     }
 
@@ -69,7 +68,7 @@ def ticket_context(ticket: Ticket) -> dict:
         "passenger": ticket.passenger_name,
         "origin": ticket.origin.name,
         "destination": ticket.destination.name,
-        "boards": _local(trip.time_at(ticket.origin_position), trip.route.company),
+        "boards_at": trip.time_at(ticket.origin_position).isoformat(),
         "price": ticket.price,
         "currency": ticket.currency,
         "refund": ticket.refund_amount,
@@ -107,7 +106,12 @@ def audience(
     for (channel, address), (user, held) in groups.items():
         orders = {ticket.order for ticket in held}
         order = orders.pop() if len(orders) == 1 else None
-        values = {**context, "tickets": [ticket_context(t) for t in held], "name": _first_name(user, held)}
+        values = {
+            **context,
+            "tickets": [ticket_context(t) for t in held],
+            "name": _first_name(user, held),
+            "language": _language(user, held[0]),
+        }
         if order is not None:
             values["order_code"] = order.code
         if extra is not None:
@@ -129,6 +133,15 @@ def audience(
             )
         )
     return outgoing
+
+
+def _language(user: User | None, ticket: Ticket) -> str:
+    """The recipient's language: the account's; for a passenger's own phone, the language the
+    booking was made in (a guest's order keeps it), else the buyer's."""
+    if user is not None:
+        return language_of(user)
+    order = ticket.order
+    return supported(getattr(order, "language", None)) or language_of(order.user)
 
 
 def _first_name(user: User | None, tickets: list[Ticket]) -> str:

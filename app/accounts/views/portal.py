@@ -6,6 +6,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
+from flask_babel import get_locale
 from flask_login import current_user, login_user, logout_user
 
 from app.accounts import services
@@ -138,6 +139,7 @@ def signup():
         browser=browser,
         next_path=_local(request.args.get("next")),
         now=utcnow(),
+        language=str(get_locale()),
     )
     session["signup_browser"] = browser  # the link opened in this browser confirms in one click
     return render("accounts/portal/signup_sent.html", "content", email=form.email.data)
