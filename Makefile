@@ -36,7 +36,7 @@ translations: $(VENV)/.runtime
 	$(BIN)/pybabel -q compile -d app/translations
 
 messages: $(VENV)/.runtime
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-by-file -o app/translations/messages.pot .
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k N_plural:1,2 --no-location --sort-by-file -o app/translations/messages.pot .
 	$(BIN)/pybabel -q update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
 	$(BIN)/python scripts/english_messages.py
 

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, or_, update
 from sqlalchemy.exc import IntegrityError
@@ -32,7 +34,7 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 RESET_SALT = "password-reset"
 DEVICE_SALT = "known-device"
 SIGNUP_SALT = "signup"
-LOCKED_OUT = (
+LOCKED_OUT = _l(
     "Too many attempts. Please wait a minute and try again, sign in from a browser you have used "
     "with TMS before, or reset your password."
 )
@@ -41,19 +43,19 @@ LOCKED_OUT = (
 class LoginRefused(DomainError):
     status = 401
     code = "login_refused"
-    message = "That email and password do not match an account."
+    message = _l("That email and password do not match an account.")
 
 
 class InvalidSignupLink(DomainError):
     status = 400
     code = "invalid_signup_link"
-    message = "This sign-up link has expired or was already used. If you confirmed it already, sign in."
+    message = _l("This sign-up link has expired or was already used. If you confirmed it already, sign in.")
 
 
 class InvalidResetLink(DomainError):
     status = 400
     code = "invalid_reset_link"
-    message = "This reset link has expired or was already used. Ask for a new one."
+    message = _l("This reset link has expired or was already used. Ask for a new one.")
 
 
 def hash_password(password: str) -> str:
@@ -264,7 +266,7 @@ def update_profile(user: User, *, name: str, email: str, phone: str | None) -> U
     email = email.strip().lower()
     other = user_by_email(email)
     if other is not None and other.id != user.id:
-        raise InvalidInput(fields={"email": ["Another account already uses this email."]})
+        raise InvalidInput(fields={"email": [_("Another account already uses this email.")]})
     user.name, user.email, user.phone = name.strip(), email, phone or None
     db.session.flush()
     return user
@@ -287,7 +289,7 @@ def update_notification_choices(user: User, *, sms: bool, email: bool) -> User:
 def change_password(user: User, *, current: str, new: str, keep: UserSession, now: datetime) -> User:
     """Set a new password; the browser that changed it stays signed in, every other one is not."""
     if not password_matches(user, current):
-        raise InvalidInput(fields={"current_password": ["That is not your current password."]})
+        raise InvalidInput(fields={"current_password": [_("That is not your current password.")]})
     user.password_hash = hash_password(new)
     end_sessions(user, now=now, keep=keep)
     return user

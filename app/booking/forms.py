@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import DateField, FieldList, FormField, HiddenField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -15,14 +16,19 @@ class SearchForm(Form):
     class Meta:
         csrf = False
 
-    origin = StringField("From", validators=[InputRequired("Where do you leave from?"), Length(max=160)])
-    destination = StringField("To", validators=[InputRequired("Where are you going?"), Length(max=160)])
-    date = DateField("Date", validators=[Optional()])
-    sort = SelectField("Sort by", choices={"time": "Departure time", "price": "Price"}, default="time")
-    operator = SelectField("Operator", validators=[Optional()], validate_choice=False)
+    origin = StringField(_l("From"), validators=[InputRequired(_l("Where do you leave from?")), Length(max=160)])
+    destination = StringField(_l("To"), validators=[InputRequired(_l("Where are you going?")), Length(max=160)])
+    date = DateField(_l("Date"), validators=[Optional()])
+    sort = SelectField(_l("Sort by"), choices={"time": _l("Departure time"), "price": _l("Price")}, default="time")
+    operator = SelectField(_l("Operator"), validators=[Optional()], validate_choice=False)
     time_of_day = SelectField(
-        "Time of day",
-        choices={"": "Any time", "morning": "Morning (before 12:00)", "afternoon": "Afternoon", "evening": "Evening"},
+        _l("Time of day"),
+        choices={
+            "": _l("Any time"),
+            "morning": _l("Morning (before 12:00)"),
+            "afternoon": _l("Afternoon"),
+            "evening": _l("Evening"),
+        },
         default="",
         validators=[Optional()],
     )
@@ -32,8 +38,8 @@ class PassengerForm(Form):
     class Meta:
         csrf = False  # a part of CheckoutForm, which carries the token
 
-    name = StringField("Passenger name", validators=[InputRequired(REQUIRED), Length(min=2, max=120)])
-    phone = StringField("Phone (for the SMS ticket)", validators=[Optional(), Length(max=32)])
+    name = StringField(_l("Passenger name"), validators=[InputRequired(REQUIRED), Length(min=2, max=120)])
+    phone = StringField(_l("Phone (for the SMS ticket)"), validators=[Optional(), Length(max=32)])
 
 
 class CheckoutForm(Form):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 ORDER_STATUSES = ("pending", "paid", "failed", "expired", "cancelled", "refunded", "partially_refunded")
 TICKET_STATUSES = ("pending", "paid", "cancelled", "expired")
 # Tickets that hold a seat: a pending one is being paid for, a paid one is sold.
@@ -28,7 +30,7 @@ def search_problems(origin_id: int, destination_id: int, day, today) -> dict[str
     """What is wrong with a search, by field (origin, destination, date); empty when it can run."""
     problems = {}
     if origin_id == destination_id:
-        problems["destination"] = "Choose a destination other than where you leave from."
+        problems["destination"] = _("Choose a destination other than where you leave from.")
     if day < today:
-        problems["date"] = "Choose today or a later date."
+        problems["date"] = _("Choose today or a later date.")
     return problems

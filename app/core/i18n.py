@@ -54,8 +54,10 @@ def supported(code: str | None) -> str | None:
 
 
 def select_language() -> str:
-    """Flask-Babel's locale selector: the account, then the switcher, then the browser."""
-    if not has_request_context():
+    """Flask-Babel's locale selector: the account, then the switcher, then the browser. The JSON
+    API (devices, partners, trackers) always gets English: its error bodies are read by programs
+    and by the developers who write them, whatever the Accept-Language of the library they use."""
+    if not has_request_context() or _is_api():
         return DEFAULT_LANGUAGE
     if current_user and current_user.is_authenticated and supported(getattr(current_user, "language", None)):
         return current_user.language
@@ -63,6 +65,10 @@ def select_language() -> str:
     if chosen:
         return chosen
     return request.accept_languages.best_match(list(LANGUAGES)) or DEFAULT_LANGUAGE
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/") or request.blueprints[-1:] == ["api"]
 
 
 def language_of(person) -> str:

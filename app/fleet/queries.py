@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
@@ -87,7 +88,7 @@ def drivers_of(company: Company) -> list[User]:
 def driver_of_company(company: Company, user_id: int) -> User:
     driver = next((d for d in drivers_of(company) if d.id == user_id), None)
     if driver is None:
-        raise NotFound("No active driver of this company has that id.")
+        raise NotFound(_("No active driver of this company has that id."))
     return driver
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -25,7 +26,7 @@ def payment_for_user(user, reference: str) -> Payment:
     """``user``'s own payment ``reference``; anyone else's is not found."""
     payment = db.session.scalar(select(Payment).where(Payment.reference == reference, Payment.user_id == user.id))
     if payment is None:
-        raise NotFound("No such payment.")
+        raise NotFound(_("No such payment."))
     return payment
 
 
@@ -38,7 +39,7 @@ def refund_for_company(company: Company, reference: str) -> Refund:
     """Refund ``reference`` if ``company`` owes it; another company's is not found."""
     refund = db.session.scalar(select(Refund).where(Refund.reference == reference, Refund.company_id == company.id))
     if refund is None:
-        raise NotFound("No such refund.")
+        raise NotFound(_("No such refund."))
     return refund
 
 

@@ -11,6 +11,7 @@ import functools
 from collections.abc import Callable
 
 from flask import Blueprint, current_app, g, request, session
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.core.errors import Forbidden, NotAuthenticated
@@ -49,7 +50,7 @@ def requires_role(*roles) -> Callable:
         @functools.wraps(view)
         def guarded(*args, **kwargs):
             if getattr(g.access, "role", None) not in allowed:
-                raise Forbidden("Only a company admin can open this page.")
+                raise Forbidden(_("Only a company admin can open this page."))
             return view(*args, **kwargs)
 
         guarded.required_roles = allowed  # type: ignore[attr-defined]  (read by the surface tests)

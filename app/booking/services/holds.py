@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
 from app.accounts.models import User
@@ -25,12 +26,10 @@ from app.fleet import queries
 def validate_seat_choice(seats: list[str]) -> list[str]:
     seats = [label.strip().upper() for label in seats if label and label.strip()]
     if not seats or len(seats) > MAX_SEATS_PER_ORDER:
-        raise InvalidInput(
-            f"Choose 1 to {MAX_SEATS_PER_ORDER} seats.",
-            fields={"seats": [f"Choose 1 to {MAX_SEATS_PER_ORDER} seats."]},
-        )
+        message = _("Choose 1 to %(most)s seats.", most=MAX_SEATS_PER_ORDER)
+        raise InvalidInput(message, fields={"seats": [message]})
     if len(set(seats)) != len(seats):
-        raise InvalidInput("Each seat once.", fields={"seats": ["Each seat once."]})
+        raise InvalidInput(_("Each seat once."), fields={"seats": [_("Each seat once.")]})
     return seats
 
 
@@ -81,11 +80,17 @@ def check_allowance(user: User, wanted: int, now: datetime) -> None:
     ).all()
     waiting = len(held) + len(unpaid)
     if waiting >= MAX_ACTIVE_HOLDS_PER_USER:
-        raise HoldLimitReached(f"You already have {waiting} bookings waiting for payment. Finish or give up one first.")
+        raise HoldLimitReached(
+            _("You already have %(count)s bookings waiting for payment. Finish or give up one first.", count=waiting)
+        )
     kept = sum(len(seats) for seats in held) + sum(count for _, count in unpaid)
     if kept + wanted > MAX_HELD_SEATS_PER_USER:
         raise HoldLimitReached(
-            f"You are keeping {kept} seats already; one person may keep at most {MAX_HELD_SEATS_PER_USER} at a time."
+            _(
+                "You are keeping %(kept)s seats already; one person may keep at most %(most)s at a time.",
+                kept=kept,
+                most=MAX_HELD_SEATS_PER_USER,
+            )
         )
 
 
@@ -93,7 +98,7 @@ def hold_of(user: User, code: str) -> Hold:
     """The user's hold by its code; another user's is not found."""
     hold = db.session.scalar(select(Hold).where(Hold.code == code, Hold.user_id == user.id))
     if hold is None:
-        raise NotFound("No such booking in progress.")
+        raise NotFound(_("No such booking in progress."))
     return hold
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -30,7 +31,7 @@ def lock_for_sale(trip_id: int, now: datetime) -> Trip:
 
 def check_leg_range(trip: Trip, origin: int, destination: int) -> None:
     if not (0 <= origin < destination < len(trip.stops)):
-        raise InvalidInput(fields={"destination": ["This trip does not go from that stop to that one."]})
+        raise InvalidInput(fields={"destination": [_("This trip does not go from that stop to that one.")]})
 
 
 def check_not_left(trip: Trip, origin: int, now: datetime) -> None:
@@ -72,10 +73,8 @@ def check_seats(trip: Trip, seats: list[str]) -> dict[str, str]:
     )
     unknown = [label for label in seats if label not in classes]
     if unknown:
-        raise InvalidInput(
-            f"Bus {trip.bus.plate} has no seat {', '.join(unknown)}.",
-            fields={"seats": [f"Bus {trip.bus.plate} has no seat {', '.join(unknown)}."]},
-        )
+        message = _("Bus %(plate)s has no seat %(seats)s.", plate=trip.bus.plate, seats=", ".join(unknown))
+        raise InvalidInput(message, fields={"seats": [message]})
     return classes
 
 
@@ -92,7 +91,10 @@ def claiming(trip: Trip, seats: list[str], legs: range) -> Iterator[None]:
             raise
         taken = taken_seats(trip.id, seats, legs)
         raise SeatUnavailable(
-            f"Seat {', '.join(taken or seats)} is no longer free for this journey. Please choose another."
+            _(
+                "Seat %(seats)s is no longer free for this journey. Please choose another.",
+                seats=", ".join(taken or seats),
+            )
         ) from error
 
 

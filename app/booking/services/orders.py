@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -38,13 +39,13 @@ def new_code(length: int = 8) -> str:
 def clean_passengers(passengers: list[Passenger], count: int) -> list[Passenger]:
     """Names and phones as typed; field errors name the seat they belong to."""
     if len(passengers) != count:
-        raise InvalidInput(fields={"passengers": [f"Give a name for each of the {count} seats."]})
+        raise InvalidInput(fields={"passengers": [_("Give a name for each of the %(count)s seats.", count=count)]})
     errors: dict[str, list[str]] = {}
     cleaned = []
     for index, passenger in enumerate(passengers):
         name = " ".join((passenger.name or "").split())
         if not 2 <= len(name) <= 120:
-            errors[f"name-{index}"] = ["Enter the passenger's name as on their ID."]
+            errors[f"name-{index}"] = [_("Enter the passenger's name as on their ID.")]
         phone = None
         if passenger.phone and passenger.phone.strip():
             try:
@@ -147,7 +148,7 @@ def book_seats(
     unpaid order keeps its seats for the company's hold time, as a hold would."""
     seats = validate_seat_choice(seats)
     if len(passengers) != len(seats):
-        raise InvalidInput(fields={"seats": ["Each seat once, with one passenger per seat."]})
+        raise InvalidInput(fields={"seats": [_("Each seat once, with one passenger per seat.")]})
     trip = inventory.lock_for_sale(trip_id, now)
     inventory.check_leg_range(trip, origin, destination)
     return _sell(trip, actor, seats, origin, destination, passengers, channel=channel, paid=paid, now=now)
@@ -236,7 +237,7 @@ def mark_paid(order: Order, *, now: datetime) -> Order:
     if order.status == "paid":
         return order
     if order.status != "pending" or (order.expires_at is not None and order.expires_at <= now):
-        raise OrderNotPayable("Time to pay for this booking ran out, so its seats were released.")
+        raise OrderNotPayable(_("Time to pay for this booking ran out, so its seats were released."))
     order.status, order.paid_at = "paid", now
     for ticket in order.tickets:
         ticket.status = "paid"

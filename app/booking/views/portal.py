@@ -7,6 +7,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 
 from app.booking import documents, qr, queries
 from app.booking.errors import HoldExpired, TicketNotCancellable
@@ -19,6 +20,7 @@ from app.core import tx
 from app.core.edge import db_id
 from app.core.errors import DomainError, InvalidInput
 from app.core.htmx import render
+from app.core.i18n import money
 from app.core.models import utcnow
 from app.extensions import db
 from app.fleet.models import Trip
@@ -42,16 +44,16 @@ def _today() -> date:
 @public
 def search():
     form = SearchForm(request.args)
-    form.operator.choices = {"": "All operators", **{str(c.id): c.name for c in active_companies()}}
+    form.operator.choices = {"": _("All operators"), **{str(c.id): c.name for c in active_companies()}}
     offers, origin, destination, searched = [], None, None, bool(request.args)
     day = form.date.data or _today()
     if searched and form.validate():
         origin = queries.station_named(form.origin.data)
         destination = queries.station_named(form.destination.data)
         if origin is None:
-            form.origin.errors.append("We do not know this bus park. Pick one from the list.")
+            form.origin.errors.append(_("We do not know this bus park. Pick one from the list."))
         if destination is None:
-            form.destination.errors.append("We do not know this bus park. Pick one from the list.")
+            form.destination.errors.append(_("We do not know this bus park. Pick one from the list."))
         if origin and destination:
             for name, problem in search_problems(origin.id, destination.id, day, _today()).items():
                 getattr(form, name).errors.append(problem)
@@ -98,7 +100,7 @@ def _positions(trip: Trip) -> tuple[int, int]:
     origin = by_station.get(request.values.get("from", type=db_id), 0)
     destination = by_station.get(request.values.get("to", type=db_id), len(trip.stops) - 1)
     if origin >= destination:
-        raise InvalidInput("This trip does not go from that stop to that one.")
+        raise InvalidInput(_("This trip does not go from that stop to that one."))
     return origin, destination
 
 
@@ -202,12 +204,15 @@ def _placed(order: Order, *, shown_total: str | None) -> Response:
     changed meanwhile: the order is priced when placed); straight to the tickets when it is free."""
     if shown_total and shown_total.isdigit() and int(shown_total) != order.total:
         flash(
-            f"The fares changed while you were booking: this booking costs {order.total:,} {order.currency}, "
-            f"not {int(shown_total):,} {order.currency}.",
+            _(
+                "The fares changed while you were booking: this booking costs %(total)s, not %(shown)s.",
+                total=money(order.total, order.currency),
+                shown=money(int(shown_total), order.currency),
+            ),
             "info",
         )
     if order.status == "paid":
-        flash("Nothing to pay: your tickets are issued.", "success")
+        flash(_("Nothing to pay: your tickets are issued."), "success")
         return redirect(url_for(".order", code=order.code), 303)
     return redirect(url_for("portal.payments.pay", code=order.code), 303)
 
@@ -215,7 +220,7 @@ def _placed(order: Order, *, shown_total: str | None) -> Response:
 @blueprint.post("/checkout/<code>/release")
 def release(code: str):
     hold = holds.release_hold(g.user, code, now=utcnow())
-    flash("Your seats were released.", "info")
+    flash(_("Your seats were released."), "info")
     stops = hold.trip.stops
     return redirect(
         url_for(
@@ -279,7 +284,11 @@ def cancel(code: str):
         flash(error.message, "error")
     else:
         flash(
-            f"Ticket {ticket.code} cancelled. Refund: {ticket.refund_amount:,} {ticket.currency}.",
+            _(
+                "Ticket %(code)s cancelled. Refund: %(refund)s.",
+                code=ticket.code,
+                refund=money(ticket.refund_amount or 0, ticket.currency),
+            ),
             "success",
         )
     return redirect(url_for(".ticket", code=code), 303)

@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from app.audit.services import record
 from app.core.edge import has_control
@@ -23,7 +26,7 @@ blueprint = Blueprint("notifications", __name__)
 
 class NotRetryable(DomainError):
     code = "not_retryable"
-    message = "This message is not waiting for a retry: it was sent, or it is on its way."
+    message = _l("This message is not waiting for a retry: it was sent, or it is on its way.")
 
 
 def log_context(surface: str, where: queries.LogFilter, companies: dict[int, str] | None = None) -> dict:
@@ -87,7 +90,7 @@ def retried(log: dict, notification: Notification) -> Response:
     """htmx swaps the record's row; a plain form goes back where it came from."""
     if is_htmx():
         return render("notifications/_row.html", n=notification, log={**log, "back": back_to(log)})
-    flash(f"Sending again to {notification.address}.", "success")
+    flash(_("Sending again to %(address)s.", address=notification.address), "success")
     return redirect(back_to(log), 303)
 
 
@@ -97,8 +100,9 @@ def retried_all(actor, log: dict, where: queries.LogFilter) -> Response:
     for notification in batch:
         retry_by_hand(actor, notification)
     left = queries.count_needing_attention(where) - len(batch)
-    more = f" {left} more need attention: press again to send them." if left > 0 else ""
-    flash(f"Sending {len(batch)} message{'s' if len(batch) != 1 else ''} again.{more}", "success")
+    sending = ngettext("Sending %(num)s message again.", "Sending %(num)s messages again.", len(batch))
+    more = _("%(count)s more need attention: press again to send them.", count=left) if left > 0 else ""
+    flash(f"{sending} {more}".strip(), "success")
     return redirect(log["back"], 303)
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import phonenumbers
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -22,6 +23,7 @@ from app.booking.models import Order
 from app.booking.services import orders
 from app.core import events
 from app.core.errors import InvalidInput
+from app.core.i18n import money
 from app.extensions import db
 from app.payments import providers, rules
 from app.payments.errors import PaymentInProgress
@@ -44,9 +46,9 @@ def momo_phone(raw: str | None) -> str:
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     ):
-        raise InvalidInput(fields={"phone": ["Give the mobile number of the MTN Mobile Money account."]})
+        raise InvalidInput(fields={"phone": [_("Give the mobile number of the MTN Mobile Money account.")]})
     if phone.startswith("+250") and not phone.startswith(MTN_RWANDA_PREFIXES):
-        raise InvalidInput(fields={"phone": ["This is not an MTN number: MTN numbers start with 078 or 079."]})
+        raise InvalidInput(fields={"phone": [_("This is not an MTN number: MTN numbers start with 078 or 079.")]})
     return phone
 
 
@@ -58,22 +60,25 @@ def open_payment(
     request already on the payer's phone must be answered or time out first."""
     company = order_company(order)
     if provider not in providers.offered(company):
-        names = ", ".join(providers.offered(company)) or "none"
-        raise InvalidInput(fields={"provider": [f"Unknown or unavailable payment method. Choose one of: {names}."]})
+        names = ", ".join(providers.offered(company)) or _("none")
+        raise InvalidInput(
+            fields={"provider": [_("Unknown or unavailable payment method. Choose one of: %(names)s.", names=names)]}
+        )
     phone = momo_phone(phone) if provider == "momo" else None
     if amount is not None and (amount != order.total or (currency or order.currency) != order.currency):
+        costs = money(order.total, order.currency)
         raise InvalidInput(
-            f"The amount does not match this booking: it costs {order.total} {order.currency}.",
-            fields={"amount": [f"This booking costs {order.total} {order.currency}."]},
+            _("The amount does not match this booking: it costs %(total)s.", total=costs),
+            fields={"amount": [_("This booking costs %(total)s.", total=costs)]},
         )
     if order.total == 0:
-        raise InvalidInput(fields={"provider": ["This booking costs nothing: there is nothing to pay."]})
+        raise InvalidInput(fields={"provider": [_("This booking costs nothing: there is nothing to pay.")]})
     if order.status != "pending" or (order.expires_at is not None and order.expires_at <= now):
-        raise OrderNotPayable("This booking is already paid." if order.status == "paid" else OrderNotPayable.message)
+        raise OrderNotPayable(_("This booking is already paid.") if order.status == "paid" else OrderNotPayable.message)
     for earlier in open_payments(order):
         if earlier.provider == "momo" or earlier.status == "initiated":
             raise PaymentInProgress(
-                "A mobile money request for this booking is waiting on your phone. Approve or decline it first."
+                _("A mobile money request for this booking is waiting on your phone. Approve or decline it first.")
                 if earlier.provider == "momo"
                 else PaymentInProgress.message
             )
@@ -259,9 +264,11 @@ def record_cash(actor, order: Order, *, amount: int, now: datetime) -> Payment:
     the audit log says who took it. Callers check the actor is one of ``rules.CASH_ROLES`` of the
     order's company."""
     if amount != order.total:
-        raise InvalidInput(fields={"amount": [f"This booking costs {order.total:,} {order.currency}."]})
+        raise InvalidInput(
+            fields={"amount": [_("This booking costs %(total)s.", total=money(order.total, order.currency))]}
+        )
     if not orders.accept_payment(order, now=now):
-        raise OrderNotPayable("These seats are no longer available: do not take the money.")
+        raise OrderNotPayable(_("These seats are no longer available: do not take the money."))
     payment = Payment(
         reference=str(uuid.uuid4()),
         order_id=order.id,

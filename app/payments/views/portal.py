@@ -8,6 +8,7 @@ act only through services that are safe to repeat."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, g, redirect, url_for
+from flask_babel import gettext as _
 
 from app.booking import queries as booking_queries
 from app.booking.models import Order
@@ -117,9 +118,9 @@ def sandbox(reference: str):
         decision = "approve" if form.decision.data == "approve" else "decline"
         payments.decide_sandbox(payment, decision, now=utcnow())
         if payment.status == "succeeded" and payment.order.status == "paid":
-            flash("Payment approved. Your tickets are ready.", "success")
+            flash(_("Payment approved. Your tickets are ready."), "success")
         elif payment.status == "failed":
-            flash("The payment was declined, so your seats were released.", "error")
+            flash(_("The payment was declined, so your seats were released."), "error")
         return redirect(url_for("portal.booking.order", code=payment.order.code), 303)
     if payment.status != "pending":
         return redirect(url_for("portal.booking.order", code=payment.order.code), 303)
@@ -136,7 +137,7 @@ def paypal_return(reference: str):
     """Back from PayPal after approving: capture now (the reconciliation job would otherwise)."""
     payment = payments.payer_returned(queries.payment_for_user(g.user, reference), now=utcnow())
     if payment.status == "succeeded" and payment.order.status == "paid":
-        flash("Payment received. Your tickets are ready.", "success")
+        flash(_("Payment received. Your tickets are ready."), "success")
     return redirect(url_for("portal.booking.order", code=payment.order.code), 303)
 
 
@@ -144,5 +145,5 @@ def paypal_return(reference: str):
 def paypal_cancel(reference: str):
     payment = payments.payer_cancelled_on_provider(queries.payment_for_user(g.user, reference), now=utcnow())
     if payment.provider == "paypal" and payment.status == "cancelled":
-        flash("You cancelled the PayPal payment. Nothing was charged; choose how to pay.", "info")
+        flash(_("You cancelled the PayPal payment. Nothing was charged; choose how to pay."), "info")
     return redirect(url_for(".pay", code=payment.order.code), 303)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, Response, flash, g, redirect, url_for
+from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -63,7 +64,7 @@ def _my_trip(trip_id: int) -> Trip:
         select(Trip).where(Trip.id == trip_id, Trip.company_id == g.access.company_id, Trip.driver_id == g.user.id)
     )
     if trip is None:
-        raise NotFound("That is not one of your trips.")
+        raise NotFound(_("That is not one of your trips."))
     return trip
 
 
@@ -71,13 +72,13 @@ def _my_trip(trip_id: int) -> Trip:
 def start_trip(trip_id: int):
     trip = _my_trip(trip_id)
     if trip.bus_id is None:
-        return today_page(error="This trip has no bus yet: ask your dispatcher to assign one.", status=409)
-    return _move(trip, TripStatus.DEPARTED, "Trip started. Keep this page open: it shares the bus's position.")
+        return today_page(error=_("This trip has no bus yet: ask your dispatcher to assign one."), status=409)
+    return _move(trip, TripStatus.DEPARTED, _("Trip started. Keep this page open: it shares the bus's position."))
 
 
 @blueprint.post("/trips/<int:trip_id>/end")
 def end_trip(trip_id: int):
-    return _move(_my_trip(trip_id), TripStatus.ARRIVED, "Trip ended. Position sharing has stopped.")
+    return _move(_my_trip(trip_id), TripStatus.ARRIVED, _("Trip ended. Position sharing has stopped."))
 
 
 def _move(trip: Trip, target: TripStatus, done: str) -> Response:

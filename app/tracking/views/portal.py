@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, url_for
+from flask_babel import gettext as _
 
 from app.booking import queries as booking_queries
 from app.booking.models import Ticket
@@ -84,10 +85,10 @@ def share(code: str):
     ticket = booking_queries.ticket_for_user(g.user, code)
     form = ShareForm()
     if not form.validate_on_submit():
-        return _share_links(ticket, status=422, message="Choose how long to share for.", form=form)
+        return _share_links(ticket, status=422, message=_("Choose how long to share for."), form=form)
     now = utcnow()
     link = services.share(g.user, ticket, hours=form.hours(ticket.trip, now), now=now)
-    return _share_links(ticket, message="Share link created: copy it below.", new_link=link)
+    return _share_links(ticket, message=_("Share link created: copy it below."), new_link=link)
 
 
 @blueprint.post("/tickets/<code>/shares/<int:link_id>/revoke")
@@ -95,7 +96,7 @@ def revoke(code: str, link_id: int):
     ticket = booking_queries.ticket_for_user(g.user, code)
     link = queries.share_link_for_user(g.user, ticket, link_id)
     services.revoke_share(g.user, link.id, now=utcnow())
-    return _share_links(ticket, message="Link revoked: it no longer works.", revoked=True)
+    return _share_links(ticket, message=_("Link revoked: it no longer works."), revoked=True)
 
 
 # --- The page behind a share link ----------------------------------------------------------------

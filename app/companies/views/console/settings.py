@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 
 from app.accounts.rules import Role
 from app.companies import services
@@ -41,7 +42,7 @@ def settings():
                 for name, messages in error.fields.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, *messages]
             else:
-                flash("Settings saved.", "success")
+                flash(_("Settings saved."), "success")
                 return redirect(url_for(".settings"), 303)
     if request.method == "POST":
         status = 422

@@ -7,6 +7,8 @@ sees them on the trips page straight away. Generation is idempotent.
 from __future__ import annotations
 
 from flask import flash, g, redirect, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app.core import tx
 from app.core.forms import status_of, submit
@@ -25,7 +27,7 @@ def _generate(company) -> int:
 
 
 def _created(count: int) -> str:
-    return f"{count} trip{'s' if count != 1 else ''} created"
+    return ngettext("%(num)s trip created", "%(num)s trips created", count)
 
 
 @blueprint.get("/timetables")
@@ -72,7 +74,14 @@ def _save(timetable: Timetable | None):
         ),
     )
     if saved is not None:
-        flash(f"Timetable saved; {_created(_generate(company))} for the next {company.days_ahead} days.", "success")
+        flash(
+            _(
+                "Timetable saved; %(created)s for the next %(days)s days.",
+                created=_created(_generate(company)),
+                days=company.days_ahead,
+            ),
+            "success",
+        )
         return redirect(url_for(".timetable_list"), 303)
     if form.is_submitted():
         tx.rollback()
