@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -15,6 +16,7 @@ from app.booking.services import tickets as booking_tickets
 from app.companies.models import Company
 from app.core import events
 from app.core.errors import InvalidInput
+from app.core.i18n import local_time
 from app.core.models import utcnow
 from app.extensions import db
 from app.fleet import queries, rules
@@ -166,6 +168,7 @@ def change_status(actor, trip: Trip, target: str, *, now: datetime) -> Trip:
         raise TransitionRefused(rules.transition_refusal(trip.status, target))
     if target in (TripStatus.BOARDING, TripStatus.DEPARTED) and trip.bus_id is None:
         raise TransitionRefused("Assign a bus before boarding or departure.")
+    _ensure_not_early(trip, target, now)
     before = snapshot(trip, AUDITED)
     trip.status = target
     setattr(trip, f"{target}_at", now)
@@ -181,6 +184,20 @@ def change_status(actor, trip: Trip, target: str, *, now: datetime) -> Trip:
     )
     events.emit(f"trip.{target}", {"trip_id": trip.id, "status": target}, company_id=trip.company_id, trip_id=trip.id)
     return trip
+
+
+def _ensure_not_early(trip: Trip, target: str, now: datetime) -> None:
+    opens = rules.earliest(target, trip.departs_at)
+    if opens is None or now >= opens:
+        return
+    zone_name = trip.route.company.timezone
+    values = {"departs": local_time(trip.departs_at, "%a %d %b %H:%M", zone=zone_name)}
+    values["from"] = local_time(opens, "%a %d %b %H:%M", zone=zone_name)
+    if target == TripStatus.BOARDING:
+        message = _("Too early: this trip leaves %(departs)s; boarding opens at %(from)s.", **values)
+    else:
+        message = _("Too early: this trip leaves %(departs)s; it can start from %(from)s.", **values)
+    raise TransitionRefused(message)
 
 
 def delay_trip(actor, trip: Trip, *, new_departure: datetime, reason: str, now: datetime) -> Trip:
