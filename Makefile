@@ -6,10 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-run: $(VENV)/.runtime assets translations ## set up, migrate, load demo data, serve on http://127.0.0.1:8000
+# GUNICORN_BIND=127.0.0.1:8080 make run serves elsewhere; links in messages follow (config.base_url).
+run: $(VENV)/.runtime assets translations ## set up, migrate, load demo data, serve on GUNICORN_BIND (127.0.0.1:8000)
 	$(FLASK) db upgrade
 	$(FLASK) demo load
-	@echo "Serving TMS on http://127.0.0.1:8000 (Ctrl-C to stop)"
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: $(VENV)/.dev assets translations services ## set up, start PostgreSQL/Redis/Chromium, run the whole suite

@@ -23,6 +23,30 @@ SMS_CREDENTIALS = {
 PRODUCTION_REQUIRED = ("SECRET_KEY", "JWT_SIGNING_KEY", "QR_SIGNING_KEYS", "DATABASE_URL", "REDIS_URL", "BASE_URL")
 
 
+def base_url() -> str:
+    """Where links in emails, SMS and share links point. Unset, it is the address gunicorn serves
+    pages on (``GUNICORN_BIND``, read as gunicorn.conf.py reads it), so ``make run`` on another
+    port links to itself; a wildcard host (``0.0.0.0``, ``::``) becomes loopback. Production
+    requires it to be set."""
+    explicit = (os.environ.get("BASE_URL") or "").strip()
+    if explicit:
+        return explicit.rstrip("/")
+    bind = (os.environ.get("GUNICORN_BIND") or "127.0.0.1:8000").split(",")[0].strip()
+    if bind.startswith(("unix:", "fd://")):
+        return "http://127.0.0.1:8000"
+    if bind.startswith("["):  # [::1]:8000
+        host, _, port = bind[1:].partition("]")
+        port = port.lstrip(":")
+    else:
+        host, _, port = bind.rpartition(":") if ":" in bind else (bind, "", "")
+    host = host or "127.0.0.1"
+    if host in {"0.0.0.0", "::"}:  # noqa: S104  (a bind address read, not one bound)
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port or '8000'}"
+
+
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the process must not start."""
 
@@ -152,7 +176,7 @@ def load(env: str | None = None) -> dict:
         "REDIS_URL": redis_url,
         # Without a real Redis there is no worker to hand jobs to: run them inline after commit.
         "JOBS_INLINE": redis_url is None or _flag("JOBS_INLINE"),
-        "BASE_URL": (os.environ.get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        "BASE_URL": base_url(),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": _int("MAIL_PORT", 25),
         "MAIL_USE_TLS": _flag("MAIL_USE_TLS"),

@@ -35,3 +35,14 @@ class RouteInUse(DomainError):
 class LayoutInUse(DomainError):
     code = "layout_in_use"
     message = _l("Sold seats on coming trips use seats this layout removes.")
+
+
+class DriverBusy(DomainError):
+    """A timetable's driver already drives other trips at some of the times it would create."""
+
+    code = "driver_busy"
+    message = _l("The driver is already driving at some of these times.")
+
+    def __init__(self, busy: list, message: str | None = None):
+        super().__init__(message)
+        self.busy = busy

@@ -146,6 +146,21 @@ def overlapping_trip(trip: Trip, *, bus_id: int | None = None, driver_id: int | 
     )
 
 
+def driver_trip_between(driver_id: int, start: datetime, end: datetime) -> Trip | None:
+    """The driver's live trip whose time range meets [start, end), if any."""
+    return db.session.scalar(
+        select(Trip)
+        .where(
+            Trip.driver_id == driver_id,
+            Trip.status != TripStatus.CANCELLED,
+            Trip.departs_at < end,
+            Trip.arrives_at > start,
+        )
+        .order_by(Trip.departs_at)
+        .limit(1)
+    )
+
+
 def active_tickets(trip: Trip) -> list[Ticket]:
     return list(
         db.session.scalars(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flask_babel import gettext as _
@@ -39,6 +40,21 @@ TRANSITIONS: dict[TripStatus, frozenset[TripStatus]] = {
     TripStatus.ARRIVED: frozenset(),
     TripStatus.CANCELLED: frozenset(),
 }
+
+# How early a trip may move on, before its (possibly delayed) departure time: boarding opens two
+# hours ahead, and a bus leaves at most half an hour early (passengers wait at the later stops at
+# their times). Arrival follows departure in the table, so a trip cannot end hours ahead either.
+EARLIEST_BEFORE_DEPARTURE: dict[TripStatus, timedelta] = {
+    TripStatus.BOARDING: timedelta(hours=2),
+    TripStatus.DEPARTED: timedelta(minutes=30),
+}
+
+
+def earliest(target: str, departs_at: datetime) -> datetime | None:
+    """The first moment a trip leaving at ``departs_at`` may become ``target`` (None: any time)."""
+    ahead = EARLIEST_BEFORE_DEPARTURE.get(TripStatus(target))
+    return None if ahead is None else departs_at - ahead
+
 
 # Once a bus has left, or the trip is over, nothing about it may be edited any more.
 EDITABLE = frozenset({TripStatus.SCHEDULED, TripStatus.BOARDING})

@@ -45,6 +45,9 @@ STATUS_LABELS = {
     "gave_up": _l("Gave up"),
 }
 NEEDS_ATTENTION = ("failed", "gave_up")
+# The provider of a message "sent" to the log: no SMS gateway or mail server is configured (the
+# embedded demo, or production with MESSAGES_LOG_ONLY). Its record is done, but nobody received it.
+LOG_PROVIDER = "log"
 
 # A send that has not finished after this long is presumed dead (its worker crashed) and may be
 # taken over: a message is then sent at most twice, and only after a crash mid-send.

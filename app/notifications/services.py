@@ -145,7 +145,7 @@ def deliver(notification: Notification, *, now: datetime) -> None:
             provider, message_id = sms.provider_name(), sms.send(notification.address, rendered.text)
         else:
             notification.subject = rendered.subject
-            provider = "smtp"
+            provider = email.provider_name()
             message_id = email.send(
                 to=notification.address,
                 subject=rendered.subject,

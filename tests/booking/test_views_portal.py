@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import io
 import re
-from datetime import UTC, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import cv2
@@ -370,3 +370,28 @@ def test_search_prices_every_pair_as_the_fare_table_does(client, line):
         assert priced == {c: matrix[(origin, destination, c)] for c in ("standard", "vip")}
     assert network.pair_fares({route.id}, last, first) == {}  # the other way round is not served
     assert "3,500 RWF" in text(client.get(search_url(line)))
+
+
+def test_my_tickets_are_grouped_by_the_trips_real_state_not_only_the_clock(client, login_as):
+    """A trip marked Arrived before its time stayed under "Upcoming"."""
+    customer = login_as("customer")
+    company = factories.company()
+    route = factories.route(company)
+    now = datetime.now(UTC).replace(microsecond=0)
+    ended_early = factories.trip(route, bus_=factories.bus(company), departs_at=now + timedelta(hours=3))
+    running_late = factories.trip(route, bus_=factories.bus(company), departs_at=now + timedelta(hours=1))
+    coming = factories.trip(route, bus_=factories.bus(company), departs_at=now + timedelta(days=2))
+    codes = {}
+    for trip in (ended_early, running_late, coming):
+        order = factories.order(trip, ["1A"])
+        order.user_id = customer.id
+        codes[trip.id] = order.tickets[0].code
+    ended_early.status, running_late.status = "arrived", "departed"
+    running_late.departs_at = now - timedelta(hours=4)  # and past its arrival time at the last stop
+    db.session.flush()
+
+    page = text(client.get("/tickets"))
+    upcoming, past = page.split("Past and cancelled")
+    assert codes[running_late.id] in upcoming and "On the road" in upcoming
+    assert codes[coming.id] in upcoming
+    assert codes[ended_early.id] in past and "Arrived" in past

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 
-from app.booking import documents, qr, queries
+from app.booking import documents, qr, queries, rules
 from app.booking.errors import HoldExpired, TicketNotCancellable
 from app.booking.forms import CheckoutForm, SearchForm
 from app.booking.models import Order
@@ -250,7 +250,9 @@ def order(code: str):
 def my_tickets():
     now = utcnow()
     mine = queries.tickets_of(g.user.id)
-    upcoming = [t for t in mine if t.trip.time_at(t.destination_position) > now and t.status == "paid"]
+    upcoming = [
+        t for t in mine if rules.is_upcoming(t.status, t.trip.status, t.trip.time_at(t.destination_position), now)
+    ]
     past = [t for t in reversed(mine) if t not in upcoming]
     return render("booking/portal/tickets.html", upcoming=upcoming, past=past)
 

@@ -4,10 +4,12 @@ and swaps on the same trip."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -20,7 +22,7 @@ from app.core.i18n import local_time
 from app.core.models import utcnow
 from app.extensions import db
 from app.fleet import queries, rules
-from app.fleet.errors import AssignmentConflict, TransitionRefused, TripNotEditable
+from app.fleet.errors import AssignmentConflict, DriverBusy, TransitionRefused, TripNotEditable
 from app.fleet.models import Bus, Route, Timetable, Trip, TripStop
 from app.fleet.rules import TripStatus
 
@@ -176,6 +178,7 @@ def change_status(actor, trip: Trip, target: str, *, now: datetime) -> Trip:
         raise TransitionRefused(rules.transition_refusal(trip.status, target))
     if target in (TripStatus.BOARDING, TripStatus.DEPARTED) and trip.bus_id is None:
         raise TransitionRefused(_("Assign a bus before boarding or departure."))
+    _ensure_not_early(trip, target, now)
     before = snapshot(trip, AUDITED)
     trip.status = target
     setattr(trip, f"{target}_at", now)
@@ -191,6 +194,20 @@ def change_status(actor, trip: Trip, target: str, *, now: datetime) -> Trip:
     )
     events.emit(f"trip.{target}", {"trip_id": trip.id, "status": target}, company_id=trip.company_id, trip_id=trip.id)
     return trip
+
+
+def _ensure_not_early(trip: Trip, target: str, now: datetime) -> None:
+    opens = rules.earliest(target, trip.departs_at)
+    if opens is None or now >= opens:
+        return
+    zone_name = trip.route.company.timezone
+    values = {"departs": local_time(trip.departs_at, "%a %d %b %H:%M", zone=zone_name)}
+    values["from"] = local_time(opens, "%a %d %b %H:%M", zone=zone_name)
+    if target == TripStatus.BOARDING:
+        message = _("Too early: this trip leaves %(departs)s; boarding opens at %(from)s.", **values)
+    else:
+        message = _("Too early: this trip leaves %(departs)s; it can start from %(from)s.", **values)
+    raise TransitionRefused(message)
 
 
 def delay_trip(actor, trip: Trip, *, new_departure: datetime, reason: str, now: datetime) -> Trip:
@@ -313,7 +330,27 @@ TIMETABLE_AUDITED = (
 )
 
 
-def save_timetable(actor, company: Company, timetable: Timetable | None, **values) -> Timetable:
+@dataclass(frozen=True)
+class BusyDriver:
+    """A trip the timetable would create while its driver drives ``other``."""
+
+    departs_at: datetime
+    other: Trip
+
+
+def save_timetable(
+    actor,
+    company: Company,
+    timetable: Timetable | None,
+    *,
+    now: datetime | None = None,
+    busy_driver_ok: bool = False,
+    **values,
+) -> Timetable:
+    """Create or change a timetable. When its driver already drives at the time of trips it is
+    about to create, refuse with :class:`DriverBusy` naming them, unless ``busy_driver_ok``: the
+    manager chose to have those trips made without a driver (the generator leaves a busy driver
+    off, as it always has)."""
     if values["valid_to"] is not None and values["valid_to"] < values["valid_from"]:
         raise InvalidInput(fields={"valid_to": [_("The end date comes after the start date.")]})
     if not values["weekdays"]:
@@ -331,6 +368,11 @@ def save_timetable(actor, company: Company, timetable: Timetable | None, **value
     days = rules.weekdays_label(timetable.weekdays)
     summary = f"Timetable {timetable.route.name} at {timetable.departure_time:%H:%M}, {days}"
     action = "timetable.created" if created else "timetable.updated"
+    if not busy_driver_ok:
+        now = now or utcnow()
+        busy = busy_driver(company, timetable, today=today_for(company, now), days=company.days_ahead, now=now)
+        if busy:
+            raise DriverBusy(busy, _busy_sentence(busy))
     record(
         actor,
         action,
@@ -341,6 +383,42 @@ def save_timetable(actor, company: Company, timetable: Timetable | None, **value
         after=snapshot(timetable, TIMETABLE_AUDITED),
     )
     return timetable
+
+
+def _busy_sentence(busy: list[BusyDriver]) -> str:
+    name = busy[0].other.driver.name
+    return ngettext(
+        "%(name)s is already driving at the time of %(num)d trip this timetable would create.",
+        "%(name)s is already driving at the time of %(num)d trips this timetable would create.",
+        len(busy),
+        name=name,
+    )
+
+
+def busy_driver(company: Company, timetable: Timetable, *, today: date, days: int, now: datetime) -> list[BusyDriver]:
+    """The trips :func:`generate_trips` would create for ``timetable`` from ``today`` on whose
+    driver is on another trip at that time (and would be left off them)."""
+    route = timetable.route
+    if timetable.driver_id is None or not timetable.is_active or len(route.stops) < 2:
+        return []
+    made = set(
+        db.session.scalars(
+            select(Trip.service_date).where(Trip.timetable_id == timetable.id, Trip.service_date >= today)
+        )
+    )
+    length = timedelta(minutes=max(route.duration_minutes, 1))
+    busy = []
+    for offset in range(days):
+        day = today + timedelta(days=offset)
+        if not timetable.runs_on(day) or day in made:
+            continue
+        departs_at = local_datetime(company, day, timetable.departure_time)
+        if departs_at <= now:
+            continue
+        other = queries.driver_trip_between(timetable.driver_id, departs_at, departs_at + length)
+        if other is not None:
+            busy.append(BusyDriver(departs_at, other))
+    return busy
 
 
 def generate_trips(company: Company, *, today: date, days: int, now: datetime) -> list[Trip]:

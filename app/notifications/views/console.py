@@ -19,7 +19,7 @@ from app.fleet.queries import company_object_or_404
 from app.notifications import admin_queries as queries
 from app.notifications import services
 from app.notifications.models import Notification
-from app.notifications.rules import CHANNEL_LABELS, KIND_LABELS, NEEDS_ATTENTION, STATUS_LABELS
+from app.notifications.rules import CHANNEL_LABELS, KIND_LABELS, LOG_PROVIDER, NEEDS_ATTENTION, STATUS_LABELS
 
 blueprint = Blueprint("notifications", __name__)
 
@@ -36,6 +36,7 @@ def log_context(surface: str, where: queries.LogFilter, companies: dict[int, str
         "surface": surface,
         "labels": {"kind": KIND_LABELS, "channel": CHANNEL_LABELS, "status": STATUS_LABELS},
         "attention": NEEDS_ATTENTION,
+        "log_provider": LOG_PROVIDER,
         "back": url_for(f"{surface}.notifications.notification_list", **where.args()),
         "companies": companies,
         "retry_at_once": queries.RETRY_AT_ONCE,

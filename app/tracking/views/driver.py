@@ -15,6 +15,7 @@ from app.core.errors import NotFound
 from app.core.htmx import render
 from app.core.models import utcnow
 from app.extensions import db
+from app.fleet import rules
 from app.fleet.errors import TransitionRefused
 from app.fleet.models import Route, Trip, TripStop
 from app.fleet.queries import local_day_bounds
@@ -48,13 +49,36 @@ def trips_today(membership, now: datetime) -> list[Trip]:
     )
 
 
+# The order a driver reads their day in: the trip on the road, then the coming ones, then the
+# finished ones (each by departure time).
+PAGE_ORDER = {
+    TripStatus.DEPARTED: 0,
+    TripStatus.BOARDING: 1,
+    TripStatus.SCHEDULED: 1,
+    TripStatus.ARRIVED: 2,
+    TripStatus.CANCELLED: 2,
+}
+
+
+def in_page_order(day: list[Trip]) -> list[Trip]:
+    return sorted(day, key=lambda trip: PAGE_ORDER[TripStatus(trip.status)])  # stable: times stay in order
+
+
 def today_page(*, error: str | None = None, status: int = 200) -> Response:
+    now = utcnow()
+
+    def earliest_start(trip: Trip) -> datetime | None:
+        """When Start trip will be accepted, while that is still ahead."""
+        opens = rules.earliest(TripStatus.DEPARTED, trip.departs_at)
+        return opens if opens is not None and opens > now else None
+
     return render(
         "home/driver/index.html",
         status=status,
         membership=g.access,
-        trips=trips_today(g.access, utcnow()),
+        trips=in_page_order(trips_today(g.access, now)),
         startable=STARTABLE,
+        earliest_start=earliest_start,
         error=error,
     )
 
