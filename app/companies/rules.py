@@ -39,24 +39,34 @@ def contrast(a: str, b: str) -> float:
     return (light + 0.05) / (dark + 0.05)
 
 
-def _darker(colour: str, step: float) -> str:
-    return "#" + "".join(f"{round(v * (1 - step)):02x}" for v in rgb(colour))
+def _mix(colour: str, other: str, share: float) -> str:
+    """``colour`` with ``share`` (0 to 1) of ``other`` mixed in."""
+    pairs = zip(rgb(colour), rgb(other), strict=True)
+    return "#" + "".join(f"{round(a + (b - a) * share):02x}" for a, b in pairs)
 
 
 @dataclass(frozen=True)
 class Palette:
-    """``brand`` fills bands and buttons with ``contrast`` text on them; ``text`` is the brand as
-    text on white (links, headings): the brand itself when it reads well, else a darker shade."""
+    """An operator's colours for pages (the design system's ``--brand`` four) and for its mark.
+
+    ``brand`` is the chosen colour itself, for the operator's band, banner edge and name pill,
+    with ``contrast`` text on it (white or black, whichever reads better). ``text`` is the brand
+    as buttons, links and current items use it: the colour itself when it reads at 4.5:1 on white
+    and on ``tint``, else a darker shade that does (so white text on it reads too). ``strong``
+    is its hover shade and ``tint`` a light wash of the brand."""
 
     brand: str
     contrast: str
     text: str
+    strong: str
+    tint: str
 
 
 def palette(colour: str) -> Palette:
     on_brand = WHITE if contrast(colour, WHITE) >= contrast(colour, DARK) else DARK
+    tint = _mix(colour, WHITE, 0.9)
     text, step = colour, 0.0
-    while contrast(text, WHITE) < READABLE:
+    while min(contrast(text, WHITE), contrast(text, tint)) < READABLE:
         step += 0.05
-        text = _darker(colour, step)
-    return Palette(brand=colour, contrast=on_brand, text=text)
+        text = _mix(colour, DARK, step)
+    return Palette(brand=colour, contrast=on_brand, text=text, strong=_mix(text, DARK, 0.2), tint=tint)

@@ -50,12 +50,13 @@ def stylesheet(code: str, colour: str):
 
 
 def _css(brand: Brand) -> str:
-    scope, colours = f".{brand.css_class}", brand.palette
+    """The design system's four brand colours (docs/design.md), links in the readable shade, and
+    the operator's own colour for its mark (``--operator``, ``--operator-contrast``)."""
+    colours = brand.palette
     return (
-        f"{scope}{{--brand:{colours.brand};--brand-contrast:{colours.contrast};"
-        f"--brand-ink:{colours.contrast};--brand-text:{colours.text}}}\n"
-        f"{scope} a:not(.button),{scope} button.link{{color:var(--brand-text)}}\n"
-        f"{scope} .button.secondary{{color:var(--brand-text);border-color:var(--brand-text)}}\n"
+        f".{brand.css_class}{{--brand:{colours.text};--brand-contrast:#ffffff;--brand-strong:{colours.strong};"
+        f"--brand-tint:{colours.tint};--link:{colours.text};--brand-ink:#ffffff;"
+        f"--operator:{colours.brand};--operator-contrast:{colours.contrast}}}\n"
     )
 
 
