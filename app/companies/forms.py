@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import FloatField, IntegerField, SelectField, SelectMultipleField, StringField
+from flask_wtf.file import FileField
+from wtforms import BooleanField, FloatField, IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -91,3 +92,20 @@ class SettingsForm(Form):
                 continue
             tiers.append([hours.data, percent.data])
         return tiers
+
+
+class BrandForm(Form):
+    brand_colour = StringField(
+        _l("Brand colour"),
+        validators=[Optional(), Length(max=7)],
+        description=_l("As #RRGGBB, such as #0B6E4F. Leave empty for the platform's green."),
+        render_kw={"placeholder": "#0B6E4F", "autocomplete": "off", "spellcheck": "false"},
+    )
+    logo = FileField(
+        _l("Logo"),
+        description=_l(
+            "PNG, JPEG or WebP, up to 1 MB, 32 to 4000 pixels a side. A wide logo on a clear background works best."
+        ),
+        render_kw={"accept": "image/png,image/jpeg,image/webp"},
+    )
+    remove_logo = BooleanField(_l("Remove the logo"))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 import secrets
 import unicodedata
+import warnings
 from datetime import datetime
 
 from flask_babel import gettext as _
@@ -16,6 +19,7 @@ from app.accounts.rules import Role
 from app.accounts.services import end_sessions, hash_password
 from app.audit.services import record, snapshot
 from app.companies.models import Company, Station
+from app.companies.rules import parse_colour
 from app.core.errors import DomainError, InvalidInput
 from app.core.i18n import language_of
 from app.extensions import db
@@ -218,5 +222,84 @@ def update_settings(
         company_id=company.id,
         before=before,
         after=snapshot(company, SETTINGS),
+    )
+    return company
+
+
+# --- Brand ----------------------------------------------------------------------------------
+
+LOGO_MAX_BYTES = 1024 * 1024  # as uploaded
+LOGO_MIN_SIDE, LOGO_MAX_SIDE = 32, 4000  # pixels, as uploaded
+LOGO_STORED_SIDE = 512  # pixels: kept no larger than this, which pages and tickets never exceed
+LOGO_FORMATS = ("PNG", "JPEG", "WEBP")
+
+
+def prepare_logo(data: bytes) -> bytes:
+    """An uploaded logo as a fresh PNG of at most ``LOGO_STORED_SIDE`` pixels a side, or
+    InvalidInput on the ``logo`` field. Only the decoded pixels are kept: whatever else the file
+    carried (metadata, a script behind the image, a second frame) is not stored. SVG is refused
+    rather than sanitised: it is a document that can run scripts, not an image."""
+    from PIL import Image, UnidentifiedImageError
+
+    def refuse(message: str):
+        return InvalidInput(fields={"logo": [message]})
+
+    if len(data) > LOGO_MAX_BYTES:
+        raise refuse(_("The logo is larger than 1 MB; export a smaller PNG, JPEG or WebP."))
+    head = data[:1024].lstrip().lower()
+    if head.startswith((b"<?xml", b"<svg", b"<!doctype")) or b"<svg" in head:
+        raise refuse(_("SVG logos are not accepted (they can carry scripts); upload a PNG, JPEG or WebP."))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # a bomb's header alone
+            image = Image.open(io.BytesIO(data), formats=LOGO_FORMATS)
+        with image:
+            width, height = image.size
+            if min(width, height) < LOGO_MIN_SIDE or max(width, height) > LOGO_MAX_SIDE:
+                raise refuse(
+                    _(
+                        "The logo is %(width)d × %(height)d pixels; it must be %(low)d to %(high)d pixels a side.",
+                        width=width,
+                        height=height,
+                        low=LOGO_MIN_SIDE,
+                        high=LOGO_MAX_SIDE,
+                    )
+                )
+            image.seek(0)
+            picture = image.convert("RGBA")
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, Warning) as error:
+        raise refuse(_("This file is not a PNG, JPEG or WebP image we can read.")) from error
+    picture.thumbnail((LOGO_STORED_SIDE, LOGO_STORED_SIDE))
+    out = io.BytesIO()
+    picture.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+BRAND = ("brand_colour", "logo_version")
+
+
+def update_brand(
+    actor, company: Company, *, colour: str | None, logo: bytes | None = None, remove_logo: bool = False
+) -> Company:
+    """Set the brand colour (None or "" for the platform's own) and replace or remove the logo."""
+    chosen = parse_colour(colour) if colour else None
+    if colour and chosen is None:
+        raise InvalidInput(fields={"brand_colour": [_("Enter a colour as #RRGGBB, such as #0B6E4F.")]})
+    png = prepare_logo(logo) if logo else None
+    before = snapshot(company, BRAND)
+    company.brand_colour = chosen
+    if png is not None:
+        company.logo_png, company.logo_version = png, hashlib.sha256(png).hexdigest()[:12]
+    elif remove_logo:
+        company.logo_png = company.logo_version = None
+    db.session.flush()
+    record(
+        actor,
+        "company.brand_updated",
+        company,
+        "Brand colour and logo",
+        company_id=company.id,
+        before=before,
+        after=snapshot(company, BRAND),
     )
     return company

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from app.accounts.views.portal import blueprint as accounts
 from app.booking.views.portal import blueprint as booking
 from app.companies import queries as companies
+from app.companies.views.portal import blueprint as brands
 from app.core.htmx import render
 from app.notifications.views.portal import bell_context
 from app.notifications.views.portal import blueprint as notifications
@@ -79,4 +80,5 @@ blueprint.register_blueprint(booking)
 blueprint.register_blueprint(payments)
 blueprint.register_blueprint(notifications)
 blueprint.register_blueprint(tracking)
+blueprint.register_blueprint(brands)
 blueprint.context_processor(bell_context)  # the bell in the portal layout

@@ -27,6 +27,8 @@ ANONYMOUS = {
     "portal.booking.search",
     "portal.booking.trip_seats",
     "portal.notifications.bell",  # polled by open pages: a signed-out one gets an empty answer
+    "portal.companies.logo",  # an operator's logo, shown on search results and tickets
+    "portal.companies.stylesheet",  # an operator's brand colour, likewise
     "portal.tracking.watch",  # a passenger's share link: the token is the permission, and it ends
     "api.accounts.token",
     "api.openapi.openapi",

@@ -299,10 +299,12 @@ def cancel(code: str):
 @blueprint.get("/tickets/<code>/ticket.pdf")
 def ticket_pdf(code: str):
     ticket = queries.ticket_for_user(g.user, code)
+    layout = request.args.get("layout") if request.args.get("layout") in documents.LAYOUTS else "a4"
+    suffix = "" if layout == "a4" else f"-{layout}"
     return Response(
-        documents.ticket_pdf(ticket),
+        documents.ticket_pdf(ticket, layout=layout),
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="ticket-{ticket.code}.pdf"'},
+        headers={"Content-Disposition": f'attachment; filename="ticket-{ticket.code}{suffix}.pdf"'},
     )
 
 
