@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, FloatField, IntegerField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, ValidationError
 
 from app.core import tx
@@ -50,6 +51,12 @@ WTFORMS_MESSAGES = (
     N_plural("Field cannot be longer than %(max)d character.", "Field cannot be longer than %(max)d characters."),
     N_plural("'%(value)s' is not a valid choice for this field.", "'%(value)s' are not valid choices for this field."),
 )
+
+
+def choices(labels: dict) -> list[SelectChoice]:
+    """A select's choices from a table of value → label whose labels may be lazy strings (WTForms
+    reads a dict whose labels are not ``str`` as its deprecated optgroup form)."""
+    return [SelectChoice(value, label) for value, label in labels.items()]
 
 
 class _Catalogue:
