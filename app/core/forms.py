@@ -18,17 +18,9 @@ from wtforms.validators import NumberRange, ValidationError
 from app.core import tx
 from app.core.edge import DAY_MAX, DAY_MIN, ID_MAX
 from app.core.errors import DomainError, InvalidInput
+from app.core.i18n import N_, N_plural
 
 T = TypeVar("T")
-
-
-def N_(message: str) -> str:
-    """gettext's name for "extract for translation, translate later"."""
-    return message
-
-
-def N_plural(singular: str, plural: str) -> str:
-    return singular
 
 
 # WTForms' own messages that our forms can show (a validator given no message of its own, a value

@@ -71,6 +71,18 @@ def test_every_email_and_portal_text_is_in_the_recipients_language(app, language
             )
 
 
+def test_a_failure_reason_we_wrote_is_in_the_recipients_language_a_providers_as_given(app):
+    with app.test_request_context():
+        ours = messages.render(
+            "payment_failed", "email", {**context("payment_failed", 1, "fr"), "reason": "Declined in the sandbox."}
+        )
+        theirs = messages.render(
+            "payment_failed", "email", {**context("payment_failed", 1, "fr"), "reason": "<b>PAYER_LIMIT</b>"}
+        )
+    assert "Motif indiqué : Refusé dans la sandbox." in ours.text
+    assert "Motif indiqué : <b>PAYER_LIMIT</b>" in theirs.text and "&lt;b&gt;PAYER_LIMIT&lt;/b&gt;" in theirs.html
+
+
 def english_of(values: dict) -> dict:
     return {**values, "language": "en"}
 
