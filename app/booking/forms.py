@@ -7,7 +7,7 @@ from wtforms import DateField, FieldList, FormField, HiddenField, SelectField, S
 from wtforms.validators import InputRequired, Length, Optional
 
 from app.accounts.forms import REQUIRED
-from app.core.forms import Form
+from app.core.forms import Form, choices
 
 
 class SearchForm(Form):
@@ -19,16 +19,20 @@ class SearchForm(Form):
     origin = StringField(_l("From"), validators=[InputRequired(_l("Where do you leave from?")), Length(max=160)])
     destination = StringField(_l("To"), validators=[InputRequired(_l("Where are you going?")), Length(max=160)])
     date = DateField(_l("Date"), validators=[Optional()])
-    sort = SelectField(_l("Sort by"), choices={"time": _l("Departure time"), "price": _l("Price")}, default="time")
+    sort = SelectField(
+        _l("Sort by"), choices=choices({"time": _l("Departure time"), "price": _l("Price")}), default="time"
+    )
     operator = SelectField(_l("Operator"), validators=[Optional()], validate_choice=False)
     time_of_day = SelectField(
         _l("Time of day"),
-        choices={
-            "": _l("Any time"),
-            "morning": _l("Morning (before 12:00)"),
-            "afternoon": _l("Afternoon"),
-            "evening": _l("Evening"),
-        },
+        choices=choices(
+            {
+                "": _l("Any time"),
+                "morning": _l("Morning (before 12:00)"),
+                "afternoon": _l("Afternoon"),
+                "evening": _l("Evening"),
+            }
+        ),
         default="",
         validators=[Optional()],
     )

@@ -12,7 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from app.accounts.forms import REQUIRED, email_field, name_field, phone_field
 from app.accounts.rules import ROLE_LABELS, Role
 from app.companies.services import STAFF_ROLES
-from app.core.forms import Form
+from app.core.forms import Form, choices
 from app.payments.rules import ONLINE_PROVIDERS, PROVIDER_LABELS
 
 ROLE_CHOICES = {role.value: ROLE_LABELS[role.value] for role in STAFF_ROLES}
@@ -37,11 +37,11 @@ class InviteForm(Form):
     name = name_field()
     email = email_field()
     phone = phone_field()
-    role = SelectField(_l("Role"), choices=ROLE_CHOICES, default=Role.DRIVER.value)
+    role = SelectField(_l("Role"), choices=choices(ROLE_CHOICES), default=Role.DRIVER.value)
 
 
 class RoleForm(Form):
-    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    role = SelectField(_l("Role"), choices=choices(ROLE_CHOICES))
 
 
 class SettingsForm(Form):
@@ -67,7 +67,7 @@ class SettingsForm(Form):
 
     payment_providers = SelectMultipleField(
         _l("Passengers may pay online with"),
-        choices={name: PROVIDER_LABELS[name] for name in ONLINE_PROVIDERS},
+        choices=choices({name: PROVIDER_LABELS[name] for name in ONLINE_PROVIDERS}),
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         description=_l("Only methods this platform has set up are offered. Cash is taken at your counters."),

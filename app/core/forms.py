@@ -12,22 +12,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, FloatField, IntegerField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, ValidationError
 
 from app.core import tx
 from app.core.edge import DAY_MAX, DAY_MIN, ID_MAX
 from app.core.errors import DomainError, InvalidInput
+from app.core.i18n import N_, N_plural
 
 T = TypeVar("T")
-
-
-def N_(message: str) -> str:
-    """gettext's name for "extract for translation, translate later"."""
-    return message
-
-
-def N_plural(singular: str, plural: str) -> str:
-    return singular
 
 
 # WTForms' own messages that our forms can show (a validator given no message of its own, a value
@@ -50,6 +43,12 @@ WTFORMS_MESSAGES = (
     N_plural("Field cannot be longer than %(max)d character.", "Field cannot be longer than %(max)d characters."),
     N_plural("'%(value)s' is not a valid choice for this field.", "'%(value)s' are not valid choices for this field."),
 )
+
+
+def choices(labels: dict) -> list[SelectChoice]:
+    """A select's choices from a table of value → label whose labels may be lazy strings (WTForms
+    reads a dict whose labels are not ``str`` as its deprecated optgroup form)."""
+    return [SelectChoice(value, label) for value, label in labels.items()]
 
 
 class _Catalogue:

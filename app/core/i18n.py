@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from babel.numbers import format_decimal
 from flask import Flask, current_app, has_request_context, request
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
 
 from app.extensions import babel
@@ -76,6 +76,23 @@ def language_of(person) -> str:
     return supported(getattr(person, "language", None)) or DEFAULT_LANGUAGE
 
 
+def translated(text: str | None) -> str | None:
+    """Text kept as written, in the current language when it is one of ours (marked with ``N_``);
+    anything else (a provider's own words) as it is. Plain text, so templates still escape it."""
+    return get_translations().gettext(text) if text else text
+
+
+def N_(message: str) -> str:
+    """gettext's name for "extract for translation, translate where it is shown": for text kept as
+    written (a payment's failure reason on record) and shown later with ``_(text)``."""
+    return message
+
+
+def N_plural(singular: str, plural: str) -> str:
+    """``N_`` for a message with a plural (``make messages`` passes the keyword to pybabel)."""
+    return singular
+
+
 def cldr_pattern(strftime: str) -> str:
     """A strftime format as a CLDR date pattern, the text between directives quoted."""
     parts, last = [], 0
@@ -121,6 +138,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["translated"] = translated
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["current_language"] = current_language
 

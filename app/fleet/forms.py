@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.core.forms import Form
+from app.core.forms import Form, choices
 from app.fleet.rules import BUS_STATUS_LABELS, SEAT_CLASS_LABELS, STATUS_LABELS, TRIP_STATUSES, WEEKDAY_NAMES
 
 REQUIRED = _l("This field is required.")
@@ -166,7 +166,7 @@ class BusForm(Form):
         render_kw={"autocapitalize": "characters", "placeholder": "RAD 123A"},
     )
     model = StringField(_l("Make and model"), validators=[Optional(), Length(max=80)])
-    status = SelectField(_l("Status"), choices=BUS_STATUS_LABELS)
+    status = SelectField(_l("Status"), choices=choices(BUS_STATUS_LABELS))
     layout = TextAreaField(
         _l("Seat layout"),
         validators=[DataRequired(_l("Draw the seats, or generate a layout below.")), Length(max=4000)],

@@ -55,6 +55,17 @@ def test_every_trip_sms_fits_one_gsm_part_in_every_language(app, language, kind,
         assert text != english, f"no {language} translation: {text}"
 
 
+@pytest.mark.parametrize(
+    ("kind", "variant"),
+    [("payment_failed", {"seats_kept": False}), ("boarding_reminder", {"plate": None}), ("bus_changed", {"moved": []})],
+)
+@pytest.mark.parametrize("language", list(i18n.LANGUAGES))
+def test_the_other_wordings_of_an_sms_fit_one_part_too(app, language, kind, variant):
+    with app.test_request_context():
+        text = messages.render(kind, "sms", {**context(kind, 3, language), **variant}).text
+    assert sms.segments(text) == 1 and sms.to_gsm(text) == text, f"{len(text)} characters: {text}"
+
+
 @pytest.mark.parametrize("language", ["rw", "fr"])
 def test_every_email_and_portal_text_is_in_the_recipients_language(app, language):
     with app.test_request_context():
@@ -69,6 +80,18 @@ def test_every_email_and_portal_text_is_in_the_recipients_language(app, language
             assert (
                 messages.render(kind, "inbox", values).text != messages.render(kind, "inbox", english_of(values)).text
             )
+
+
+def test_a_failure_reason_we_wrote_is_in_the_recipients_language_a_providers_as_given(app):
+    with app.test_request_context():
+        ours = messages.render(
+            "payment_failed", "email", {**context("payment_failed", 1, "fr"), "reason": "Declined in the sandbox."}
+        )
+        theirs = messages.render(
+            "payment_failed", "email", {**context("payment_failed", 1, "fr"), "reason": "<b>PAYER_LIMIT</b>"}
+        )
+    assert "Motif indiqué : Refusé dans la sandbox." in ours.text
+    assert "Motif indiqué : <b>PAYER_LIMIT</b>" in theirs.text and "&lt;b&gt;PAYER_LIMIT&lt;/b&gt;" in theirs.html
 
 
 def english_of(values: dict) -> dict:

@@ -23,7 +23,7 @@ from app.booking.models import Order
 from app.booking.services import orders
 from app.core import events
 from app.core.errors import InvalidInput
-from app.core.i18n import money
+from app.core.i18n import N_, money
 from app.extensions import db
 from app.payments import providers, rules
 from app.payments.errors import PaymentInProgress
@@ -32,7 +32,7 @@ from app.payments.providers import Charge, Outcome, ProviderError
 
 log = logging.getLogger(__name__)
 MTN_RWANDA_PREFIXES = ("+25078", "+25079")
-TOO_LATE = "The booking's time to pay ran out before the payment was approved."
+TOO_LATE = N_("The booking's time to pay ran out before the payment was approved.")
 
 
 def momo_phone(raw: str | None) -> str:
@@ -82,7 +82,7 @@ def open_payment(
                 if earlier.provider == "momo"
                 else PaymentInProgress.message
             )
-        earlier.status, earlier.failure_reason = "cancelled", "Replaced by another payment attempt."
+        earlier.status, earlier.failure_reason = "cancelled", N_("Replaced by another payment attempt.")
     target, rate = _provider_currency(provider, order.currency)
     payment = Payment(
         reference=str(uuid.uuid4()),
@@ -130,7 +130,7 @@ def submit(payment: Payment, *, callback_url: str, return_url: str, cancel_url: 
             payment.status = "pending"  # it may have reached MTN: the lookup will tell
             payment.next_check_at = now + timedelta(seconds=rules.next_check_delay(0))
         else:
-            payment.status, payment.failure_reason = "failed", "The payment provider could not be reached."
+            payment.status, payment.failure_reason = "failed", N_("The payment provider could not be reached.")
         db.session.flush()
         return payment
     payment.status, payment.failure_reason = started.status, started.reason
@@ -146,7 +146,7 @@ def check(payment: Payment, *, now: datetime) -> Payment:
         return payment
     provider = providers.get(payment.provider)
     if payment.provider == "paypal" and not payment.provider_order_id:
-        outcome = Outcome("failed", reason="The order never reached PayPal.", never_reached=True)
+        outcome = Outcome("failed", reason=N_("The order never reached PayPal."), never_reached=True)
     else:
         outcome = provider.lookup(payment)
     if outcome.status == "approved":
@@ -228,7 +228,7 @@ def payer_cancelled_on_provider(payment: Payment, *, now: datetime) -> Payment:
     cancelled and the order keeps its seats for another try. Safe to repeat; a payment that settled
     meanwhile (approved and captured in another tab) is left as it is."""
     if payment.provider == "paypal" and payment.status == "pending":
-        apply_outcome(payment, Outcome("cancelled", reason="Cancelled on PayPal."), now=now)
+        apply_outcome(payment, Outcome("cancelled", reason=N_("Cancelled on PayPal.")), now=now)
     return payment
 
 
@@ -255,7 +255,7 @@ def decide_sandbox(payment: Payment, decision: str, *, now: datetime) -> Payment
     if decision == "approve":
         outcome = Outcome("succeeded", payment.provider_amount, payment.provider_currency, _external_id(payment))
     else:
-        outcome = Outcome("failed", reason="Declined in the sandbox.")
+        outcome = Outcome("failed", reason=N_("Declined in the sandbox."))
     return apply_outcome(payment, outcome, now=now)
 
 
