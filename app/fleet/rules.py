@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from flask_babel import gettext as _
+
 
 class TripStatus(StrEnum):
     SCHEDULED = "scheduled"
@@ -136,7 +138,16 @@ def parse_layout(text: str) -> list[SeatSpec]:
             if not LABEL.match(label):
                 raise LayoutError(f"Row {row}: “{cell}” is not a seat label (letters and digits, up to 5).")
             if label in seen:
-                raise LayoutError(f"Seat {label} appears twice (rows {seen[label]} and {row}).")
+                if seen[label] == row:
+                    raise LayoutError(_("Seat %(label)s appears twice in row %(row)d.", label=label, row=row))
+                raise LayoutError(
+                    _(
+                        "Seat %(label)s appears twice (rows %(first)d and %(row)d).",
+                        label=label,
+                        first=seen[label],
+                        row=row,
+                    )
+                )
             seen[label] = row
             seats.append(SeatSpec(label, row, column, "vip" if vip else "standard"))
     if not seats:

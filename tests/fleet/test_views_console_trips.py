@@ -490,6 +490,15 @@ def test_the_swap_page_of_a_departed_trip_says_why_nothing_can_change(client, co
 # --- Manifest ------------------------------------------------------------------------------------
 
 
+def test_one_passenger_is_one_passenger(client, company):
+    trip = a_trip(company)
+    book(trip, ["Grace Mukamana"], ["2A"])
+    assert re.search(r"\b1 passenger for \d+ seats", text(client.get(f"/console/trips/{trip.id}")))
+    assert "1 passenger with a ticket." in text(client.get(f"/console/trips/{trip.id}/swap"))
+    manifest = text(client.get(f"/console/trips/{trip.id}/manifest"))
+    assert "· 1 passenger" in manifest and "1 passengers" not in manifest
+
+
 def test_the_manifest_lists_every_passenger(client, company):
     trip = a_trip(company)
     paid = book(trip, ["Grace Mukamana", "Patrick Ndayisaba"], ["2A", "2B"])

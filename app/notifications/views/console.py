@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, flash, g, redirect, request, url_for
+from flask_babel import ngettext
 
 from app.audit.services import record
 from app.core.edge import has_control
@@ -98,8 +99,14 @@ def retried_all(actor, log: dict, where: queries.LogFilter) -> Response:
     for notification in batch:
         retry_by_hand(actor, notification)
     left = queries.count_needing_attention(where) - len(batch)
-    more = f" {left} more need attention: press again to send them." if left > 0 else ""
-    flash(f"Sending {len(batch)} message{'s' if len(batch) != 1 else ''} again.{more}", "success")
+    sending = ngettext("Sending %(num)d message again.", "Sending %(num)d messages again.", len(batch))
+    if left > 0:
+        sending += " " + ngettext(
+            "%(num)d more needs attention: press again to send it.",
+            "%(num)d more need attention: press again to send them.",
+            left,
+        )
+    flash(sending, "success")
     return redirect(log["back"], 303)
 
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Response, flash, g, redirect, request, url_for
+from flask_babel import ngettext
 
 from app.core import edge, tx
 from app.core.forms import status_of, submit
@@ -237,7 +238,13 @@ def trip_swap(trip_id: int):
     done = submit(form, lambda: swap.swap_bus(g.user, trip, _bus(form.bus_id.data), now=utcnow()), catch=_refusals())
     if done is not None:
         moved = sum(1 for t in queries.active_tickets(done) if seats.get(t.id) != t.seat_label)
-        return _done(done, f"Bus changed to {done.bus.plate}; {moved} passenger{'s' if moved != 1 else ''} re-seated.")
+        changed = ngettext(
+            "Bus changed to %(plate)s; %(num)d passenger re-seated.",
+            "Bus changed to %(plate)s; %(num)d passengers re-seated.",
+            moved,
+            plate=done.bus.plate,
+        )
+        return _done(done, changed)
     if form.is_submitted():
         tx.rollback()
     return render(
