@@ -257,6 +257,10 @@ def test_a_trip_hours_away_cannot_be_marked_departed(client, company):
         response
     )
     assert stored(trip).status == "scheduled"
+    page = text(client.get(f"/console/trips/{trip.id}"))
+    opens = leaves - timedelta(hours=2)
+    assert f"Boarding opens at {opens:%a %d %b %H:%M}." in page
+    assert f"The bus can leave from {start:%a %d %b %H:%M}." in page
 
 
 def test_an_unknown_status_is_a_field_error(client, company):

@@ -135,6 +135,9 @@ def _detail(trip: Trip, failed: str | None = None, form=None) -> Response:
         if failed == "status" or not shown[failed]:  # no field on the page to show these next to
             alerts += [message for name, errors in form.errors.items() if name for message in errors]
     occupancy = queries.occupancy_by_leg(trip)
+    next_statuses = [s for s in rules.TRIP_STATUSES if s != CANCELLED and rules.can_transition(trip.status, s)]
+    now = utcnow()
+    opens = {s: rules.earliest(s, trip.departs_at) for s in next_statuses}
     return render(
         "fleet/console/trip_detail.html",
         "trip",
@@ -143,7 +146,8 @@ def _detail(trip: Trip, failed: str | None = None, form=None) -> Response:
         legs=[(trip.stops[i], trip.stops[i + 1], taken) for i, taken in enumerate(occupancy)],
         capacity=trip.bus.capacity if trip.bus else 0,
         sold=queries.sold_count([trip.id]).get(trip.id, 0),
-        next_statuses=[s for s in rules.TRIP_STATUSES if s != CANCELLED and rules.can_transition(trip.status, s)],
+        next_statuses=next_statuses,
+        not_before={s: at for s, at in opens.items() if at is not None and at > now},
         shown=shown,
         forms=forms,
         failed=failed,
