@@ -332,6 +332,15 @@ def user_for_reset_token(token: str) -> User:
     return user
 
 
+def is_invitation(token: str) -> bool:
+    """Whether a (valid) password link is a new staff member's invitation, not a reset."""
+    try:
+        data = _serializer().loads(token, max_age=INVITATION_MAX_AGE_SECONDS)
+    except (SignatureExpired, BadSignature):
+        return False
+    return isinstance(data, dict) and bool(data.get("i"))
+
+
 def reset_password(*, token: str, password: str, now: datetime) -> User:
     """Set a new password from an emailed link; whoever was signed in anywhere is signed out."""
     user = user_for_reset_token(token)

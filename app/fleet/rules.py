@@ -166,12 +166,14 @@ def parse_layout(text: str) -> list[SeatSpec]:
                     _("Row %(row)s: “%(cell)s” is not a seat label (letters and digits, up to 5).", row=row, cell=cell)
                 )
             if label in seen:
+                if seen[label] == row:
+                    raise LayoutError(_("Seat %(label)s appears twice in row %(row)d.", label=label, row=row))
                 raise LayoutError(
                     _(
-                        "Seat %(seat)s appears twice (rows %(first)s and %(second)s).",
-                        seat=label,
+                        "Seat %(label)s appears twice (rows %(first)d and %(row)d).",
+                        label=label,
                         first=seen[label],
-                        second=row,
+                        row=row,
                     )
                 )
             seen[label] = row

@@ -132,6 +132,11 @@ def test_a_hold_leads_to_checkout_with_a_countdown_and_the_servers_total(client,
     page = text(client.get(response.headers["Location"]))
     assert "We keep your seats for" in page
     assert 590 <= int(re.search(r'data-countdown="(\d+)"', page).group(1)) <= 600
+    # "for another 9 min 58 s", not "for 9:58 more minutes"
+    assert re.search(
+        r"We keep your seats for another <strong data-countdown-text>(9 min [1-5]?\d|10 min 0) s</strong>\.", page
+    )
+    assert 'data-countdown-format="%(minutes)s min %(seconds)s s"' in page
     assert "Seat 1A (VIP) · 6,000 RWF" in page and "Total: <strong>10,000 RWF</strong>" in page
     assert 'value="Aline Uwase"' in page and "24 hours or more before departure: 90 % back" in page
 

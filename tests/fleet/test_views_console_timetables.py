@@ -259,6 +259,8 @@ def test_a_busy_driver_is_not_dropped_silently_the_manager_is_told_which_trips(c
         assert f"/console/trips/{other.id}" in page
     assert f'name="busy_driver" value="leave-off:{driver.id}"' in page
     assert "Pick another driver" in page and "Cancel: save nothing" in page
+    # Enter in a field submits the first button: the plain save, which asks again.
+    assert page.index(">Save timetable</button>") < page.index('name="busy_driver"')
     assert db.session.scalar(select(func.count()).select_from(Timetable).where(Timetable.route_id == route.id)) == 0
     assert db.session.scalar(select(func.count()).select_from(Trip).where(Trip.route_id == route.id)) == 0
 

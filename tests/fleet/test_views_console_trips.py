@@ -257,6 +257,10 @@ def test_a_trip_hours_away_cannot_be_marked_departed(client, company):
         response
     )
     assert stored(trip).status == "scheduled"
+    page = text(client.get(f"/console/trips/{trip.id}"))
+    opens = leaves - timedelta(hours=2)
+    assert f"Boarding opens at {opens:%a %d %b %H:%M}." in page
+    assert f"The bus can leave from {start:%a %d %b %H:%M}." in page
 
 
 def test_an_unknown_status_is_a_field_error(client, company):
@@ -488,6 +492,15 @@ def test_the_swap_page_of_a_departed_trip_says_why_nothing_can_change(client, co
 
 
 # --- Manifest ------------------------------------------------------------------------------------
+
+
+def test_one_passenger_is_one_passenger(client, company):
+    trip = a_trip(company)
+    book(trip, ["Grace Mukamana"], ["2A"])
+    assert re.search(r"\b1 passenger for \d+ seats", text(client.get(f"/console/trips/{trip.id}")))
+    assert "1 passenger with a ticket." in text(client.get(f"/console/trips/{trip.id}/swap"))
+    manifest = text(client.get(f"/console/trips/{trip.id}/manifest"))
+    assert "· 1 passenger" in manifest and "1 passengers" not in manifest
 
 
 def test_the_manifest_lists_every_passenger(client, company):

@@ -352,3 +352,12 @@ def test_every_trip_sms_fits_one_part_and_every_email_has_both_bodies(app, kind,
     assert messages.render(kind, "inbox", context).text
     email = messages.render(kind, "email", {**context, "tickets": []} if kind == "ticket_issued" else context)
     assert email.subject and email.text and email.html.startswith("<!doctype html>")
+
+
+def test_a_reason_that_ends_its_sentence_does_not_double_the_period(app):
+    """The bell read "did not go through: Declined in the sandbox.."."""
+    from app.notifications import messages
+
+    context = {**TRIP, **EXTRA["payment_failed"], "reason": "Declined in the sandbox.", "tickets": TICKETS[:1]}
+    text = messages.render("payment_failed", "inbox", context).text
+    assert "did not go through: Declined in the sandbox." in text and ".." not in text

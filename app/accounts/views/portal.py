@@ -173,13 +173,17 @@ def forgot_password():
 @public
 def reset_password(token: str):
     services.user_for_reset_token(token)  # a spent or expired link answers before the form
+    invited = services.is_invitation(token)  # new staff choose their first password here
     form = ResetPasswordForm()
     user = submit(form, lambda: services.reset_password(token=token, password=form.password.data, now=utcnow()))
     if user is not None:
-        flash(_("Your password is changed. Sign in with the new one."), "success")
+        if invited:
+            flash(_("Your password is set. Sign in with it to start."), "success")
+        else:
+            flash(_("Your password is changed. Sign in with the new one."), "success")
         # Opening the emailed link proved the mailbox is theirs: this browser is now a known device.
         return remember_device(redirect(url_for("portal.accounts.login"), code=303), user)
-    return render("accounts/portal/reset.html", "content", form=form, status=status_of(form))
+    return render("accounts/portal/reset.html", "content", form=form, invited=invited, status=status_of(form))
 
 
 def _account_page(form: ProfileForm, choices: NotificationChoicesForm, status: int):

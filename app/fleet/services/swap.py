@@ -11,6 +11,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, update
 
 from app.audit.services import record
@@ -139,11 +140,12 @@ def swap_bus(actor, trip: Trip, new_bus: Bus, *, now: datetime) -> Trip:
     tickets = queries.active_tickets(trip)
     if len(tickets) > new_bus.capacity and not _legs_disjoint_enough(tickets, trip, new_bus):
         raise SwapRefused(
-            _(
-                "Bus %(plate)s has %(seats)s seats but %(count)s passengers hold tickets.",
+            ngettext(
+                "Bus %(plate)s has %(seats)d seats but %(num)d passengers hold tickets.",
+                "Bus %(plate)s has %(seats)d seats but %(num)d passengers hold tickets.",
+                len(tickets),
                 plate=new_bus.plate,
                 seats=new_bus.capacity,
-                count=len(tickets),
             )
         )
     for seat_class, peak in peak_by_class(tickets, trip.legs).items():
@@ -151,13 +153,13 @@ def swap_bus(actor, trip: Trip, new_bus: Bus, *, now: datetime) -> Trip:
         if peak > available:
             label = rules.SEAT_CLASS_LABELS[seat_class]
             raise SwapRefused(
-                _(
-                    "Bus %(plate)s has %(available)s %(seat_class)s seats but %(peak)s %(seat_class)s passengers "
-                    "travel together.",
+                ngettext(
+                    "Bus %(plate)s has %(seats)d %(label)s seats but %(num)d %(label)s passenger has a ticket.",
+                    "Bus %(plate)s has %(seats)d %(label)s seats but %(num)d %(label)s passengers travel together.",
+                    peak,
                     plate=new_bus.plate,
-                    available=available,
-                    peak=peak,
-                    seat_class=label,
+                    seats=available,
+                    label=label,
                 )
             )
     seating = reseat(tickets, new_bus.seats)
@@ -182,7 +184,8 @@ def swap_bus(actor, trip: Trip, new_bus: Bus, *, now: datetime) -> Trip:
         actor,
         "trip.bus_swapped",
         trip,
-        f"Trip {trip.id}: bus {old_plate or 'none'} → {new_bus.plate}, {len(moves)} passengers re-seated",
+        f"Trip {trip.id}: bus {old_plate or 'none'} → {new_bus.plate}, "
+        f"{len(moves)} passenger{'' if len(moves) == 1 else 's'} re-seated",  # the audit log's record, in English
         company_id=trip.company_id,
         before={"bus": old_plate},
         after={"bus": new_bus.plate, "moved": moves},

@@ -101,9 +101,14 @@ def retried_all(actor, log: dict, where: queries.LogFilter) -> Response:
     for notification in batch:
         retry_by_hand(actor, notification)
     left = queries.count_needing_attention(where) - len(batch)
-    sending = ngettext("Sending %(num)s message again.", "Sending %(num)s messages again.", len(batch))
-    more = _("%(count)s more need attention: press again to send them.", count=left) if left > 0 else ""
-    flash(f"{sending} {more}".strip(), "success")
+    sending = ngettext("Sending %(num)d message again.", "Sending %(num)d messages again.", len(batch))
+    if left > 0:
+        sending += " " + ngettext(
+            "%(num)d more needs attention: press again to send it.",
+            "%(num)d more need attention: press again to send them.",
+            left,
+        )
+    flash(sending, "success")
     return redirect(log["back"], 303)
 
 

@@ -145,6 +145,9 @@ def _detail(trip: Trip, failed: str | None = None, form=None) -> Response:
         if failed == "status" or not shown[failed]:  # no field on the page to show these next to
             alerts += [message for name, errors in form.errors.items() if name for message in errors]
     occupancy = queries.occupancy_by_leg(trip)
+    next_statuses = [s for s in rules.TRIP_STATUSES if s != CANCELLED and rules.can_transition(trip.status, s)]
+    now = utcnow()
+    opens = {s: rules.earliest(s, trip.departs_at) for s in next_statuses}
     return render(
         "fleet/console/trip_detail.html",
         "trip",
@@ -153,7 +156,8 @@ def _detail(trip: Trip, failed: str | None = None, form=None) -> Response:
         legs=[(trip.stops[i], trip.stops[i + 1], taken) for i, taken in enumerate(occupancy)],
         capacity=trip.bus.capacity if trip.bus else 0,
         sold=queries.sold_count([trip.id]).get(trip.id, 0),
-        next_statuses=[s for s in rules.TRIP_STATUSES if s != CANCELLED and rules.can_transition(trip.status, s)],
+        next_statuses=next_statuses,
+        not_before={s: at for s, at in opens.items() if at is not None and at > now},
         shown=shown,
         forms=forms,
         failed=failed,
@@ -251,15 +255,13 @@ def trip_swap(trip_id: int):
     done = submit(form, lambda: swap.swap_bus(g.user, trip, _bus(form.bus_id.data), now=utcnow()), catch=_refusals())
     if done is not None:
         moved = sum(1 for t in queries.active_tickets(done) if seats.get(t.id) != t.seat_label)
-        return _done(
-            done,
-            ngettext(
-                "Bus changed to %(plate)s; %(num)s passenger re-seated.",
-                "Bus changed to %(plate)s; %(num)s passengers re-seated.",
-                moved,
-                plate=done.bus.plate,
-            ),
+        changed = ngettext(
+            "Bus changed to %(plate)s; %(num)d passenger re-seated.",
+            "Bus changed to %(plate)s; %(num)d passengers re-seated.",
+            moved,
+            plate=done.bus.plate,
         )
+        return _done(done, changed)
     if form.is_submitted():
         tx.rollback()
     return render(
