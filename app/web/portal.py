@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from app.accounts.views.portal import blueprint as accounts
+from app.booking.views.guests import blueprint as guests
 from app.booking.views.portal import blueprint as booking
 from app.companies import queries as companies
 from app.core.htmx import render
@@ -36,6 +37,7 @@ def index():
 blueprint.register_blueprint(home)
 blueprint.register_blueprint(accounts)
 blueprint.register_blueprint(booking)
+blueprint.register_blueprint(guests)
 blueprint.register_blueprint(payments)
 blueprint.register_blueprint(notifications)
 blueprint.register_blueprint(tracking)
