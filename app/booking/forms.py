@@ -33,8 +33,8 @@ class PassengerForm(Form):
     class Meta:
         csrf = False  # a part of CheckoutForm, which carries the token
 
-    name = StringField("Passenger name", validators=[InputRequired(REQUIRED), Length(min=2, max=120)])
-    phone = StringField("Phone (for the SMS ticket)", validators=[Optional(), Length(max=32)])
+    name = StringField(_l("Passenger name"), validators=[InputRequired(REQUIRED), Length(min=2, max=120)])
+    phone = StringField(_l("Phone (for the SMS ticket)"), validators=[Optional(), Length(max=32)])
 
 
 class CheckoutForm(Form):
