@@ -54,6 +54,9 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_orders_guest_key'), ['guest_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_contact_phone'), ['contact_phone'], unique=False)
 
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('phone_verified_at', sa.DateTime(timezone=True), nullable=True))
+
     # Autogenerate does not compare CHECK constraints: a guest's new link and a phone's claim code.
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_notifications_kind'), type_='check')
@@ -65,6 +68,9 @@ def downgrade():
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_notifications_kind'), type_='check')
         batch_op.create_check_constraint(op.f('ck_notifications_kind'), f"kind IN ({KINDS_BEFORE})")
+
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('phone_verified_at')
 
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_orders_contact_phone'))

@@ -286,6 +286,7 @@ def test_guest_messages_go_out_in_the_guests_language(guest_order, now, sms_gate
 def test_an_account_claims_the_guest_tickets_of_its_phone_with_a_code(client, login_as, guest_order, sms_gateway):  # noqa: F811
     tx.commit()
     user = login_as("customer", phone=PHONE)
+    assert "1 booking was made without an account with your phone number" in text(client.get("/tickets"))
     page = text(client.get("/tickets/claim"))
     assert "1 booking made without an account with +250788200001 can join this account" in page
     assert client.submit("/tickets/claim/code").status_code == 303
@@ -298,7 +299,24 @@ def test_an_account_claims_the_guest_tickets_of_its_phone_with_a_code(client, lo
     response = client.submit("/tickets/claim", {"code": code})
     assert response.status_code == 303 and response.headers["Location"] == "/tickets"
     assert guest_order.user_id == user.id
-    assert guest_order.tickets[0].code in text(client.get("/tickets"))
+    mine = text(client.get("/tickets"))
+    assert guest_order.tickets[0].code in mine and "without an account" not in mine
+
+
+def test_a_proven_number_claims_later_guest_tickets_at_a_click_until_it_changes(client, login_as, guest_order, now):
+    user = login_as("customer", phone=PHONE)
+    user.phone_verified_at = now
+    tx.commit()
+    page = text(client.get("/tickets/claim"))
+    assert "You proved this number is yours before." in page
+    response = client.submit("/tickets/claim", {"verified": "yes"})
+    assert response.status_code == 303 and guest_order.user_id == user.id
+
+    from app.accounts.services import update_profile
+
+    update_profile(user, name=user.name, email=user.email, phone="+250788200002")
+    assert user.phone_verified_at is None
+    assert client.submit("/tickets/claim", {"verified": "yes"}).status_code == 422
 
 
 def test_another_number_claims_nothing(client, login_as, guest_order):

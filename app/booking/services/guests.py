@@ -293,11 +293,15 @@ def claim_with_code(user, code: str, *, now: datetime) -> list[Order]:
     if not hmac.compare_digest(expected or "", _hash(f"{user.phone}:{(code or '').strip()}")):
         raise wrong
     redis.delete(key)
+    user.phone_verified_at = now
     return claim(user, now=now)
 
 
 def claim(user, *, now: datetime) -> list[Order]:
-    """Move the guest orders bought with the account's (proven) phone into the account."""
+    """Move the guest orders bought with the account's proven phone into the account (the code
+    just came back, or it did before for this same number)."""
+    if user.phone_verified_at is None:
+        raise InvalidInput(fields={"code": [_("Prove the number is yours first: ask for a code.")]})
     orders = claimable(user)
     for order in orders:
         order.user_id = user.id

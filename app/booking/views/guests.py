@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app.booking import documents, qr
 from app.booking.errors import LinkEnded
@@ -168,24 +169,37 @@ def lost():
 @blueprint.route("/tickets/claim", methods=["GET", "POST"])
 def claim():
     """Guest bookings made with the account's phone number join the account once a code texted to
-    that phone is typed here."""
+    that phone comes back here (once per number: a proven number claims later ones at a click)."""
     form = ClaimCodeForm()
     status = 200
-    if form.validate_on_submit():
+    verified = g.user.phone_verified_at is not None
+    by_proven_number = verified and request.method == "POST" and request.form.get("verified") == "yes"
+    if by_proven_number or form.validate_on_submit():
         try:
-            claimed = guests.claim_with_code(g.user, form.code.data, now=utcnow())
+            if by_proven_number:
+                claimed = guests.claim(g.user, now=utcnow())
+            else:
+                claimed = guests.claim_with_code(g.user, form.code.data, now=utcnow())
         except InvalidInput as error:
             tx.rollback()
             form.code.errors.extend(error.fields.get("code", [error.message]))
             status = 422
         else:
             tickets = sum(len([t for t in o.tickets if t.status in ("paid", "cancelled")]) for o in claimed)
-            flash(_("%(count)s tickets added to your account.", count=tickets), "success")
+            flash(
+                ngettext("%(num)d ticket added to your account.", "%(num)d tickets added to your account.", tickets),
+                "success",
+            )
             return redirect(url_for("portal.booking.my_tickets"), 303)
     elif form.is_submitted():
         status = 422
     return render(
-        "booking/portal/claim.html", form=form, orders=guests.claimable(g.user), phone=g.user.phone, status=status
+        "booking/portal/claim.html",
+        form=form,
+        orders=guests.claimable(g.user),
+        phone=g.user.phone,
+        verified=verified,
+        status=status,
     )
 
 

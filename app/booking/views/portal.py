@@ -312,7 +312,7 @@ def my_tickets():
     mine = queries.tickets_of(g.user.id)
     upcoming = [t for t in mine if t.trip.time_at(t.destination_position) > now and t.status == "paid"]
     past = [t for t in reversed(mine) if t not in upcoming]
-    return render("booking/portal/tickets.html", upcoming=upcoming, past=past)
+    return render("booking/portal/tickets.html", upcoming=upcoming, past=past, claimable=guests.claimable(g.user))
 
 
 def cancellation(ticket: Ticket, now) -> dict:
