@@ -17,6 +17,7 @@ from app.booking.services import guests, holds, orders
 from app.core import tx
 from app.core.errors import NotFound
 from app.extensions import db
+from app.notifications.channels.sms import segments
 from app.notifications.models import Notification
 from tests import factories
 from tests.booking.test_views_portal import line, seat_url  # noqa: F401  (the line fixture, shared)
@@ -87,6 +88,7 @@ def test_a_guest_books_pays_and_gets_the_tickets_by_sms_with_a_private_link(app,
 
     (sms,) = sms_gateway.messages_to(PHONE)
     assert "2 tickets, seats 2A, 2B" in sms.text
+    assert segments(sms.text) == 1, f"{len(sms.text)} characters: {sms.text}"  # the link keeps it one SMS
     path = link_in(sms.text)
     # The record keeps the message without its link: a copy of the table opens nothing.
     stored = db.session.scalar(select(Notification.body).where(Notification.channel == "sms"))
