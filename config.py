@@ -261,6 +261,14 @@ def load(env: str | None = None) -> dict:
         # Sign-up and password-reset emails to one address in an hour; more are quietly not sent.
         "ACCOUNT_EMAILS_PER_HOUR": _int("ACCOUNT_EMAILS_PER_HOUR", 5),
         "PASSWORD_RESET_MAX_AGE_SECONDS": _int("PASSWORD_RESET_MAX_AGE_SECONDS", 3600),
+        # Guests (no account): seat holds started from one client address an hour, bookings and
+        # ticket links sent to one phone an hour, claim codes to one phone an hour; and how long a
+        # guest's ticket link keeps working after their trip arrives.
+        "GUEST_HOLDS_PER_ADDRESS_PER_HOUR": _int("GUEST_HOLDS_PER_ADDRESS_PER_HOUR", 20),
+        "GUEST_ORDERS_PER_PHONE_PER_HOUR": _int("GUEST_ORDERS_PER_PHONE_PER_HOUR", 5),
+        "GUEST_LINKS_PER_PHONE_PER_HOUR": _int("GUEST_LINKS_PER_PHONE_PER_HOUR", 3),
+        "CLAIM_CODES_PER_PHONE_PER_HOUR": _int("CLAIM_CODES_PER_PHONE_PER_HOUR", 3),
+        "GUEST_LINK_DAYS_AFTER_TRIP": _int("GUEST_LINK_DAYS_AFTER_TRIP", 7),
         "SIGNUP_LINK_MAX_AGE_SECONDS": _int("SIGNUP_LINK_MAX_AGE_SECONDS", 24 * 3600),
         "DISPLAY_TIMEZONE": "Africa/Kigali",
         "SESSION_COOKIE_NAME": "tms_session",

@@ -267,6 +267,8 @@ def update_profile(user: User, *, name: str, email: str, phone: str | None) -> U
     other = user_by_email(email)
     if other is not None and other.id != user.id:
         raise InvalidInput(fields={"email": [_("Another account already uses this email.")]})
+    if (phone or None) != user.phone:
+        user.phone_verified_at = None  # a new number is proven again before it claims anything
     user.name, user.email, user.phone = name.strip(), email, phone or None
     db.session.flush()
     return user

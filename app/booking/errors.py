@@ -37,3 +37,9 @@ class OrderNotPayable(DomainError):
 class TicketNotCancellable(DomainError):
     code = "ticket_not_cancellable"
     message = _l("This ticket can no longer be cancelled.")
+
+
+class LinkEnded(DomainError):
+    status = 410
+    code = "link_ended"
+    message = _l("This ticket link has ended: it was replaced by a newer one, revoked, or the trip is long over.")

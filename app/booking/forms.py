@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, FieldList, FormField, HiddenField, SelectField, StringField
+from wtforms import DateField, EmailField, FieldList, FormField, HiddenField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from app.accounts.forms import REQUIRED
@@ -51,3 +51,22 @@ class CheckoutForm(Form):
     # The total the page showed, only to say so when the fares changed before the order was placed;
     # the order is always priced by the server.
     shown_total = HiddenField()
+
+
+class GuestCheckoutForm(CheckoutForm):
+    """Booking without an account: who gets the tickets (by SMS, and by email if given)."""
+
+    contact_name = StringField(_l("Your name"), validators=[InputRequired(REQUIRED), Length(min=2, max=120)])
+    contact_phone = StringField(
+        _l("Mobile number (the tickets come by SMS)"), validators=[InputRequired(REQUIRED), Length(max=32)]
+    )
+    contact_email = EmailField(_l("Email (optional)"), validators=[Optional(), Length(max=254)])
+
+
+class LostLinkForm(Form):
+    code = StringField(_l("Order code"), validators=[InputRequired(REQUIRED), Length(max=12)])
+    phone = StringField(_l("Mobile number used for the booking"), validators=[InputRequired(REQUIRED), Length(max=32)])
+
+
+class ClaimCodeForm(Form):
+    code = StringField(_l("Code from the SMS"), validators=[InputRequired(REQUIRED), Length(max=12)])

@@ -212,8 +212,10 @@ def tickets_of(user_id: int) -> list[Ticket]:
 
 
 def order_for_user(user, code: str) -> Order:
-    """``user``'s own order ``code``; anyone else's is not found."""
-    order = db.session.scalar(select(Order).where(Order.code == code, Order.user_id == user.id))
+    """``user``'s own order ``code`` (a guest's, by their browser's key); anyone else's is not found."""
+    from app.booking.services.holds import owned_by
+
+    order = db.session.scalar(select(Order).where(Order.code == code, owned_by(Order, user)))
     if order is None:
         raise NotFound(_("No such order."))
     return order

@@ -88,7 +88,11 @@ def audience(
     def add(channel: str, address: str, user: User | None, ticket: Ticket) -> None:
         groups.setdefault((channel, address), (user, []))[1].append(ticket)
 
+    guests: dict[int, list[Ticket]] = {}
     for ticket in tickets:
+        if ticket.order.user is None and ticket.order.contact_phone:
+            guests.setdefault(ticket.order_id, []).append(ticket)  # a guest's: to the contact, below
+            continue
         buyer = ticket.order.user
         phone = (
             (buyer.phone if buyer else None)
@@ -102,7 +106,7 @@ def audience(
             if buyer.notify_email:
                 add("email", buyer.email, buyer, ticket)
             add("inbox", f"user:{buyer.id}", buyer, ticket)
-    outgoing = []
+    outgoing = [item for held in guests.values() for item in _to_guest(kind, source, held, context, extra)]
     for (channel, address), (user, held) in groups.items():
         orders = {ticket.order for ticket in held}
         order = orders.pop() if len(orders) == 1 else None
@@ -142,6 +146,37 @@ def _language(user: User | None, ticket: Ticket) -> str:
         return language_of(user)
     order = ticket.order
     return supported(getattr(order, "language", None)) or language_of(order.user)
+
+
+def _to_guest(kind: str, source: str, held: list[Ticket], context: dict, extra) -> list[Outgoing]:
+    """A guest's order: its contact hears about all of its tickets, by SMS and (if given) email, in
+    the contact's language, with a magic link to the order made when each message is sent."""
+    order = held[0].order
+    values = {
+        **context,
+        "tickets": [ticket_context(t) for t in held],
+        "name": (order.contact_name or "").split(" ")[0],
+        "order_code": order.code,
+        "guest_order_id": order.id,  # messages.render makes the link: it is never stored
+        "language": order.language,
+        "link": "",
+    }
+    if extra is not None:
+        values.update(extra(held))
+    channels = [("sms", order.contact_phone)] + ([("email", order.contact_email)] if order.contact_email else [])
+    return [
+        Outgoing(
+            kind=kind,
+            source=source,
+            channel=channel,
+            address=address,
+            context=values,
+            company_id=order.company_id,
+            trip_id=held[0].trip_id,
+            order_id=order.id,
+        )
+        for channel, address in channels
+    ]
 
 
 def _first_name(user: User | None, tickets: list[Ticket]) -> str:
@@ -188,8 +223,41 @@ def on_payment_failed(event: Event) -> None:
     tickets = list(order.tickets)
     outgoing = audience("payment_failed", f"payment{event.payload['payment_id']}", tickets, context, buyers_only=True)
     for item in outgoing:
+        item.context.pop("guest_order_id", None)  # paying goes on in the guest's own browser
         item.link = item.context["link"] = f"/orders/{order.code}"
     queue(outgoing)
+
+
+@events.subscribe("guest.link_requested")
+def on_guest_link_requested(event: Event) -> None:
+    """A guest asked for a new link to their order (the old ones were revoked)."""
+    order = db.session.get(Order, event.payload["order_id"])
+    if order is None or not order.contact_phone:
+        return
+    tickets = [t for t in order.tickets if t.status in ("paid", "cancelled")]
+    if tickets:
+        queue(_to_guest("ticket_link", f"event{event.id}", tickets, trip_context(tickets[0].trip), None))
+
+
+@events.subscribe("account.phone_code_requested")
+def on_phone_code_requested(event: Event) -> None:
+    """A code to prove an account's phone (claiming guest tickets); made when the SMS is sent."""
+    user = db.session.get(User, event.payload["user_id"])
+    if user is None or user.phone != event.payload["phone"]:
+        return
+    context = {"user_id": user.id, "phone": user.phone, "language": user.language}
+    queue(
+        [
+            Outgoing(
+                kind="claim_code",
+                source=f"event{event.id}",
+                channel="sms",
+                address=user.phone,
+                context=context,
+                user_id=user.id,
+            )
+        ]
+    )
 
 
 @events.subscribe("trip.delayed")

@@ -33,6 +33,15 @@ class Rendered:
     text: str
     html: str | None = None
     attachments: list[tuple[str, str, bytes]] = field(default_factory=list)  # (file name, MIME type, bytes)
+    secrets: list[str] = field(default_factory=list)  # made at sending (a guest's link, a code): never stored
+
+    @property
+    def stored_text(self) -> str:
+        """The text as the delivery record keeps it: what was made at sending masked."""
+        text = self.text
+        for secret in self.secrets:
+            text = text.replace(secret, "…")
+        return text
 
 
 def render(kind: str, channel: str, context: dict) -> Rendered:
@@ -49,14 +58,40 @@ def _render(kind: str, channel: str, context: dict) -> Rendered:
     env = current_app.jinja_env
     values = {"base_url": current_app.config["BASE_URL"], **context, **_about_tickets(context.get("tickets"))}
     attachments: list[tuple[str, str, bytes]] = []
+    secrets: list[str] = []
     if channel == "email":
         values.update(_made_at_sending(kind, context, attachments))
+    if channel in ("sms", "email"):
+        values.update(_private(kind, context, secrets))
     template = env.get_template(f"notifications/{kind}.txt")
     subject = _fold(_block(template, "subject", values))
     if channel in ("sms", "inbox"):
-        return Rendered(subject, _fold(_block(template, channel, values)))
+        return Rendered(subject, _fold(_block(template, channel, values)), secrets=secrets)
     html = env.get_template(f"notifications/{kind}.html").render(values)
-    return Rendered(subject, _block(template, "text", values), html, attachments)
+    return Rendered(subject, _block(template, "text", values), html, attachments, secrets)
+
+
+def _private(kind: str, context: dict, secrets: list[str]) -> dict:
+    """What only the recipient may know, made now: a guest's magic link to their order, a code to
+    prove a phone. Named in ``secrets`` so the delivery record keeps the text without them."""
+    if context.get("guest_order_id"):
+        from app.booking.models import Order
+        from app.booking.services.guests import issue_link
+        from app.core.models import utcnow
+
+        order = db.session.get(Order, context["guest_order_id"])
+        if order is None:
+            raise DeliveryFailed("the order is gone", temporary=False)
+        token = issue_link(order, now=utcnow())
+        secrets.append(token)
+        return {"link": f"/t/{token}"}
+    if kind == "claim_code":
+        from app.booking.services.guests import make_claim_code
+
+        code = make_claim_code(context["user_id"], context["phone"])
+        secrets.append(code)
+        return {"code": code}
+    return {}
 
 
 def _with_local_times(context: dict) -> dict:

@@ -23,8 +23,16 @@ PAGE_SIZE = 50
 
 
 def payment_for_user(user, reference: str) -> Payment:
-    """``user``'s own payment ``reference``; anyone else's is not found."""
-    payment = db.session.scalar(select(Payment).where(Payment.reference == reference, Payment.user_id == user.id))
+    """``user``'s own payment ``reference`` (a guest's: of an order their browser placed); anyone
+    else's is not found."""
+    from app.booking.services.holds import is_guest
+
+    query = select(Payment).where(Payment.reference == reference)
+    if is_guest(user):
+        query = query.join(Order, Order.id == Payment.order_id).where(Order.guest_key == user.key)
+    else:
+        query = query.where(Payment.user_id == user.id)
+    payment = db.session.scalar(query)
     if payment is None:
         raise NotFound(_("No such payment."))
     return payment

@@ -29,6 +29,36 @@ def public(view: Callable) -> Callable:
     return view
 
 
+GUEST_KEY = "guest_key"  # the session's key for a guest buyer (no account): see booking.services.guests
+
+
+def current_guest():
+    """The guest buyer this browser's session names, or None."""
+    from app.booking.services.holds import Guest
+
+    key = session.get(GUEST_KEY)
+    return Guest(key) if isinstance(key, str) and key else None
+
+
+def guests_welcome(view: Callable) -> Callable:
+    """A buyer's page for signed-in users and for guests who began a booking in this browser: the
+    view finds its buyer in ``g.user`` (a user, or a :class:`~app.booking.services.holds.Guest`
+    whose holds and orders are the only ones it can load). Anyone else is asked to sign in, as
+    by any guarded view."""
+
+    @functools.wraps(view)
+    def guarded(*args, **kwargs):
+        buyer = session_user() or current_guest()
+        if buyer is None:
+            raise NotAuthenticated()
+        g.user = buyer
+        return view(*args, **kwargs)
+
+    guarded.is_public = True  # type: ignore[attr-defined]  (the check is here, not in the surface guard)
+    guarded.guests_welcome = True  # type: ignore[attr-defined]
+    return guarded
+
+
 def is_public(endpoint: str | None) -> bool:
     view = current_app.view_functions.get(endpoint or "")
     return view is None or getattr(view, "is_public", False)

@@ -292,12 +292,37 @@ def test_approving_the_sandbox_payment_issues_tickets_with_qr_codes(client, logi
     assert "Cancelling now refunds <strong>3,600 RWF</strong>" in ticket_page
 
 
-def test_declining_the_payment_releases_the_seats(client, login_as, line):
+def test_a_declined_payment_keeps_the_seats_with_try_again_and_the_time_left(client, login_as, line, now):
     login_as("customer")
     response = pay(client, line, decision="decline")
-    assert "Payment declined" in text(client.get(response.headers["Location"]))
+    order = db.session.scalar(select(Order))
+    assert response.headers["Location"] == f"/orders/{order.code}/pay"
+    page = text(client.get(response.headers["Location"]))
+    assert "The payment did not go through" in page and "Declined in the sandbox." in page
+    assert "Try again" in page and "Choose another method" in page
+    assert re.search(r"held for you for <strong data-countdown-text>\d+:\d\d</strong> more minutes", page)
+    assert order.status == "pending" and order.expires_at > now
+    seats = text(client.get(seat_url(line)))
+    assert 'aria-label="Seat 2A, taken"' in seats  # nobody else can take them meanwhile
+
+    # "Try again" posts the same method again: the sandbox asks once more, and approving issues the tickets.
+    retry = re.search(r'<form method="post" action="([^"]+)" class="inline" id="retry-form">(.*?)</form>', page, re.S)
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', retry.group(2)))
+    started = client.post(retry.group(1), data=fields)
+    assert started.status_code == 303
+    client.submit(started.headers["Location"], {"decision": "approve"})
+    assert db.session.scalar(select(func.count(Ticket.id)).where(Ticket.status == "paid")) == 2
+
+
+def test_seats_of_a_declined_payment_are_free_again_when_the_time_runs_out(client, login_as, line, now):
+    from app.booking.services import holds
+
+    login_as("customer")
+    pay(client, line, decision="decline")
+    order = db.session.scalar(select(Order))
+    holds.expire_all(order.expires_at + timedelta(seconds=1))
     assert 'aria-label="Seat 2A"' in text(client.get(seat_url(line)))
-    assert db.session.scalar(select(func.count(Ticket.id)).where(Ticket.status == "paid")) == 0
+    assert order.status == "expired"
 
 
 def test_the_pdf_holds_a_qr_a_decoder_reads_and_that_verifies(client, login_as, line):
@@ -327,7 +352,12 @@ def test_cancelling_shows_the_refund_and_frees_the_seat(client, login_as, line):
     login_as("customer")
     pay(client, line, seats=("3A",))
     code = db.session.scalar(select(Ticket.code))
-    response = client.submit(f"/tickets/{code}/cancel")
+    confirmation = text(client.get(f"/tickets/{code}/cancel"))
+    assert "You get 3,600 RWF back of 4,000 RWF" in confirmation
+    assert "24 hours or more before departure: 90 % back" in confirmation
+    assert client.submit(f"/tickets/{code}/cancel").status_code == 200  # not confirmed: asked again
+    assert db.session.scalar(select(Ticket.status)) == "paid"
+    response = client.submit(f"/tickets/{code}/cancel", {"confirm": "yes"})
     assert response.status_code == 303
     page = text(client.get(response.headers["Location"]))
     assert "Cancelled; refund 3,600 RWF" in page and "<svg" not in page
@@ -342,7 +372,8 @@ def test_someone_elses_ticket_is_not_found(client, login_as, app, line):
     stranger.login(factories.user().email)
     for path in (f"/tickets/{code}", f"/tickets/{code}/ticket.pdf", f"/tickets/{code}/calendar.ics"):
         assert stranger.get(path).status_code == 404
-    assert stranger.submit(f"/tickets/{code}/cancel").status_code == 404
+    assert stranger.get(f"/tickets/{code}/cancel").status_code == 404
+    assert stranger.submit(f"/tickets/{code}/cancel", {"confirm": "yes"}).status_code == 404
 
 
 def test_a_seat_not_yet_paid_for_is_no_ticket_even_to_its_buyer(client, login_as, line):

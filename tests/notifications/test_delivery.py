@@ -292,7 +292,7 @@ def test_a_declined_payment_tells_the_buyer_and_not_the_passengers(trip, messagi
     tx.commit()
 
     (text,) = [m.text for m in gateway.messages_to(phone(30))]
-    assert f"payment for order {order.code} did not go through" in text and "seats were released" in text
+    assert f"payment for order {order.code} did not go through" in text and "seats are held for now" in text
     assert gateway.messages_to(phone(31)) == []
     email = mailbox.wait_for("payer@example.rw", timeout=5)
     assert email["Subject"] == f"Payment not completed for order {order.code}"

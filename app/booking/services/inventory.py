@@ -105,18 +105,22 @@ def taken_seats(trip_id: int, seats: list[str], legs: range) -> list[str]:
     return sorted(set(db.session.scalars(query)))
 
 
-def seat_states(trip: Trip, origin: int, destination: int, *, now: datetime, viewer_id: int | None) -> dict:
+def seat_states(
+    trip: Trip, origin: int, destination: int, *, now: datetime, viewer_id: int | None, viewer_key: str | None = None
+) -> dict:
     """Label → "taken" (sold or being paid), "held" (kept by someone else) or "mine" (kept by the
-    viewer) for seats used on any leg between the two stops. Expired holds count as free."""
+    viewer: a user by id, a guest by key) for seats used on any leg between the two stops. Expired
+    holds count as free."""
     rows = db.session.execute(
-        select(SeatLeg.seat_label, Hold.user_id, Hold.expires_at)
+        select(SeatLeg.seat_label, Hold.user_id, Hold.guest_key, Hold.expires_at)
         .outerjoin(Hold, Hold.id == SeatLeg.hold_id)
         .where(SeatLeg.trip_id == trip.id, SeatLeg.leg >= origin, SeatLeg.leg < destination)
     )
     states: dict[str, str] = {}
-    for label, holder, expires_at in rows:
+    for label, holder, key, expires_at in rows:
         if expires_at is None:
             states[label] = "taken"
         elif expires_at > now and states.get(label) != "taken":
-            states[label] = "mine" if holder is not None and holder == viewer_id else "held"
+            mine = (holder is not None and holder == viewer_id) or (key is not None and key == viewer_key)
+            states[label] = "mine" if mine else "held"
     return states

@@ -15,7 +15,7 @@ from app.accounts.rules import normalize_phone
 from app.booking.errors import HoldExpired, OrderNotPayable, SeatUnavailable
 from app.booking.models import Order, SeatLeg, Ticket
 from app.booking.services import inventory
-from app.booking.services.holds import check_allowance, hold_of, validate_seat_choice
+from app.booking.services.holds import check_allowance, hold_of, is_guest, validate_seat_choice
 from app.core import events
 from app.core.errors import InvalidInput
 from app.extensions import db
@@ -194,9 +194,12 @@ def _sell(trip: Trip, actor, seats, origin: int, destination: int, passengers, *
     return order
 
 
-def checkout(user, hold_code: str, passengers: list[Passenger], *, channel: str, now: datetime) -> Order:
-    """Turn the user's hold into an order waiting for payment, priced now (:func:`quote`). The seats
-    pass from the hold to the tickets without ever being free; the order keeps the hold's deadline."""
+def checkout(user, hold_code: str, passengers: list[Passenger], *, channel: str, now: datetime, contact=None) -> Order:
+    """Turn the buyer's hold into an order waiting for payment, priced now (:func:`quote`). The
+    seats pass from the hold to the tickets without ever being free; the order keeps the hold's
+    deadline. A guest's order keeps their ``contact`` (:class:`~app.booking.services.guests.Contact`)."""
+    if is_guest(user) and contact is None:
+        raise InvalidInput(fields={"contact_phone": ["Give a phone number for the tickets."]})
     hold = hold_of(user, hold_code)
     passengers = clean_passengers(passengers, len(hold.seats))
     trip = queries.lock_trip(hold.trip_id)
@@ -225,6 +228,10 @@ def checkout(user, hold_code: str, passengers: list[Passenger], *, channel: str,
             .values(ticket_id=ticket.id, hold_id=None)
         )
     hold.status, hold.order = "converted", order
+    if is_guest(user):
+        from app.booking.services.guests import keep_contact
+
+        keep_contact(order, user.key, contact)
     db.session.flush()
     if order.status == "paid":  # it cost nothing
         _announce_paid(order)

@@ -184,9 +184,9 @@ def apply_outcome(payment: Payment, outcome: Outcome, *, now: datetime) -> Payme
         payment.failure_reason = outcome.reason or payment.failure_reason
         db.session.flush()
         order = payment.order
+        # Declined: the order keeps its seats until its time runs out, so the payer can try again
+        # or choose another method; the expiry then frees them as for any unpaid order.
         declined = outcome.status == "failed" and not outcome.never_reached
-        if declined and order.status == "pending" and not open_payments(order):
-            orders.mark_failed(order, now=now)  # declined: the seats are free for others again
         if declined:
             events.emit(
                 "payment.failed",
@@ -287,6 +287,12 @@ def record_cash(actor, order: Order, *, amount: int, now: datetime) -> Payment:
     db.session.flush()
     record(actor, "payment.cash", payment, f"Cash {amount} for order {order.code}", company_id=order.company_id)
     return payment
+
+
+def last_failed(order: Order) -> Payment | None:
+    """The order's latest attempt, if it was declined or failed (the pay page says so)."""
+    latest = db.session.scalar(select(Payment).where(Payment.order_id == order.id).order_by(Payment.id.desc()).limit(1))
+    return latest if latest is not None and latest.status == "failed" else None
 
 
 def open_payments(order: Order) -> list[Payment]:

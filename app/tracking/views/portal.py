@@ -58,14 +58,16 @@ def _shares(ticket: Ticket, now: datetime, **extra) -> dict:
     }
 
 
-def live_section(ticket: Ticket, now: datetime) -> dict | None:
-    """For the ticket page: the live map and share links of a paid ticket whose trip has not ended."""
+def live_section(ticket: Ticket, now: datetime, *, guest_token: str | None = None) -> dict | None:
+    """For the ticket page: the live map and share links of a paid ticket whose trip has not ended.
+    A guest's page (``guest_token``, their magic link) has the map, its socket opened with the link."""
     if ticket.status != "paid" or ticket.trip.status not in queries.WATCHABLE:
         return None
     trip = ticket.trip
-    live = _live(
-        trip, board=ticket.origin_position, alight=ticket.destination_position, socket=trip_socket(trip), now=now
-    )
+    socket = f"/ws/trips/{trip.id}?token={guest_token}" if guest_token else trip_socket(trip)
+    live = _live(trip, board=ticket.origin_position, alight=ticket.destination_position, socket=socket, now=now)
+    if guest_token:
+        return {"live": live, "guest": True}
     return {"live": live, **_shares(ticket, now)}
 
 
