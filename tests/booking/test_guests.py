@@ -99,7 +99,7 @@ def test_a_guest_books_pays_and_gets_the_tickets_by_sms_with_a_private_link(app,
     assert tickets_page.count("<svg") == 2 and "Passenger 2A" in tickets_page and "Passenger 2B" in tickets_page
     code = order.tickets[0].code
     ticket_page = text(stranger.get(f"{path}/{code}"))
-    assert "<svg" in ticket_page and "Download PDF" in ticket_page
+    assert "<svg" in ticket_page and "PDF to print (A4)" in ticket_page
     assert stranger.get(f"{path}/{code}/ticket.pdf").mimetype == "application/pdf"
     assert "BEGIN:VEVENT" in stranger.get(f"{path}/{code}/calendar.ics").get_data(as_text=True)
 
