@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.accounts.models import Membership
 from app.companies.models import Company, Station
-from app.companies.rules import Palette, palette
+from app.companies.rules import Palette, palette, parse_colour
 from app.extensions import db
 
 
@@ -69,11 +69,13 @@ class Brand:
     @property
     def css_class(self) -> str:
         """The class whose element takes the brand (served by ``portal.companies.stylesheet``)."""
-        return f"brand-{re.sub(r'[^a-z0-9-]', '-', self.code.lower())}" if self.colour else ""
+        return f"brand-{re.sub(r'[^a-z0-9-]', '-', self.code.lower())}" if self.palette else ""
 
     @property
     def palette(self) -> Palette | None:
-        return palette(self.colour) if self.colour else None
+        """None without a colour (or with one that is not ``#rrggbb``, which nothing stores)."""
+        colour = parse_colour(self.colour or "")
+        return palette(colour) if colour and colour == self.colour else None
 
 
 def brand_of(company: Company) -> Brand:
