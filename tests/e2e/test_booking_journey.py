@@ -71,7 +71,7 @@ def test_a_newcomer_books_pays_and_cancels_one_of_two_tickets(page: Page, live_s
     assert verdict.status in (401, 403)  # only company staff may ask; the code itself was read
 
     with page.expect_download() as download:
-        page.get_by_role("link", name="Download PDF").click()
+        page.get_by_role("link", name="PDF to print (A4)").click()
     pdf = PdfReader(Path(download.value.path())).pages[0]
     png = io.BytesIO()
     pdf.images[0].image.save(png, format="PNG")
