@@ -21,6 +21,7 @@ from app.audit.services import record, snapshot
 from app.companies.models import Company, Station
 from app.companies.rules import parse_colour
 from app.core.errors import DomainError, InvalidInput
+from app.core.i18n import language_of
 from app.extensions import db
 from app.notifications import services as notifications
 from app.payments.rules import ONLINE_PROVIDERS
@@ -41,14 +42,20 @@ def _slug(text: str) -> str:
 def add_station(actor, company: Company, *, name: str, city: str, latitude: float, longitude: float) -> Station:
     errors: dict[str, list[str]] = {}
     if not LATITUDES[0] <= latitude <= LATITUDES[1]:
-        errors["latitude"] = ["Latitude in Rwanda is between -3.0 and -0.9 (south of the equator)."]
+        errors["latitude"] = [_("Latitude in Rwanda is between -3.0 and -0.9 (south of the equator).")]
     if not LONGITUDES[0] <= longitude <= LONGITUDES[1]:
-        errors["longitude"] = ["Longitude in Rwanda is between 28.8 and 31.0."]
+        errors["longitude"] = [_("Longitude in Rwanda is between 28.8 and 31.0.")]
     duplicate = db.session.scalar(
         select(Station).where(func.lower(Station.name) == name.lower(), func.lower(Station.city) == city.lower())
     )
     if duplicate is not None:
-        errors["name"] = [f"{duplicate.name} in {duplicate.city} already exists; every operator shares it."]
+        errors["name"] = [
+            _(
+                "%(name)s in %(city)s already exists; every operator shares it.",
+                name=duplicate.name,
+                city=duplicate.city,
+            )
+        ]
     if errors:
         raise InvalidInput(fields=errors)
     code = _slug(f"{city}-{name}")
@@ -78,12 +85,12 @@ STAFF_ROLES = (Role.ADMIN, Role.DISPATCHER, Role.DRIVER, Role.AGENT)
 def invite_staff(actor, company: Company, *, name: str, email: str, phone: str | None, role: str) -> Membership:
     """Add someone to the company. New people get an account and an email to choose a password."""
     if role not in {r.value for r in STAFF_ROLES}:
-        raise InvalidInput(fields={"role": ["Choose a role."]})
+        raise InvalidInput(fields={"role": [_("Choose a role.")]})
     user = user_by_email(email)
     if user is not None and db.session.scalar(
         select(Membership.id).where(Membership.user_id == user.id, Membership.company_id == company.id)
     ):
-        raise InvalidInput(fields={"email": [f"{email} is already on your staff."]})
+        raise InvalidInput(fields={"email": [_("%(email)s is already on your staff.", email=email)]})
     new_account = user is None
     if new_account:
         user = User(email=email, name=name, phone=phone, password_hash=hash_password(secrets.token_urlsafe(32)))
@@ -107,7 +114,14 @@ def invite_staff(actor, company: Company, *, name: str, email: str, phone: str |
                 source=f"membership{membership.id}",
                 channel="email",
                 address=user.email,
-                context={"user_id": user.id, "name": user.name, "company": company.name, "new_account": new_account},
+                context={
+                    "user_id": user.id,
+                    "name": user.name,
+                    "company": company.name,
+                    "new_account": new_account,
+                    # A new account has no language yet: the inviting admin's is the best guess.
+                    "language": language_of(user if user.language else actor),
+                },
                 user_id=user.id,
                 company_id=company.id,
             )
@@ -118,9 +132,9 @@ def invite_staff(actor, company: Company, *, name: str, email: str, phone: str |
 
 def change_role(actor, membership: Membership, role: str) -> Membership:
     if role not in {r.value for r in STAFF_ROLES}:
-        raise InvalidInput(fields={"role": ["Choose a role."]})
+        raise InvalidInput(fields={"role": [_("Choose a role.")]})
     if membership.user_id == actor.id and role != membership.role:
-        raise StaffChangeRefused("You cannot change your own role; ask another company admin.")
+        raise StaffChangeRefused(_("You cannot change your own role; ask another company admin."))
     before = {"role": membership.role}
     membership.role = role
     db.session.flush()
@@ -140,7 +154,7 @@ def set_active(actor, membership: Membership, active: bool, *, now: datetime) ->
     """Reactivate or deactivate a staff member; a deactivated one is signed out everywhere at once
     (browser sessions and API tokens), not when their cookie happens to expire."""
     if membership.user_id == actor.id and not active:
-        raise StaffChangeRefused("You cannot deactivate yourself; ask another company admin.")
+        raise StaffChangeRefused(_("You cannot deactivate yourself; ask another company admin."))
     before = {"is_enabled": membership.is_enabled}
     membership.is_enabled = active
     if not active:
@@ -175,21 +189,21 @@ def update_settings(
 ) -> Company:
     errors: dict[str, list[str]] = {}
     if not 2 <= hold_minutes <= 60:
-        errors["hold_minutes"] = ["Between 2 and 60 minutes."]
+        errors["hold_minutes"] = [_("Between 2 and 60 minutes.")]
     if not 1 <= days_ahead <= 90:
-        errors["days_ahead"] = ["Between 1 and 90 days."]
+        errors["days_ahead"] = [_("Between 1 and 90 days.")]
     if reminder_minutes is not None and not 0 <= reminder_minutes <= 1440:
-        errors["reminder_minutes"] = ["Between 0 (no reminder) and 1440 minutes (a day)."]
+        errors["reminder_minutes"] = [_("Between 0 (no reminder) and 1440 minutes (a day).")]
     tiers = sorted(refund_policy, key=lambda tier: -tier[0])
     for hours, percent in tiers:
         if not (0 <= hours <= 720 and 0 <= percent <= 100):
-            errors["refund_policy"] = ["Hours from 0 to 720 and percentages from 0 to 100."]
+            errors["refund_policy"] = [_("Hours from 0 to 720 and percentages from 0 to 100.")]
     if len({hours for hours, _ in tiers}) != len(tiers):
-        errors["refund_policy"] = ["Each tier needs its own number of hours."]
+        errors["refund_policy"] = [_("Each tier needs its own number of hours.")]
     elif any(later[1] > earlier[1] for earlier, later in zip(tiers, tiers[1:], strict=False)):
-        errors["refund_policy"] = ["Cancelling later cannot refund more than cancelling earlier."]
+        errors["refund_policy"] = [_("Cancelling later cannot refund more than cancelling earlier.")]
     if payment_providers is not None and not set(payment_providers) <= set(ONLINE_PROVIDERS):
-        errors["payment_providers"] = ["Choose among the listed payment methods."]
+        errors["payment_providers"] = [_("Choose among the listed payment methods.")]
     if errors:
         raise InvalidInput(fields=errors)
     before = snapshot(company, SETTINGS)

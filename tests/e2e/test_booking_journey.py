@@ -82,6 +82,8 @@ def test_a_newcomer_books_pays_and_cancels_one_of_two_tickets(page: Page, live_s
 
     refund = page.get_by_text(re.compile(r"Cancelling now refunds")).inner_text()
     amount = re.search(r"refunds ([\d,]+ RWF)", refund).group(1)
-    page.get_by_role("button", name=re.compile("Cancel ticket")).click()
+    page.get_by_role("link", name=re.compile("Cancel ticket")).click()
+    expect(page.get_by_role("heading", name=re.compile(rf"You get {amount} back"))).to_be_visible()
+    page.get_by_role("button", name=re.compile("Cancel the ticket and get")).click()
     expect(page.get_by_text(re.compile(rf"cancelled\. Refund: {amount}"))).to_be_visible()
     expect(page.get_by_text(f"Cancelled; refund {amount}")).to_be_visible()

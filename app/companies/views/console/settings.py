@@ -44,7 +44,7 @@ def settings():
                 for name, messages in error.fields.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, *messages]
             else:
-                flash("Settings saved.", "success")
+                flash(_("Settings saved."), "success")
                 return redirect(url_for(".settings"), 303)
     if request.method == "POST":
         status = 422
