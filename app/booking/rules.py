@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
+from flask_babel import gettext as _
+
 ORDER_STATUSES = ("pending", "paid", "failed", "expired", "cancelled", "refunded", "partially_refunded")
 TICKET_STATUSES = ("pending", "paid", "cancelled", "expired")
 # Tickets that hold a seat: a pending one is being paid for, a paid one is sold.
@@ -24,11 +28,12 @@ def refund_percent(policy: list, hours_before: float) -> int:
     return max(eligible, default=0)
 
 
-def search_problems(origin_id: int, destination_id: int, day, today) -> dict[str, str]:
-    """What is wrong with a search, by field (origin, destination, date); empty when it can run."""
+def search_problems(origins: Collection[int], destinations: Collection[int], day, today) -> dict[str, str]:
+    """What is wrong with a search from one set of stations to another (a town's, or one), by
+    field (origin, destination, date); empty when it can run."""
     problems = {}
-    if origin_id == destination_id:
-        problems["destination"] = "Choose a destination other than where you leave from."
+    if set(origins) & set(destinations):
+        problems["destination"] = _("Choose a destination other than where you leave from.")
     if day < today:
-        problems["date"] = "Choose today or a later date."
+        problems["date"] = _("Choose today or a later date.")
     return problems

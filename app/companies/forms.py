@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import FloatField, IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -17,17 +18,37 @@ ROLE_CHOICES = {role.value: role.label for role in STAFF_ROLES}
 
 class StationForm(Form):
     name = StringField(
-        "Station name",
+        _l("Station name"),
         validators=[DataRequired(REQUIRED), Length(max=120)],
         render_kw={"placeholder": "Nyabugogo Bus Park"},
     )
-    city = StringField("Town or city", validators=[DataRequired(REQUIRED), Length(max=80)])
-    latitude = FloatField(
-        "Latitude",
-        validators=[InputRequired("Enter the latitude, such as -1.9393.")],
-        description="Decimal degrees; negative south of the equator.",
+    town = SelectField(
+        _l("Town"),
+        coerce=int,
+        validators=[InputRequired(_l("Choose the town; add it first when it is missing."))],
+        description=_l("Passengers who search for the town find every station in it."),
     )
-    longitude = FloatField("Longitude", validators=[InputRequired("Enter the longitude, such as 30.0447.")])
+    latitude = FloatField(
+        _l("Latitude"),
+        validators=[InputRequired(_l("Enter the latitude, such as -1.9393."))],
+        description=_l("Decimal degrees; negative south of the equator."),
+    )
+    longitude = FloatField(_l("Longitude"), validators=[InputRequired(_l("Enter the longitude, such as 30.0447."))])
+
+
+class TownForm(Form):
+    name = StringField(
+        _l("Town name"), validators=[DataRequired(REQUIRED), Length(max=80)], render_kw={"placeholder": "Huye"}
+    )
+    aliases = StringField(
+        _l("Other names"),
+        validators=[Optional(), Length(max=400)],
+        description=_l("Separated by commas: former names and common spellings, such as Butare."),
+    )
+
+    @property
+    def alias_list(self) -> list[str]:
+        return [alias for alias in (self.aliases.data or "").split(",") if alias.strip()]
 
 
 class InviteForm(Form):

@@ -4,6 +4,7 @@ drivers, so another company's id is simply "not a valid choice"."""
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -20,7 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.core.forms import Form
-from app.fleet.rules import SEAT_CLASS_LABELS, TRIP_STATUSES, WEEKDAY_NAMES
+from app.fleet.rules import AMENITIES, SEAT_CLASS_LABELS, TRIP_STATUSES, WEEKDAY_NAMES
 
 REQUIRED = "This field is required."
 CANCEL_REASON = "Say why the trip is cancelled; passengers will read it."
@@ -167,6 +168,13 @@ class BusForm(Form):
             "Example: 1A* 1B* _ 1C* 1D*"
         ),
         render_kw={"rows": 14, "spellcheck": "false"},
+    )
+    amenities = SelectMultipleField(
+        _l("On board"),
+        choices=[SelectChoice(key, label) for key, label in AMENITIES.items()],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        description=_l("Shown to passengers with each trip of this bus. VIP seats come from the layout."),
     )
 
 

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
+
 
 class TripStatus(StrEnum):
     SCHEDULED = "scheduled"
@@ -34,6 +36,11 @@ TRANSITIONS: dict[TripStatus, frozenset[TripStatus]] = {
 EDITABLE = frozenset({TripStatus.SCHEDULED, TripStatus.BOARDING})
 # Seats can be sold while the trip has not left.
 ON_SALE = EDITABLE
+
+
+# What an operator can say a bus offers, shown with each trip in search results. VIP seats are not
+# listed here: they come from the seat layout (``*`` seats), so they cannot be claimed without seats.
+AMENITIES = {"toilet": _l("Toilet"), "wifi": _l("Wi-Fi"), "charging": _l("Phone charging")}
 
 
 def can_transition(current: str, target: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from flask_babel import gettext as _
 
 from app.accounts.views.portal import blueprint as accounts
 from app.booking.views.portal import blueprint as booking
@@ -24,11 +25,12 @@ def index():
     from app.booking.forms import SearchForm
 
     form = SearchForm(formdata=None)
-    form.operator.choices = {"": "All operators"}
+    operators = companies.active_companies()
+    form.operator.choices = {"": _("All operators"), **{str(c.id): c.name for c in operators}}
     return render(
         "home/portal/index.html",
         form=form,
-        operators=companies.active_companies(),
+        operators=operators,
         stations=companies.stations_by_city(),
     )
 

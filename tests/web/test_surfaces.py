@@ -23,6 +23,7 @@ ANONYMOUS = {
     "portal.accounts.reset_password",
     "portal.accounts.choose_language",  # the language switcher, for visitors too
     "portal.booking.search",
+    "portal.booking.places",  # the From and To lists of the search form
     "portal.booking.trip_seats",
     "portal.notifications.bell",  # polled by open pages: a signed-out one gets an empty answer
     "portal.tracking.watch",  # a passenger's share link: the token is the permission, and it ends
