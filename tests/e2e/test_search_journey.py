@@ -69,7 +69,7 @@ def test_kigali_to_huye_by_town_names_on_a_phone(phone, tmp_path):
     # Only who serves the pair: Nyungwe Line does; Virunga Express and Akagera Coaches run elsewhere.
     operators = page.get_by_label("Operator").locator("option")
     expect(operators.first).to_have_text("All operators")
-    names = operators.all_inner_texts()
+    names = operators.all_text_contents()  # the options sit in the closed "Sort and filter"
     assert "Nyungwe Line" in names and "Virunga Express" not in names and "Akagera Coaches" not in names
 
     width = page.evaluate("document.documentElement.scrollWidth")
