@@ -45,7 +45,7 @@ def test_stations_get_towns_from_their_city_and_give_it_back(tmp_path):
         "Kibeho": "Kibeho",
     }
     with other.app_context():
-        upgrade(revision="0008_i18n")
+        upgrade(revision="0010_guests")
         for n, (name, city) in enumerate(cities.items()):
             db.session.execute(
                 text(
@@ -69,7 +69,7 @@ def test_stations_get_towns_from_their_city_and_give_it_back(tmp_path):
         }
         assert "Butare" in next(aliases for _s, town, aliases in rows if town == "Huye")
         db.session.commit()
-        downgrade(revision="0008_i18n")
+        downgrade(revision="0010_guests")
         restored = dict(db.session.execute(text("SELECT name, city FROM stations")).all())
         assert restored == {**cities, "Remera": "Kigali", "Butare Park": "Huye"}  # a city is its town's name now
         db.session.remove()

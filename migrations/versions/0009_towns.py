@@ -4,7 +4,7 @@ Each existing station's town comes from its ``city``: a known town when the city
 names (Butare is Huye, Gisenyi is Rubavu...), else a new town of that name.
 
 Revision ID: 0009_towns
-Revises: 0008_i18n
+Revises: 0010_guests
 Create Date: 2026-12-04 22:10:00
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0009_towns'
-down_revision = '0008_i18n'
+down_revision = '0010_guests'
 branch_labels = None
 depends_on = None
 

@@ -68,11 +68,11 @@ def save_bus(
     else:
         taken = db.session.scalar(select(Bus.id).where(Bus.plate == plate, Bus.id != (bus.id if bus else 0)))
         if taken:
-            errors["plate"] = [f"{plate} is already registered."]
+            errors["plate"] = [_("%(plate)s is already registered.", plate=plate)]
     if amenities is not None and not set(amenities) <= set(rules.AMENITIES):
         errors["amenities"] = [_("Choose among the listed amenities.")]
     if status not in rules.BUS_STATUSES:
-        errors["status"] = ["Choose active, maintenance or retired."]
+        errors["status"] = [_("Choose active, maintenance or retired.")]
     try:
         seats = rules.parse_layout(layout)
     except rules.LayoutError as error:
@@ -86,8 +86,11 @@ def save_bus(
         lost = sorted(label for label, cls in _seats_in_use(bus, now).items() if new_classes.get(label) != cls)
         if lost:
             raise LayoutInUse(
-                f"Passengers on coming trips hold seats {', '.join(lost[:8])}{'…' if len(lost) > 8 else ''}, "
-                "which this layout removes or changes class. Swap those trips to another bus first."
+                _(
+                    "Passengers on coming trips hold seats %(seats)s, which this layout removes or changes class. "
+                    "Swap those trips to another bus first.",
+                    seats=", ".join(lost[:8]) + ("…" if len(lost) > 8 else ""),
+                )
             )
     before = None if created else _bus_snapshot(bus)
     if created:

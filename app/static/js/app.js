@@ -37,7 +37,11 @@
   function refresh(form) {
     const chosen = [...form.querySelectorAll("input[type=hidden][name=seats]")].map((input) => input.value);
     const summary = form.querySelector("[data-seat-summary]");
-    if (summary) summary.textContent = chosen.length ? `Chosen: ${chosen.join(", ")}` : "No seat chosen yet.";
+    if (!summary) return;
+    // the page gives the sentences in the reader's language
+    const none = summary.dataset.none || "No seat chosen yet.";
+    const some = summary.dataset.chosen || "Chosen: {seats}";
+    summary.textContent = chosen.length ? some.replace("{seats}", chosen.join(", ")) : none;
   }
 
   document.addEventListener("click", (event) => {
@@ -54,7 +58,7 @@
       const max = Number(form.dataset.max || 6);
       if (form.querySelectorAll("input[type=hidden][name=seats]").length >= max) {
         const summary = form.querySelector("[data-seat-summary]");
-        if (summary) summary.textContent = `You can choose at most ${max} seats.`;
+        if (summary) summary.textContent = summary.dataset.tooMany || `You can choose at most ${max} seats.`;
         return;
       }
       const input = document.createElement("input");
@@ -73,19 +77,26 @@
   });
 })();
 
-// Countdown of a hold: minutes:seconds left; at zero the page says so and forms stop.
+// Countdown of a hold: "9 min 58 s" left (the words come from the page, in its language); at zero
+// the page says so and forms stop.
 (function () {
   "use strict";
 
   function start(element) {
     const deadline = Date.now() + Number(element.dataset.countdown) * 1000;
     const text = element.querySelector("[data-countdown-text]");
+    const format = element.dataset.countdownFormat || "%(minutes)s min %(seconds)s s";
     const tick = () => {
       const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
-      if (text) text.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+      if (text) {
+        text.textContent = format
+          .replace("%(minutes)s", String(Math.floor(left / 60)))
+          .replace("%(seconds)s", String(left % 60));
+      }
       if (left === 0) {
         clearInterval(timer);
-        element.textContent = "Time ran out: your seats were released. Please choose them again.";
+        element.textContent =
+          element.dataset.countdownOver || "Time ran out: your seats were released. Please choose them again.";
         element.classList.add("field-error");
         document.querySelectorAll("[data-countdown-form] button").forEach((button) => (button.disabled = true));
       }
@@ -96,5 +107,72 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("[data-countdown]").forEach(start);
+  });
+})();
+
+// Menus that collapse on phones: the Menu button opens and closes the panel it controls.
+(function () {
+  "use strict";
+
+  document.addEventListener("click", (event) => {
+    const toggle = event.target.closest("[data-menu-toggle]");
+    if (!toggle) return;
+    const menu = document.getElementById(toggle.getAttribute("aria-controls"));
+    if (!menu) return;
+    const open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", String(open));
+    menu.toggleAttribute("data-open", open);
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    const toggle = document.querySelector("[data-menu-toggle][aria-expanded=true]");
+    if (!toggle) return;
+    toggle.setAttribute("aria-expanded", "false");
+    document.getElementById(toggle.getAttribute("aria-controls"))?.removeAttribute("data-open");
+    toggle.focus();
+  });
+})();
+
+// Confirmation dialogs (macros/dialog.html): the trigger opens a native <dialog>, Cancel or
+// Escape closes it, focus goes back to the trigger; an htmx form inside closes it once it succeeds.
+(function () {
+  "use strict";
+
+  const openers = new WeakMap();
+
+  document.addEventListener("click", (event) => {
+    const opener = event.target.closest("[data-dialog-open]");
+    if (opener) {
+      const dialog = document.getElementById(opener.dataset.dialogOpen);
+      if (!dialog || typeof dialog.showModal !== "function") return; // no dialog support: follow the link
+      event.preventDefault();
+      openers.set(dialog, opener);
+      dialog.showModal();
+      return;
+    }
+    const closer = event.target.closest("[data-dialog-close]");
+    if (closer) {
+      closer.closest("dialog")?.close();
+      return;
+    }
+    // a click on the backdrop (the dialog element itself, outside its form) closes it
+    if (event.target instanceof HTMLDialogElement && event.target.open) event.target.close();
+  });
+
+  document.addEventListener(
+    "close",
+    (event) => {
+      const dialog = event.target;
+      if (!(dialog instanceof HTMLDialogElement)) return;
+      const opener = openers.get(dialog);
+      if (opener && opener.isConnected) opener.focus();
+    },
+    true,
+  );
+
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const dialog = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("dialog");
+    if (dialog && dialog.open && event.detail.successful) dialog.close();
   });
 })();
