@@ -87,7 +87,7 @@ def build(database_url: str, buses: int, subscribers: int) -> World:
     from app.accounts.rules import SessionPolicy
     from app.accounts.services import hash_password, start_session
     from app.booking.models import Order, Ticket
-    from app.companies.models import Company, Station
+    from app.companies.models import Company, Station, Town
     from app.core import tx
     from app.extensions import db
     from app.fleet.models import Bus, BusSeat, Route, RouteStop, Trip, TripStop
@@ -104,7 +104,8 @@ def build(database_url: str, buses: int, subscribers: int) -> World:
         for position, (name, (lat, lon), minutes, km) in enumerate(
             [("Nyabugogo", KIGALI, 0, 0.0), ("Muhanga", MUHANGA, 60, 50.0), ("Huye", HUYE, 150, 130.0)]
         ):
-            station = Station(code=f"bench-{position}", name=name, city=name, latitude=lat, longitude=lon)
+            town = Town(code=f"bench-{position}", name=name)
+            station = Station(code=f"bench-{position}", name=name, town=town, latitude=lat, longitude=lon)
             route.stops.append(
                 RouteStop(position=position, station=station, minutes_from_start=minutes, km_from_start=km)
             )

@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, time, timedelta
 
+from sqlalchemy import select
+
 from app.accounts.models import Membership, User
 from app.accounts.rules import Role
 from app.accounts.services import hash_password
 from app.booking.models import Order
 from app.booking.services import orders as booking
-from app.companies.models import Company, Station
+from app.companies.models import Company, Station, Town
 from app.extensions import db
 from app.fleet import rules as fleet_rules
 from app.fleet.models import Bus, BusSeat, Route, RouteStop, Trip, TripStop
@@ -52,12 +54,27 @@ def company(**values) -> Company:
     return row
 
 
-def station(**values) -> Station:
+def town(name: str | None = None, *, aliases: list[str] | None = None) -> Town:
+    """The town called ``name`` (made when missing), or a new one."""
+    if name is not None:
+        found = db.session.scalar(select(Town).where(Town.name == name))
+        if found is not None:
+            return found
     n = next(_sequence)
+    row = Town(code=f"town-{n}", name=name or f"Town {n}", aliases=aliases or [])
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def station(*, city: str | None = None, **values) -> Station:
+    """A station in its own new town, or in ``town`` (a Town) or the town called ``city``."""
+    n = next(_sequence)
+    name = values.pop("name", f"Station {n}")
     row = Station(
         code=values.pop("code", f"station-{n}"),
-        name=values.pop("name", f"Station {n}"),
-        city=values.pop("city", "Kigali"),
+        name=name,
+        town=values.pop("town", None) or town(city or f"{name} town"),
         latitude=values.pop("latitude", -1.94),
         longitude=values.pop("longitude", 30.06),
         **values,

@@ -5,6 +5,7 @@ a ticket by its code: another user's answers 404 exactly as a code that never ex
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -20,7 +21,7 @@ from app.companies.models import Company, Station
 from app.core.errors import NotFound
 from app.extensions import db
 from app.fleet import rules
-from app.fleet.models import BusSeat, Route, Trip, TripStop
+from app.fleet.models import Bus, BusSeat, Route, RouteStop, Trip, TripStop
 from app.fleet.services.network import fare_matrix, pair_fares
 
 TIMES_OF_DAY = {"morning": (time(0), time(12)), "afternoon": (time(12), time(17)), "evening": (time(17), None)}
@@ -34,18 +35,23 @@ class Offer:
     operator: str
     currency: str
     route: str
-    origin: Station
-    destination: Station
+    origin: Station  # where the passenger boards
+    destination: Station  # where they get off
     departs_at: datetime
     arrives_at: datetime
     seats_free: int
     price: int  # standard class
     vip_price: int | None  # when the bus has VIP seats
+    amenities: tuple[str, ...] = ()  # what the operator lists for the bus (fleet.rules.AMENITIES)
+
+    @property
+    def minutes(self) -> int:
+        return int((self.arrives_at - self.departs_at).total_seconds() // 60)
 
 
 def search(
-    origin_id: int,
-    destination_id: int,
+    origin_ids: Sequence[int],
+    destination_ids: Sequence[int],
     day: date,
     *,
     zone: ZoneInfo,
@@ -55,30 +61,40 @@ def search(
     sort: str = "time",
     limit: int = 100,
 ) -> list[Offer]:
-    """Every trip on sale whose route passes ``origin_id`` before ``destination_id``, leaving
-    ``origin_id`` on ``day`` (local time) and not yet gone. One query for the trips with their
-    free seats, one for the fares of the routes found."""
+    """Every trip on sale whose route passes one of ``origin_ids`` before one of
+    ``destination_ids`` (the stations of a town, or one station), leaving on ``day`` (local time)
+    and not yet gone; once per trip, from its first stop among the origins to its first stop among
+    the destinations after that. One query for the trips with their free seats, then one each for
+    the fares, names, buses and stations found."""
     start = datetime.combine(day, time(0), zone)
     end = start + timedelta(days=1)
     if time_of_day in TIMES_OF_DAY:
         low, high = TIMES_OF_DAY[time_of_day]
         start = datetime.combine(day, low, zone)
         end = datetime.combine(day, high, zone) if high else end
-    values = {"origin": origin_id, "destination": destination_id, "start": max(start, now), "end": end, "now": now}
-    values["limit"] = limit
+    values = {"origins": list(origin_ids), "destinations": list(destination_ids)}
+    values |= {"start": max(start, now), "end": end, "now": now, "limit": limit}
     if company_id:
         values["company"] = company_id
-    rows = db.session.execute(search_statement(by_company=bool(company_id)), values).all()
+    rows, seen = [], set()
+    for row in db.session.execute(search_statement(by_company=bool(company_id)), values):
+        if row.id not in seen:  # the earliest boarding, then the first stop to get off
+            seen.add(row.id)
+            rows.append(row)
+    pairs: dict[tuple[int, int], set[int]] = {}
+    for row in rows:
+        pairs.setdefault((row.origin_id, row.destination_id), set()).add(row.route_id)
+    fares = {pair: pair_fares(route_ids, *pair) for pair, route_ids in pairs.items()}
     stations = {
-        st.id: st for st in db.session.scalars(select(Station).where(Station.id.in_((origin_id, destination_id))))
+        st.id: st for st in db.session.scalars(select(Station).where(Station.id.in_({s for p in pairs for s in p})))
     }
-    route_ids = {row.route_id for row in rows}
-    fares = pair_fares(route_ids, origin_id, destination_id)
-    names = _route_names(route_ids)
+    names = _route_names({row.route_id for row in rows})
     vip_buses = _buses_with_vip({row.bus_id for row in rows})
+    amenities = _amenities({row.bus_id for row in rows})
     offers = []
     for row in rows:
-        if row.route_id not in fares:
+        fare = fares[(row.origin_id, row.destination_id)].get(row.route_id)
+        if fare is None:
             continue  # the route no longer serves this pair; its tickets are not sold
         route_name, operator, currency = names[row.route_id]
         offers.append(
@@ -87,13 +103,14 @@ def search(
                 operator=operator,
                 currency=currency,
                 route=route_name,
-                origin=stations[origin_id],
-                destination=stations[destination_id],
+                origin=stations[row.origin_id],
+                destination=stations[row.destination_id],
                 departs_at=row.departs_at,
                 arrives_at=row.arrives_at,
                 seats_free=max(row.seats_free, 0),
-                price=fares[row.route_id]["standard"],
-                vip_price=fares[row.route_id]["vip"] if row.bus_id in vip_buses else None,
+                price=fare["standard"],
+                vip_price=fare["vip"] if row.bus_id in vip_buses else None,
+                amenities=amenities.get(row.bus_id, ()),
             )
         )
     if sort == "price":
@@ -103,10 +120,12 @@ def search(
 
 @cache
 def search_statement(*, by_company: bool = False) -> Select:
-    """Trips leaving station ``:origin`` in [``:start``, ``:end``) that reach ``:destination``
-    later, with the seats free between the two stops as of ``:now``; at most ``:limit``, of
-    company ``:company`` when ``by_company``. Driven by the index on trip_stops (station_id,
-    departs_at). Built once per process: the statement and its cache key are reused."""
+    """Trips leaving a station of ``:origins`` in [``:start``, ``:end``) that reach a station of
+    ``:destinations`` later, with the seats free between the two stops as of ``:now``; at most
+    ``:limit`` rows, of company ``:company`` when ``by_company``. A trip calling at several of the
+    stations has a row per pair, its earliest boarding and first alighting first. Driven by the
+    index on trip_stops (station_id, departs_at). Built once per process: the statement and its
+    cache key are reused."""
     board, alight = aliased(TripStop), aliased(TripStop)
     capacity = select(func.count(BusSeat.id)).where(BusSeat.bus_id == Trip.bus_id).scalar_subquery()
     occupied = (
@@ -125,6 +144,8 @@ def search_statement(*, by_company: bool = False) -> Select:
             Trip.id,
             Trip.route_id,
             Trip.bus_id,
+            board.station_id.label("origin_id"),
+            alight.station_id.label("destination_id"),
             board.departs_at.label("departs_at"),
             alight.departs_at.label("arrives_at"),
             (capacity - occupied).label("seats_free"),
@@ -132,17 +153,36 @@ def search_statement(*, by_company: bool = False) -> Select:
         .join(board, board.trip_id == Trip.id)
         .join(alight, and_(alight.trip_id == Trip.id, alight.position > board.position))
         .where(
-            board.station_id == bindparam("origin"),
-            alight.station_id == bindparam("destination"),
+            board.station_id.in_(bindparam("origins", expanding=True)),
+            alight.station_id.in_(bindparam("destinations", expanding=True)),
             board.departs_at >= bindparam("start"),
             board.departs_at < bindparam("end"),
             Trip.status.in_(tuple(rules.ON_SALE)),
             Trip.bus_id.is_not(None),
         )
-        .order_by(board.departs_at, Trip.id)
+        .order_by(board.departs_at, Trip.id, alight.position)
         .limit(bindparam("limit", type_=Integer))
     )
     return query.where(Trip.company_id == bindparam("company")) if by_company else query
+
+
+def operators_serving(origin_ids: Sequence[int], destination_ids: Sequence[int]) -> list[Company]:
+    """Active companies with an active route calling at one of ``origin_ids`` and later at one of
+    ``destination_ids``: the operators worth filtering a search by."""
+    board, alight = aliased(RouteStop), aliased(RouteStop)
+    serves = (
+        select(Route.id)
+        .join(board, board.route_id == Route.id)
+        .join(alight, and_(alight.route_id == Route.id, alight.position > board.position))
+        .where(
+            Route.company_id == Company.id,
+            Route.is_active.is_(True),
+            board.station_id.in_(list(origin_ids)),
+            alight.station_id.in_(list(destination_ids)),
+        )
+        .exists()
+    )
+    return list(db.session.scalars(select(Company).where(Company.status == "active", serves).order_by(Company.name)))
 
 
 def _matrix(route: Route) -> dict:
@@ -153,6 +193,14 @@ def _route_names(ids: set[int]) -> dict[int, tuple[str, str, str]]:
     """Route id → (route name, operator name, currency)."""
     query = select(Route.id, Route.name, Company.name, Company.currency).join(Company).where(Route.id.in_(ids))
     return {route_id: names for route_id, *names in db.session.execute(query)}
+
+
+def _amenities(ids: set[int]) -> dict[int, tuple[str, ...]]:
+    """Bus id → the amenities its operator lists, in the order of ``fleet.rules.AMENITIES``."""
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Bus.id, Bus.amenities).where(Bus.id.in_(ids)))
+    return {bus_id: tuple(a for a in rules.AMENITIES if a in (listed or ())) for bus_id, listed in rows}
 
 
 def _buses_with_vip(ids: set[int]) -> set[int]:
@@ -173,29 +221,6 @@ def prices_for(trip: Trip, origin: int, destination: int) -> dict[str, int]:
     matrix = _matrix(trip.route)
     pair = (trip.stops[origin].station_id, trip.stops[destination].station_id)
     return {cls: matrix[(*pair, cls)] for cls in ("standard", "vip") if (*pair, cls) in matrix}
-
-
-def station_search(text: str, limit: int = 10) -> list[Station]:
-    pattern = f"%{text.strip().lower()}%"
-    return list(
-        db.session.scalars(
-            select(Station)
-            .where(Station.is_enabled.is_(True))
-            .where(or_(func.lower(Station.name).like(pattern), func.lower(Station.city).like(pattern)))
-            .order_by(Station.city, Station.name)
-            .limit(limit)
-        )
-    )
-
-
-def station_named(text: str) -> Station | None:
-    """A station from what a person typed: its name, or "name, town"."""
-    name = text.split(",")[0].strip().lower()
-    if not name:
-        return None
-    return db.session.scalar(
-        select(Station).where(Station.is_enabled.is_(True), func.lower(Station.name) == name).limit(1)
-    )
 
 
 def tickets_of(user_id: int) -> list[Ticket]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
@@ -41,10 +42,11 @@ def refund_percent(policy: list, hours_before: float) -> int:
     return max(eligible, default=0)
 
 
-def search_problems(origin_id: int, destination_id: int, day, today) -> dict[str, str]:
-    """What is wrong with a search, by field (origin, destination, date); empty when it can run."""
+def search_problems(origins: Collection[int], destinations: Collection[int], day, today) -> dict[str, str]:
+    """What is wrong with a search from one set of stations to another (a town's, or one), by
+    field (origin, destination, date); empty when it can run."""
     problems = {}
-    if origin_id == destination_id:
+    if set(origins) & set(destinations):
         problems["destination"] = _("Choose a destination other than where you leave from.")
     if day < today:
         problems["date"] = _("Choose today or a later date.")

@@ -24,13 +24,33 @@ class StationForm(Form):
         validators=[DataRequired(REQUIRED), Length(max=120)],
         render_kw={"placeholder": "Nyabugogo Bus Park"},
     )
-    city = StringField(_l("Town or city"), validators=[DataRequired(REQUIRED), Length(max=80)])
+    town = SelectField(
+        _l("Town"),
+        coerce=int,
+        validators=[InputRequired(_l("Choose the town; add it first when it is missing."))],
+        description=_l("Passengers who search for the town find every station in it."),
+    )
     latitude = FloatField(
         _l("Latitude"),
         validators=[InputRequired(_l("Enter the latitude, such as -1.9393."))],
         description=_l("Decimal degrees; negative south of the equator."),
     )
     longitude = FloatField(_l("Longitude"), validators=[InputRequired(_l("Enter the longitude, such as 30.0447."))])
+
+
+class TownForm(Form):
+    name = StringField(
+        _l("Town name"), validators=[DataRequired(REQUIRED), Length(max=80)], render_kw={"placeholder": "Huye"}
+    )
+    aliases = StringField(
+        _l("Other names"),
+        validators=[Optional(), Length(max=400)],
+        description=_l("Separated by commas: former names and common spellings, such as Butare."),
+    )
+
+    @property
+    def alias_list(self) -> list[str]:
+        return [alias for alias in (self.aliases.data or "").split(",") if alias.strip()]
 
 
 class InviteForm(Form):

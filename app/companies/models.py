@@ -13,7 +13,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models import TimestampMixin
 from app.extensions import db
@@ -63,18 +63,41 @@ class Company(TimestampMixin, db.Model):
         return f"<Company {self.code}>"
 
 
+class Town(TimestampMixin, db.Model):
+    """A town passengers search by: every station is in one. ``aliases`` are the other names people
+    type for it (former names such as Butare for Huye, common spellings); matching ignores case and
+    accents and forgives small misspellings (``companies.places``)."""
+
+    __tablename__ = "towns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    aliases: Mapped[list] = mapped_column(JSON, default=list)
+
+    def __repr__(self) -> str:
+        return f"<Town {self.code}>"
+
+
 class Station(TimestampMixin, db.Model):
     __tablename__ = "stations"
-    __table_args__ = (UniqueConstraint("name", "city"),)
+    __table_args__ = (UniqueConstraint("name", "town_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
-    city: Mapped[str] = mapped_column(String(80), index=True)
+    town_id: Mapped[int] = mapped_column(ForeignKey("towns.id"), index=True)
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     added_by_company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id", ondelete="SET NULL"))
+
+    town: Mapped[Town] = relationship(lazy="joined")
+
+    @property
+    def city(self) -> str:
+        """The town's name (pages and documents said "city" before stations had towns)."""
+        return self.town.name
 
     def __repr__(self) -> str:
         return f"<Station {self.code}>"

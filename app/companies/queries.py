@@ -7,11 +7,26 @@ import re
 from dataclasses import dataclass
 from itertools import groupby
 
+from babel.lists import format_list
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.accounts.models import Membership
-from app.companies.models import Company, Station
-from app.companies.rules import Palette, palette, parse_colour
+from app.companies.models import Company, Station, Town
+from app.companies.rules import (
+    CLEAR_LEAD,
+    MATCH_AT,
+    OFFER_AT,
+    SUGGEST_AT,
+    Palette,
+    fold,
+    palette,
+    parse_colour,
+    similarity,
+    spellings,
+)
+from app.core.errors import NotFound
 from app.extensions import db
 
 
@@ -34,11 +49,143 @@ def all_companies_with_staff_counts() -> list[tuple[Company, int]]:
     return [(company, count) for company, count in rows]
 
 
+def enabled_stations() -> list[Station]:
+    """Every station passengers can travel from, with its town, by town and name."""
+    query = select(Station).join(Town).where(Station.is_enabled.is_(True)).order_by(Town.name, Station.name)
+    return list(db.session.scalars(query))
+
+
+def stations_by_town() -> list[tuple[Town, list[Station]]]:
+    return [(town, list(group)) for town, group in groupby(enabled_stations(), key=lambda s: s.town)]
+
+
+def station_or_404(station_id: int) -> Station:
+    """A station by id: stations are shared by every operator, so any member may load one."""
+    station = db.session.get(Station, station_id)
+    if station is None:
+        raise NotFound()
+    return station
+
+
+def town_or_404(town_id: int) -> Town:
+    """A town by id; shared by every operator, as stations are."""
+    town = db.session.get(Town, town_id)
+    if town is None:
+        raise NotFound()
+    return town
+
+
 def stations_by_city() -> list[tuple[str, list[Station]]]:
-    stations = db.session.scalars(
-        select(Station).where(Station.is_enabled.is_(True)).order_by(Station.city, Station.name)
+    """(town name, its stations), for pages that list stations under their town."""
+    return [(town.name, stations) for town, stations in stations_by_town()]
+
+
+def towns_with_station_counts() -> list[tuple[Town, int]]:
+    counts = select(Station.town_id, func.count(Station.id).label("n")).group_by(Station.town_id).subquery()
+    rows = db.session.execute(
+        select(Town, func.coalesce(counts.c.n, 0)).outerjoin(counts, counts.c.town_id == Town.id).order_by(Town.name)
     )
-    return [(city, list(group)) for city, group in groupby(stations, key=lambda s: s.city)]
+    return [(town, n) for town, n in rows]
+
+
+# --- Places: what a passenger types in From and To ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Place:
+    """A town (every station in it) or one station, as a search goes from or to."""
+
+    name: str  # as the form shows it: "Kigali", "Nyabugogo Bus Park"
+    town: str
+    station_ids: tuple[int, ...]
+    is_town: bool
+
+    @property
+    def key(self) -> tuple[bool, str, str]:
+        return (self.is_town, self.town, self.name)
+
+
+def _places() -> list[tuple[Place, set[str]]]:
+    """Every town with an enabled station, and every enabled station, with the folded names a
+    person may type for each."""
+    places = []
+    for town, stations in stations_by_town():
+        names = {fold(town.name), *(fold(alias) for alias in town.aliases or ())} - {""}
+        places.append((Place(town.name, town.name, tuple(s.id for s in stations), True), names))
+        for station in stations:
+            places.append((Place(station.name, town.name, (station.id,), False), spellings(station.name)))
+    return places
+
+
+def _ranked(typed: str, places: list[tuple[Place, set[str]]]) -> list[tuple[float, Place]]:
+    scored = [(max(similarity(typed, name) for name in names), place) for place, names in places]
+    # Best first; for equal scores a town before its stations.
+    return sorted(scored, key=lambda item: (-item[0], not item[1].is_town, item[1].name))
+
+
+def find_place(text: str) -> tuple[Place | None, list[str]]:
+    """The place a person meant by ``text`` (a town, a town's other name, a station, or "station,
+    town"), or None with the names they may have meant (best first, at most three)."""
+    places = _places()
+    station_part, _comma, town_part = text.partition(",")
+    if town_part.strip():  # "Nyabugogo Bus Park, Kigali", as the list offers stations
+        typed, town_typed = fold(station_part), fold(town_part)
+        for place, names in places:
+            if not place.is_town and typed in names and fold(place.town) == town_typed:
+                return place, []
+    typed = fold(text)
+    if not typed:
+        return None, []
+    ranked = _ranked(typed, places)
+    best = ranked[0][0] if ranked else 0
+    if best >= MATCH_AT:
+        close = [place for score, place in ranked if score >= best - CLEAR_LEAD]
+        first = close[0]
+        if len(close) == 1 or (first.is_town and all(place.town == first.town for place in close)):
+            return first, []  # one place, or a town and some of its own stations: the whole town
+    suggestions = []
+    for score, place in ranked:
+        if score < SUGGEST_AT or len(suggestions) == 3:
+            break
+        label = place.name if place.is_town else f"{place.name}, {place.town}"
+        if place.is_town or place.town not in suggestions:
+            suggestions.append(label)
+    return None, suggestions
+
+
+def place_problem(text: str, suggestions: list[str]) -> str:
+    """What to tell someone whose place was not found: the names they may have meant."""
+    if suggestions:
+        names = format_list(suggestions, style="or", locale=get_locale() or "en")
+        return _("We do not know “%(typed)s”. Did you mean %(names)s?", typed=text.strip(), names=names)
+    return _("We do not know “%(typed)s”. Type a town or a bus park, such as Kigali or Nyabugogo.", typed=text.strip())
+
+
+def places_matching(text: str, limit: int = 8) -> list[tuple[Town, list[Station], int]]:
+    """For the From and To lists: towns whose name (or another name) or whose stations match
+    ``text``, best first, each with the stations to offer (all of them when the town matched, else
+    those that did) and how many stations it has."""
+    typed = fold(text)
+    if not typed:
+        return []
+    found = []
+    for town, stations in stations_by_town():
+        names = {fold(town.name), *(fold(alias) for alias in town.aliases or ())} - {""}
+        town_score = max(_contains(typed, name) for name in names)
+        scored = [(max(_contains(typed, n) for n in spellings(s.name)), s) for s in stations]
+        shown = stations if town_score >= OFFER_AT else [s for score, s in scored if score >= OFFER_AT]
+        if shown:
+            best = max(town_score, *(score for score, _s in scored))
+            found.append((best, town, shown, len(stations)))
+    found.sort(key=lambda item: (-item[0], item[1].name))
+    return [(town, shown, size) for _score, town, shown, size in found[:limit]]
+
+
+def _contains(typed: str, name: str) -> float:
+    """Like ``similarity``, and a word of the name starting with what was typed counts too."""
+    if any(word.startswith(typed) for word in name.split()):
+        return 1.0 if name.startswith(typed) else 0.9
+    return similarity(typed, name)
 
 
 def members_of(company: Company) -> list[Membership]:
@@ -50,12 +197,12 @@ def members_of(company: Company) -> list[Membership]:
 
 
 def search_stations(text: str, limit: int = 100) -> list[Station]:
-    """Enabled stations whose name or city contains ``text`` (any case), by city and name."""
-    query = select(Station).where(Station.is_enabled.is_(True))
+    """Enabled stations whose name or town contains ``text`` (any case), by town and name."""
+    query = select(Station).join(Town).where(Station.is_enabled.is_(True))
     if text:
         pattern = f"%{text.lower().replace('%', '').replace('_', '')}%"
-        query = query.where(func.lower(Station.name).like(pattern) | func.lower(Station.city).like(pattern))
-    return list(db.session.scalars(query.order_by(Station.city, Station.name).limit(limit)))
+        query = query.where(func.lower(Station.name).like(pattern) | func.lower(Town.name).like(pattern))
+    return list(db.session.scalars(query.order_by(Town.name, Station.name).limit(limit)))
 
 
 @dataclass(frozen=True)

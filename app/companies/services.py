@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 import secrets
-import unicodedata
 import warnings
 from datetime import datetime
 
@@ -18,8 +16,8 @@ from app.accounts.queries import user_by_email
 from app.accounts.rules import Role
 from app.accounts.services import end_sessions, hash_password
 from app.audit.services import record, snapshot
-from app.companies.models import Company, Station
-from app.companies.rules import parse_colour
+from app.companies.models import Company, Station, Town
+from app.companies.rules import fold, parse_colour, slug
 from app.core.errors import DomainError, InvalidInput
 from app.core.i18n import language_of
 from app.extensions import db
@@ -34,35 +32,43 @@ class StaffChangeRefused(DomainError):
     code = "staff_change_refused"
 
 
-def _slug(text: str) -> str:
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:30] or "station"
-
-
-def add_station(actor, company: Company, *, name: str, city: str, latitude: float, longitude: float) -> Station:
+def _station_errors(name: str, town: Town, latitude: float, longitude: float, station: Station | None) -> dict:
     errors: dict[str, list[str]] = {}
     if not LATITUDES[0] <= latitude <= LATITUDES[1]:
         errors["latitude"] = [_("Latitude in Rwanda is between -3.0 and -0.9 (south of the equator).")]
     if not LONGITUDES[0] <= longitude <= LONGITUDES[1]:
         errors["longitude"] = [_("Longitude in Rwanda is between 28.8 and 31.0.")]
     duplicate = db.session.scalar(
-        select(Station).where(func.lower(Station.name) == name.lower(), func.lower(Station.city) == city.lower())
+        select(Station).where(
+            func.lower(Station.name) == name.lower(),
+            Station.town_id == town.id,
+            Station.id != (station.id if station else 0),
+        )
     )
     if duplicate is not None:
         errors["name"] = [
             _(
-                "%(name)s in %(city)s already exists; every operator shares it.",
-                name=duplicate.name,
-                city=duplicate.city,
+                "%(station)s in %(town)s already exists; every operator shares it.",
+                station=duplicate.name,
+                town=town.name,
             )
         ]
+    return errors
+
+
+STATION_FIELDS = ("name", "town_id", "latitude", "longitude")
+
+
+def add_station(actor, company: Company, *, name: str, town: Town, latitude: float, longitude: float) -> Station:
+    errors = _station_errors(name, town, latitude, longitude, None)
     if errors:
         raise InvalidInput(fields=errors)
-    code = _slug(f"{city}-{name}")
+    base = slug(f"{town.name}-{name}", "station")
+    code = base
     while db.session.scalar(select(Station.id).where(Station.code == code)):
-        code = f"{_slug(f'{city}-{name}')[:24]}-{secrets.token_hex(2)}"
+        code = f"{base[:24]}-{secrets.token_hex(2)}"
     station = Station(
-        code=code, name=name, city=city, latitude=latitude, longitude=longitude, added_by_company_id=company.id
+        code=code, name=name, town=town, latitude=latitude, longitude=longitude, added_by_company_id=company.id
     )
     db.session.add(station)
     db.session.flush()
@@ -70,11 +76,101 @@ def add_station(actor, company: Company, *, name: str, city: str, latitude: floa
         actor,
         "station.created",
         station,
-        f"Station {name}, {city}",
+        f"Station {name}, {town.name}",
         company_id=company.id,
-        after=snapshot(station, ("name", "city", "latitude", "longitude")),
+        after=snapshot(station, STATION_FIELDS),
     )
     return station
+
+
+def update_station(
+    actor, company: Company, station: Station, *, name: str, town: Town, latitude: float, longitude: float
+) -> Station:
+    """Rename a station, move it to another town or correct its position; every operator sees it."""
+    errors = _station_errors(name, town, latitude, longitude, station)
+    if errors:
+        raise InvalidInput(fields=errors)
+    before = snapshot(station, STATION_FIELDS)
+    station.name, station.town, station.latitude, station.longitude = name, town, latitude, longitude
+    db.session.flush()
+    record(
+        actor,
+        "station.updated",
+        station,
+        f"Station {name}, {town.name}",
+        company_id=company.id,
+        before=before,
+        after=snapshot(station, STATION_FIELDS),
+    )
+    return station
+
+
+# --- Towns ----------------------------------------------------------------------------------
+
+TOWN_FIELDS = ("name", "aliases")
+
+
+def _town_errors(name: str, aliases: list[str], town: Town | None) -> dict:
+    """A town's names must not be another town's names, or a passenger typing one would find two."""
+    errors: dict[str, list[str]] = {}
+    others = db.session.scalars(select(Town).where(Town.id != (town.id if town else 0)))
+    taken = {fold(spelling): other for other in others for spelling in (other.name, *(other.aliases or ()))}
+    if not fold(name):
+        errors["name"] = [_("Give the town's name.")]
+    elif fold(name) in taken:
+        errors["name"] = [_("%(town)s already has this name.", town=taken[fold(name)].name)]
+    clashes = [alias for alias in aliases if fold(alias) in taken]
+    if clashes:
+        errors["aliases"] = [_("%(name)s already names %(town)s.", name=clashes[0], town=taken[fold(clashes[0])].name)]
+    return errors
+
+
+def _clean_aliases(name: str, aliases: list[str]) -> list[str]:
+    """Aliases trimmed, each once, none the same as the name itself."""
+    seen, kept = {fold(name)}, []
+    for alias in (" ".join(a.split()) for a in aliases):
+        if fold(alias) and fold(alias) not in seen:
+            seen.add(fold(alias))
+            kept.append(alias)
+    return kept
+
+
+def add_town(actor, company: Company, *, name: str, aliases: list[str]) -> Town:
+    name = " ".join(name.split())
+    aliases = _clean_aliases(name, aliases)
+    errors = _town_errors(name, aliases, None)
+    if errors:
+        raise InvalidInput(fields=errors)
+    base = slug(name, "town")
+    code = base
+    while db.session.scalar(select(Town.id).where(Town.code == code)):
+        code = f"{base[:24]}-{secrets.token_hex(2)}"
+    town = Town(code=code, name=name, aliases=aliases)
+    db.session.add(town)
+    db.session.flush()
+    record(actor, "town.created", town, f"Town {name}", company_id=company.id, after=snapshot(town, TOWN_FIELDS))
+    return town
+
+
+def update_town(actor, company: Company, town: Town, *, name: str, aliases: list[str]) -> Town:
+    name = " ".join(name.split())
+    aliases = _clean_aliases(name, aliases)
+    errors = _town_errors(name, aliases, town)
+    if errors:
+        raise InvalidInput(fields=errors)
+    before = snapshot(town, TOWN_FIELDS)
+    town.name, town.aliases = name, aliases
+    db.session.flush()
+    record(
+        actor,
+        "town.updated",
+        town,
+        f"Town {name}",
+        company_id=company.id,
+        before=before,
+        after=snapshot(town, TOWN_FIELDS),
+    )
+    return town
 
 
 # --- Staff ----------------------------------------------------------------------------------

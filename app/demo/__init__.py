@@ -1,4 +1,4 @@
-"""Demo data for ``make run``: Rwandan operators, stations, one account per role, and each
+"""Demo data for ``make run``: Rwandan operators, towns and stations, one account per role, and each
 operator's fleet, timetables, trips and sales (``app.demo.fleet``).
 
 Loading twice changes nothing: rows are matched on their natural keys.
@@ -15,7 +15,7 @@ from app.accounts.models import Membership, User
 from app.accounts.rules import Role
 from app.accounts.services import hash_password
 from app.booking.models import Ticket
-from app.companies.models import Company, Station
+from app.companies.models import Company, Station, Town
 from app.core.models import utcnow
 from app.demo import fleet
 from app.extensions import db
@@ -24,7 +24,25 @@ from app.notifications.models import Notification
 
 DEMO_PASSWORD = "kigali-demo-2026"  # noqa: S105  (printed by make run; refused in production)
 
-# Approximate coordinates of the main bus parks.
+# Towns and the other names people type for them: former names (Butare, Gisenyi, Ruhengeri...),
+# the main bus park's own name, and common spellings.
+TOWNS = [
+    ("kigali", "Kigali", ["Kigari"]),
+    ("huye", "Huye", ["Butare"]),
+    ("rubavu", "Rubavu", ["Gisenyi"]),
+    ("musanze", "Musanze", ["Ruhengeri"]),
+    ("rusizi", "Rusizi", ["Cyangugu", "Kamembe"]),
+    ("muhanga", "Muhanga", ["Gitarama"]),
+    ("karongi", "Karongi", ["Kibuye"]),
+    ("nyamagabe", "Nyamagabe", ["Gikongoro"]),
+    ("gicumbi", "Gicumbi", ["Byumba"]),
+    ("nyanza", "Nyanza", ["Nyabisindu"]),
+    ("rwamagana", "Rwamagana", []),
+    ("kayonza", "Kayonza", []),
+    ("nyagatare", "Nyagatare", []),
+]
+
+# Approximate coordinates of the main bus parks, with their towns.
 STATIONS = [
     ("kgl-nyabugogo", "Nyabugogo Bus Park", "Kigali", -1.9393, 30.0447),
     ("kgl-remera", "Remera Bus Park", "Kigali", -1.9536, 30.1048),
@@ -89,8 +107,10 @@ def _logo(name: str, colour: str) -> bytes:
 
 def load() -> list[tuple[str, str]]:
     """Load the demo data; return (email, what the account is) for each demo login."""
-    for code, name, city, lat, lon in STATIONS:
-        _upsert(Station, {"code": code}, name=name, city=city, latitude=lat, longitude=lon)
+    towns = {name: _upsert(Town, {"code": code}, name=name, aliases=aliases) for code, name, aliases in TOWNS}
+    db.session.flush()
+    for code, name, town, lat, lon in STATIONS:
+        _upsert(Station, {"code": code}, name=name, town_id=towns[town].id, latitude=lat, longitude=lon)
     companies = {
         code: _upsert(Company, {"code": code}, name=name, phone=phone, email=email)
         for code, name, phone, email in COMPANIES

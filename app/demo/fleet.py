@@ -52,6 +52,12 @@ MODELS = [
     ("Toyota Coaster", 9, 2, 1, 0, True),  # 28 seats
     ("King Long XMQ6900", 10, 2, 2, 0, True),  # 41 seats
 ]
+# What each model offers passengers (fleet.rules.AMENITIES); VIP seats come from the layout.
+MODEL_AMENITIES = {
+    "Yutong ZK6122 coach": ["toilet", "wifi", "charging"],
+    "Toyota Coaster": ["charging"],
+    "King Long XMQ6900": ["wifi", "charging"],
+}
 DRIVER_NAMES = [
     "Emmanuel Nsengiyumva", "Théogène Bizimana", "Innocent Habyarimana", "Jean Paul Mugabo",
     "Faustin Ndayisaba", "Alexis Twagirayezu", "Celestin Munyaneza", "Damascène Uwimana",
@@ -104,7 +110,7 @@ def _routes(company: Company, stations: dict[str, Station], lines) -> list[tuple
 
 
 def _route(company: Company, stations: dict[str, Station], line) -> Route:
-    name = f"{stations[line[0][0]].city} – {stations[line[-1][0]].city}"
+    name = f"{stations[line[0][0]].town.name} – {stations[line[-1][0]].town.name}"
     route = _one(Route, company_id=company.id, name=name)
     if route is not None:
         return route
@@ -138,6 +144,8 @@ def _buses(company: Company, code: str) -> list[Bus]:
                 for s in rules.parse_layout(rules.generate_layout(rows, left, right, vip_rows, bench))
             ]
             db.session.add(bus)
+        if not bus.amenities:
+            bus.amenities = MODEL_AMENITIES.get(bus.model or "", [])
         buses.append(bus)
     db.session.flush()
     return [bus for bus in buses if bus.status == "active"]

@@ -23,7 +23,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.core.forms import Form, choices
-from app.fleet.rules import BUS_STATUS_LABELS, SEAT_CLASS_LABELS, STATUS_LABELS, TRIP_STATUSES, WEEKDAY_NAMES
+from app.fleet.rules import AMENITIES, BUS_STATUS_LABELS, SEAT_CLASS_LABELS, STATUS_LABELS, TRIP_STATUSES, WEEKDAY_NAMES
 
 REQUIRED = _l("This field is required.")
 CANCEL_REASON = _l("Say why the trip is cancelled; passengers will read it.")
@@ -175,6 +175,13 @@ class BusForm(Form):
             "Example: 1A* 1B* _ 1C* 1D*"
         ),
         render_kw={"rows": 14, "spellcheck": "false"},
+    )
+    amenities = SelectMultipleField(
+        _l("On board"),
+        choices=[SelectChoice(key, label) for key, label in AMENITIES.items()],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        description=_l("Shown to passengers with each trip of this bus. VIP seats come from the layout."),
     )
 
 

@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Date,
@@ -122,6 +123,8 @@ class Bus(TimestampMixin, db.Model):
     plate: Mapped[str] = mapped_column(String(12), unique=True)  # normalised: "RAD 123A"
     model: Mapped[str | None] = mapped_column(String(80))
     status: Mapped[str] = mapped_column(String(12), default="active")
+    # Keys of ``rules.AMENITIES`` the operator lists for this bus, in that order.
+    amenities: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
 
     company: Mapped[Company] = relationship()
     seats: Mapped[list[BusSeat]] = relationship(

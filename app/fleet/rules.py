@@ -62,6 +62,11 @@ EDITABLE = frozenset({TripStatus.SCHEDULED, TripStatus.BOARDING})
 ON_SALE = EDITABLE
 
 
+# What an operator can say a bus offers, shown with each trip in search results. VIP seats are not
+# listed here: they come from the seat layout (``*`` seats), so they cannot be claimed without seats.
+AMENITIES = {"toilet": _l("Toilet"), "wifi": _l("Wi-Fi"), "charging": _l("Phone charging")}
+
+
 def can_transition(current: str, target: str) -> bool:
     return TripStatus(target) in TRANSITIONS[TripStatus(current)]
 

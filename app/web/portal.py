@@ -27,11 +27,12 @@ def index():
     from app.booking.forms import SearchForm
 
     form = SearchForm(formdata=None)
-    form.operator.choices = {"": _("All operators")}
+    operators = companies.active_companies()
+    form.operator.choices = {"": _("All operators"), **{str(c.id): c.name for c in operators}}
     return render(
         "home/portal/index.html",
         form=form,
-        operators=companies.active_companies(),
+        operators=operators,
         stations=companies.stations_by_city(),
     )
 

@@ -91,11 +91,11 @@ def test_the_whole_journey_over_the_api(api, line):
     ("query", "field", "message"),
     [
         ("from={a}&to={a}", "to", "Choose a destination other than where you leave from."),
-        ("from=999999&to={b}", "from", "Unknown station"),
+        ("from=999999&to={b}", "from", "Unknown station id 999999"),
         ("from={a}&to={b}&date=2020-01-01", "date", "Choose today or a later date."),
         ("from={a}&to={b}&date=tomorrow", "date", "Give the date as YYYY-MM-DD."),
         ("to={b}", "from", "This field is required."),
-        ("from=99999999999&to={b}", "from", "Must be at most 2147483647."),
+        ("from=99999999999&to={b}", "from", "Unknown station id 99999999999"),
     ],
 )
 def test_bad_searches_answer_422_with_the_field(api, line, query, field, message):

@@ -62,16 +62,17 @@ def test_search_shows_times_at_the_passengers_stops_price_and_free_seats(client,
     assert "Muhanga → Huye" in page
     assert "10:00" in page and "11:00" in page  # leaves Muhanga an hour after Kigali
     assert "2,000 RWF" in page and "VIP 3,000 RWF" in page
-    assert "12 seats free" in page  # 2A is free from Muhanga on
+    assert "12 seats left" in page  # 2A is free from Muhanga on
     assert "Volcano Express" in page
 
     page = text(client.get(search_url(line)))
-    assert "4,000 RWF" in page and "11 seats free" in page
+    assert "4,000 RWF" in page and "11 seats left" in page
 
 
 def test_search_answers_htmx_with_the_results_only(client, line):
     body = text(client.get(search_url(line), headers={"HX-Request": "true"}))
-    assert body.lstrip().startswith('<section id="search-results"') and "Nyabugogo → Huye" in body
+    assert body.lstrip().startswith('<div id="search"') and "Nyabugogo → Huye" in body
+    assert "<html" not in body
 
 
 def test_no_trip_the_other_way_or_on_another_day(client, line):
@@ -84,7 +85,7 @@ def test_no_trip_the_other_way_or_on_another_day(client, line):
     ("values", "message"),
     [
         ({"destination": "Nyabugogo"}, "Choose a destination other than where you leave from."),
-        ({"origin": "Atlantis"}, "We do not know this bus park."),
+        ({"origin": "Atlantis"}, "We do not know “Atlantis”. Type a town or a bus park"),
         ({"date": "2020-01-01"}, "Choose today or a later date."),
         ({"date": "someday"}, "Not a valid date value."),
         ({"origin": ""}, "Where do you leave from?"),
@@ -390,8 +391,9 @@ def test_an_htmx_search_with_a_mistake_says_what_is_wrong_in_the_results(client,
     response = client.get(search_url(line, destination="Nyabugogo"), headers={"HX-Request": "true"})
     assert response.status_code == 422
     body = text(response)
-    assert body.lstrip().startswith('<section id="search-results"')
-    assert "Choose a destination other than where you leave from." in body
+    assert body.lstrip().startswith('<div id="search"')  # the form, with the message at its field
+    assert body.count("Choose a destination other than where you leave from.") == 1
+    assert 'aria-invalid="true"' in body
 
 
 def test_search_prices_every_pair_as_the_fare_table_does(client, line):

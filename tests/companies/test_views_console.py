@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.accounts.models import Membership, User
 from app.audit.models import AuditEntry
-from app.companies.models import Company, Station
+from app.companies.models import Company, Station, Town
 from app.companies.services import update_settings
 from app.core.errors import InvalidInput
 from app.extensions import db
@@ -50,12 +50,12 @@ def test_stations_are_searched_by_name_or_town_as_a_fragment(client, company):
 
 
 def test_a_missing_station_is_added_for_every_operator(client, company, login_as):
-    response = client.submit(
-        "/console/stations/new", {"name": "Nyanza Park", "city": "Nyanza", "latitude": "-2.35", "longitude": "29.74"}
-    )
+    nyanza = factories.town("Nyanza")
+    form = {"name": "Nyanza Park", "town": nyanza.id, "latitude": "-2.35", "longitude": "29.74"}
+    response = client.submit("/console/stations/new", form)
     assert response.status_code == 303
     station = db.session.scalar(select(Station).where(Station.name == "Nyanza Park"))
-    assert station.added_by_company_id == company.id
+    assert station.added_by_company_id == company.id and station.town == nyanza
     assert audit("station.created").company_id == company.id
 
     login_as("dispatcher")  # someone of another operator sees it too
@@ -69,17 +69,79 @@ def test_a_missing_station_is_added_for_every_operator(client, company, login_as
         ({"longitude": "-29.74"}, "Longitude in Rwanda is between 28.8 and 31.0."),
         ({"latitude": "south"}, "Not a valid float value."),
         ({"name": ""}, "This field is required."),
-        ({"name": "huye park", "city": "HUYE"}, "Huye Park in Huye already exists; every operator shares it."),
+        ({"town": "0"}, "Choose the town; add it first when it is missing."),
+        ({"town": "99999999"}, "Not a valid choice."),
+        ({"name": "huye park", "town": "huye"}, "Huye Park in Huye already exists; every operator shares it."),
     ],
 )
 def test_bad_or_duplicate_stations_are_field_errors(client, company, values, message):
-    factories.station(name="Huye Park", city="Huye")
+    huye = factories.station(name="Huye Park", city="Huye").town
+    nyanza = factories.town("Nyanza")
     before = db.session.scalar(select(db.func.count(Station.id)))
-    form = {"name": "Nyanza Park", "city": "Nyanza", "latitude": "-2.35", "longitude": "29.74", **values}
+    form = {"name": "Nyanza Park", "town": nyanza.id, "latitude": "-2.35", "longitude": "29.74", **values}
+    form["town"] = huye.id if form["town"] == "huye" else form["town"]
     response = client.submit("/console/stations/new", form)
     assert response.status_code == 422
     assert message in text(response)
     assert db.session.scalar(select(db.func.count(Station.id))) == before
+
+
+def test_an_admin_moves_a_station_to_its_town_for_every_operator(client, company):
+    station = factories.station(name="Kamembe Bus Park", city="Kamembe")
+    rusizi = factories.town("Rusizi", aliases=["Cyangugu"])
+    page = text(client.get("/console/stations?q=kamembe"))
+    assert f"/console/stations/{station.id}" in page
+    form = {"name": "Kamembe Bus Park", "town": rusizi.id, "latitude": "-2.48", "longitude": "28.91"}
+    assert client.submit(f"/console/stations/{station.id}", form).status_code == 303
+    assert station.town == rusizi
+    entry = audit("station.updated")
+    assert entry.before["town_id"] != rusizi.id and entry.after["town_id"] == rusizi.id
+    assert "Kamembe Bus Park" in text(client.get("/console/stations?q=rusizi"))
+
+
+def test_towns_are_listed_with_their_stations_and_other_names(client, company):
+    factories.station(name="Huye Bus Park", town=factories.town("Huye", aliases=["Butare"]))
+    page = text(client.get("/console/towns"))
+    assert "Huye" in page and "Butare" in page and "/console/towns/new" in page
+
+
+def test_an_admin_adds_a_town_and_its_other_names(client, company):
+    response = client.submit("/console/towns/new", {"name": " Rubavu ", "aliases": "Gisenyi, gisenyi, , Rubavu"})
+    assert response.status_code == 303
+    town = db.session.scalar(select(Town).where(Town.name == "Rubavu"))
+    assert town.aliases == ["Gisenyi"]  # each once, not the name itself
+    assert audit("town.created").after == {"name": "Rubavu", "aliases": ["Gisenyi"]}
+    response = client.submit(f"/console/towns/{town.id}", {"name": "Rubavu", "aliases": "Gisenyi, Gisenyï"})
+    assert response.status_code == 303 and town.aliases == ["Gisenyi"]
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"name": "HUYE"}, "Huye already has this name."),
+        ({"name": "Butaré"}, "Huye already has this name."),
+        ({"aliases": "Butare"}, "Butare already names Huye."),
+        ({"name": ""}, "This field is required."),
+    ],
+)
+def test_a_name_belongs_to_one_town_only(client, company, values, message):
+    factories.town("Huye", aliases=["Butare"])
+    before = db.session.scalar(select(db.func.count(Town.id)))
+    response = client.submit("/console/towns/new", {"name": "Nyanza", "aliases": "", **values})
+    assert response.status_code == 422 and message in text(response)
+    assert db.session.scalar(select(db.func.count(Town.id))) == before
+
+
+def test_dispatchers_see_towns_but_do_not_change_them_or_stations(client, login_as):
+    login_as("dispatcher")
+    town = factories.town("Huye")
+    station = factories.station(name="Huye Bus Park", town=town)
+    assert client.get("/console/towns").status_code == 200
+    assert "/console/towns/new" not in text(client.get("/console/towns"))
+    assert client.submit("/console/towns/new", {"name": "Nyanza"}).status_code == 403
+    assert client.submit(f"/console/towns/{town.id}", {"name": "Hooye"}).status_code == 403
+    assert client.get(f"/console/stations/{station.id}").status_code == 403
+    assert town.name == "Huye"
 
 
 # --- Staff -----------------------------------------------------------------------------------

@@ -130,12 +130,19 @@ def test_manager_sets_up_a_service_swaps_a_bus_and_exports_the_manifest(
     page.wait_for_url(f"{base_url}/console**")
     expect(console.heading()).to_contain_text(manager.company)
 
-    # 2a. A stop the shared list lacks.
+    # 2a. A stop the shared list lacks, in a town it lacks too.
+    console.open("Stations")
+    page.get_by_role("link", name="Towns", exact=True).click()
+    page.get_by_role("link", name="Add a town").click()
+    page.get_by_label("Town name").fill("Kamonyi")
+    page.get_by_label("Other names").fill("Runda")
+    page.get_by_role("button", name="Add town").click()
+    console.expect_flash("Town Kamonyi added for every operator.")
     console.open("Stations")
     page.get_by_role("link", name="Add a station").click()
     expect(console.heading()).to_have_text("Add a station")
     page.get_by_label("Station name").fill("Ruyenzi Stage")
-    page.get_by_label("Town or city").fill("Kamonyi")
+    page.get_by_label("Town", exact=True).select_option(label="Kamonyi")
     page.get_by_label("Latitude").fill("-1.9920")
     page.get_by_label("Longitude").fill("29.9870")
     page.get_by_role("button", name="Add station").click()

@@ -137,3 +137,20 @@ def test_another_companys_bus_is_not_found(client, company):
     theirs = factories.bus(factories.company())
     assert client.get(f"/console/buses/{theirs.id}").status_code == 404
     assert client.submit(f"/console/buses/{theirs.id}", bus_form()).status_code == 404
+
+
+def test_what_is_on_board_is_ticked_on_the_bus_page_and_audited(client, company):
+    response = client.submit("/console/buses/new", bus_form(amenities=["wifi", "toilet"]))
+    assert response.status_code == 303
+    bus = stored("RAD 123A")
+    assert bus.amenities == ["toilet", "wifi"]  # in the order passengers read them
+    page = text(client.get(response.headers["Location"]))
+    assert 'checked id="amenities-1" name="amenities" type="checkbox" value="wifi"' in page
+    assert 'id="amenities-2" name="amenities" type="checkbox" value="charging"' in page  # not ticked
+    assert client.submit(response.headers["Location"], bus_form(amenities=["charging"])).status_code == 303
+    assert stored("RAD 123A").amenities == ["charging"]
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "bus.updated"))
+    assert entry.before["amenities"] == ["toilet", "wifi"] and entry.after["amenities"] == ["charging"]
+    refused = client.submit(response.headers["Location"], bus_form(amenities=["jacuzzi"]))
+    assert refused.status_code == 422 and "not a valid choice" in text(refused)
+    assert stored("RAD 123A").amenities == ["charging"]

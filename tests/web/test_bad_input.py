@@ -124,10 +124,16 @@ def test_integers_beyond_the_column_range_in_json_are_field_errors(client, beare
     assert rows() == before
 
 
-@pytest.mark.parametrize("query", ["from=1180591620717411303424&to=1", "from=1&to=1&operator=99999999999"])
-def test_integers_beyond_the_column_range_in_a_search_are_field_errors(client, bearer, query):
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("from=1180591620717411303424&to=1", "unknown station id 1180591620717411303424"),
+        ("from=1&to=1&operator=99999999999", "must be at most 2147483647"),
+    ],
+)
+def test_integers_beyond_the_column_range_in_a_search_are_field_errors(client, bearer, query, message):
     error = json_error(client.get(f"/api/v1/trips/search?{query}", headers=bearer()), 422)
-    assert "must be at most 2147483647" in str(error["fields"]).lower()
+    assert message in str(error["fields"]).lower()
 
 
 def test_out_of_range_stops_on_a_seat_map_are_field_errors(client, bearer, line):

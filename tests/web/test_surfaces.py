@@ -25,6 +25,7 @@ ANONYMOUS = {
     "portal.accounts.reset_password",
     "portal.accounts.choose_language",  # the language switcher, for visitors too
     "portal.booking.search",
+    "portal.booking.places",  # the From and To lists of the search form
     "portal.booking.trip_seats",
     "portal.notifications.bell",  # polled by open pages: a signed-out one gets an empty answer
     "portal.companies.logo",  # an operator's logo, shown on search results and tickets

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, g, url_for
+from flask_babel import gettext as _
 from pydantic import Field
 
 from app.accounts.queries import active_memberships
@@ -15,12 +16,13 @@ from app.booking.models import Hold, Order, Ticket
 from app.booking.rules import HOLD_STATUSES, MAX_SEATS_PER_ORDER, ORDER_STATUSES, TICKET_STATUSES, search_problems
 from app.booking.services import holds, inventory, orders, tickets
 from app.companies.models import Station
+from app.companies.queries import Place, find_place, place_problem, search_stations
 from app.core.errors import Forbidden, InvalidInput, NotFound
 from app.core.models import utcnow
 from app.core.schema import Amount, Day, Id, Model, QueryModel, Timestamp, one_of, operation, text
 from app.extensions import db
 from app.fleet.models import Trip
-from app.fleet.rules import SEAT_CLASSES
+from app.fleet.rules import AMENITIES, SEAT_CLASSES
 
 blueprint = Blueprint("booking", __name__)
 
@@ -44,7 +46,10 @@ class StationQuery(QueryModel):
 class StationOut(Model):
     id: Id
     name: str
+    town: str
+    """The town passengers search by (GET /trips/search?from=Kigali finds all its stations)"""
     city: str
+    """The same as town (kept for older clients)"""
     latitude: float
     longitude: float
 
@@ -57,19 +62,24 @@ class StationList(Model):
 @operation(query=StationQuery, answers={200: StationList})
 def stations(query: StationQuery):
     """Search stations by name or town"""
-    found = queries.station_search(query.q.strip(), limit=20)
+    found = search_stations(query.q.strip(), limit=20)
     return StationList(
         stations=[
-            StationOut(id=s.id, name=s.name, city=s.city, latitude=s.latitude, longitude=s.longitude) for s in found
+            StationOut(
+                id=s.id, name=s.name, town=s.town.name, city=s.town.name, latitude=s.latitude, longitude=s.longitude
+            )
+            for s in found
         ]
     )
 
 
 class SearchQuery(QueryModel):
-    origin: Id = Field(alias="from")
-    """Origin station id (GET /stations)"""
-    destination: Id = Field(alias="to")
-    """Destination station id"""
+    origin: text(160) = Field(alias="from")
+    """Where from: a town ("Kigali", also its other names such as "Butare" for Huye; every station
+    in it), a station's name, or a station id from GET /stations. Case, accents and small
+    misspellings do not matter; an unknown place is a 422 that names close matches."""
+    destination: text(160) = Field(alias="to")
+    """Where to, as `from`"""
     day: Day | None = Field(None, alias="date")
     """YYYY-MM-DD in Africa/Kigali; today when left out"""
     sort: Literal["time", "price"] = "time"
@@ -81,6 +91,7 @@ class SearchQuery(QueryModel):
 class Stop(Model):
     station_id: Id
     name: str
+    town: str
 
 
 class Departure(Stop):
@@ -96,42 +107,74 @@ class Offer(Model):
     operator: str
     route: str
     origin: Departure = Field(alias="from")
+    """Where the passenger boards: for a town, the trip's first station in it"""
     destination: Arrival = Field(alias="to")
+    """Where they get off: for a town, the trip's first station in it"""
+    duration_minutes: int
     seats_free: int
     price: dict[Literal[SEAT_CLASSES], Amount]
     """By seat class: standard, and vip when the bus has VIP seats"""
     currency: str
+    amenities: list[Literal[tuple(AMENITIES)]]
+    """What the operator lists for the bus"""
+
+
+class PlaceOut(Model):
+    name: str
+    town: str
+    station_ids: list[Id]
+    """The stations searched: every one of a town's, or the one named"""
+
+
+class OperatorOut(Model):
+    id: Id
+    name: str
 
 
 class SearchAnswer(Model):
     day: Day = Field(alias="date")
+    origin: PlaceOut = Field(alias="from")
+    destination: PlaceOut = Field(alias="to")
+    operators: list[OperatorOut]
+    """The operators with a route serving this pair (for the `operator` filter)"""
     trips: list[Offer]
 
 
-def _station(station_id: int, name: str, errors: dict) -> Station | None:
-    station = db.session.get(Station, station_id)
-    if station is None or not station.is_enabled:
-        errors[name] = ["Unknown station: give a station id from GET /api/v1/stations."]
-        return None
-    return station
+def _place(typed: str, name: str, errors: dict) -> Place | None:
+    """The place a client meant: a station id, or a town's or station's name."""
+    typed = typed.strip()
+    if typed.isdigit():
+        station = db.session.get(Station, int(typed)) if len(typed) <= 9 else None
+        if station is None or not station.is_enabled:
+            errors[name] = [_("Unknown station id %(id)s: give one from GET /api/v1/stations, or a town.", id=typed)]
+            return None
+        return Place(station.name, station.town.name, (station.id,), False)
+    place, suggestions = find_place(typed)
+    if place is None:
+        errors[name] = [place_problem(typed, suggestions)]
+    return place
+
+
+def _place_out(place: Place) -> PlaceOut:
+    return PlaceOut(name=place.name, town=place.town, station_ids=list(place.station_ids))
 
 
 @blueprint.get("/trips/search")
 @operation(query=SearchQuery, answers={200: SearchAnswer})
 def search(query: SearchQuery):
-    """Trips passing `from` before `to` on a date (Africa/Kigali)"""
+    """Trips passing `from` before `to` on a date (Africa/Kigali); towns or stations"""
     errors: dict[str, list[str]] = {}
-    origin, destination = _station(query.origin, "from", errors), _station(query.destination, "to", errors)
+    origin, destination = _place(query.origin, "from", errors), _place(query.destination, "to", errors)
     today = utcnow().astimezone(_zone()).date()
     day = query.day or today
     if origin and destination:
-        for name, problem in search_problems(origin.id, destination.id, day, today).items():
+        for name, problem in search_problems(origin.station_ids, destination.station_ids, day, today).items():
             errors.setdefault({"destination": "to"}.get(name, name), []).append(problem)
     if errors:
         raise InvalidInput(fields=errors)
     offers = queries.search(
-        origin.id,
-        destination.id,
+        origin.station_ids,
+        destination.station_ids,
         day,
         zone=_zone(),
         now=utcnow(),
@@ -139,18 +182,31 @@ def search(query: SearchQuery):
         time_of_day=query.time_of_day,
         sort=query.sort,
     )
+    operators = queries.operators_serving(origin.station_ids, destination.station_ids)
     return SearchAnswer(
         day=day,
+        origin=_place_out(origin),
+        destination=_place_out(destination),
+        operators=[OperatorOut(id=c.id, name=c.name) for c in operators],
         trips=[
             Offer(
                 trip_id=o.trip_id,
                 operator=o.operator,
                 route=o.route,
-                origin=Departure(station_id=origin.id, name=origin.name, departs_at=o.departs_at),
-                destination=Arrival(station_id=destination.id, name=destination.name, arrives_at=o.arrives_at),
+                origin=Departure(
+                    station_id=o.origin.id, name=o.origin.name, town=o.origin.town.name, departs_at=o.departs_at
+                ),
+                destination=Arrival(
+                    station_id=o.destination.id,
+                    name=o.destination.name,
+                    town=o.destination.town.name,
+                    arrives_at=o.arrives_at,
+                ),
+                duration_minutes=o.minutes,
                 seats_free=o.seats_free,
                 price={"standard": o.price, **({"vip": o.vip_price} if o.vip_price else {})},
                 currency=o.currency,
+                amenities=list(o.amenities),
             )
             for o in offers
         ],

@@ -16,7 +16,7 @@ from app.booking.forms import CheckoutForm, GuestCheckoutForm, SearchForm
 from app.booking.models import Order, Ticket
 from app.booking.rules import MAX_SEATS_PER_ORDER, search_problems
 from app.booking.services import guests, holds, inventory, orders, tickets
-from app.companies.queries import active_companies, stations_by_city
+from app.companies.queries import Place, active_companies, find_place, place_problem, places_matching
 from app.core import tx
 from app.core.edge import db_id
 from app.core.errors import DomainError, InvalidInput, RateLimited
@@ -25,6 +25,7 @@ from app.core.i18n import money, supported
 from app.core.models import utcnow
 from app.extensions import db
 from app.fleet.models import Trip
+from app.fleet.rules import AMENITIES
 from app.web.surface import GUEST_KEY, current_guest, guests_welcome, public, session_user
 
 blueprint = Blueprint("booking", __name__)
@@ -45,23 +46,19 @@ def _today() -> date:
 @public
 def search():
     form = SearchForm(request.args)
-    form.operator.choices = {"": _("All operators"), **{str(c.id): c.name for c in active_companies()}}
     offers, origin, destination, searched = [], None, None, bool(request.args)
+    operators = active_companies()
     day = form.date.data or _today()
     if searched and form.validate():
-        origin = queries.station_named(form.origin.data)
-        destination = queries.station_named(form.destination.data)
-        if origin is None:
-            form.origin.errors.append(_("We do not know this bus park. Pick one from the list."))
-        if destination is None:
-            form.destination.errors.append(_("We do not know this bus park. Pick one from the list."))
+        origin, destination = _place(form.origin), _place(form.destination)
         if origin and destination:
-            for name, problem in search_problems(origin.id, destination.id, day, _today()).items():
+            operators = queries.operators_serving(origin.station_ids, destination.station_ids)
+            for name, problem in search_problems(origin.station_ids, destination.station_ids, day, _today()).items():
                 getattr(form, name).errors.append(problem)
         if not form.errors:
             offers = queries.search(
-                origin.id,
-                destination.id,
+                origin.station_ids,
+                destination.station_ids,
                 day,
                 zone=_zone(),
                 now=utcnow(),
@@ -69,20 +66,40 @@ def search():
                 time_of_day=form.time_of_day.data or None,
                 sort=form.sort.data,
             )
+    form.operator.choices = {"": _("All operators"), **{str(c.id): c.name for c in operators}}
     if not form.date.data:
         form.date.data = day
     return render(
         "booking/portal/search.html",
-        "results",
+        "search",
         form=form,
         offers=offers,
         origin=origin,
         destination=destination,
         day=day,
         searched=searched,
-        stations=stations_by_city(),
+        amenity_labels=AMENITIES,
         status=422 if searched and form.errors else 200,
     )
+
+
+def _place(field) -> Place | None:
+    """The town or station typed in ``field``; None, with a field error naming close matches,
+    when there is none."""
+    place, suggestions = find_place(field.data)
+    if place is None:
+        field.errors.append(place_problem(field.data, suggestions))
+    return place
+
+
+@blueprint.get("/places")
+@public
+def places():
+    """The From or To list (``?field=origin`` or ``destination``): towns and their stations
+    matching what was typed so far."""
+    field = "destination" if request.args.get("field") == "destination" else "origin"
+    text = request.args.get(field, "")[:80]
+    return render("booking/portal/_place_options.html", list_id=field, groups=places_matching(text))
 
 
 # --- Seat map and hold -----------------------------------------------------------------------

@@ -26,6 +26,7 @@ def _bus_snapshot(bus: Bus) -> dict:
         "seats": bus.capacity,
         "vip_seats": bus.seats_of_class("vip"),
         "layout": rules.layout_text(bus.seats),
+        "amenities": list(bus.amenities or ()),
     }
 
 
@@ -55,7 +56,10 @@ def save_bus(
     status: str,
     layout: str,
     now: datetime,
+    amenities: list[str] | None = None,
 ) -> Bus:
+    """Create or change a bus; ``amenities`` (keys of ``rules.AMENITIES``) are left as they are
+    when None."""
     errors: dict[str, list[str]] = {}
     try:
         plate = rules.normalize_plate(plate)
@@ -65,6 +69,8 @@ def save_bus(
         taken = db.session.scalar(select(Bus.id).where(Bus.plate == plate, Bus.id != (bus.id if bus else 0)))
         if taken:
             errors["plate"] = [_("%(plate)s is already registered.", plate=plate)]
+    if amenities is not None and not set(amenities) <= set(rules.AMENITIES):
+        errors["amenities"] = [_("Choose among the listed amenities.")]
     if status not in rules.BUS_STATUSES:
         errors["status"] = [_("Choose active, maintenance or retired.")]
     try:
@@ -91,6 +97,10 @@ def save_bus(
         bus = Bus(company_id=company.id)
         db.session.add(bus)
     bus.plate, bus.model, bus.status = plate, (model or None), status
+    if amenities is not None:
+        bus.amenities = [name for name in rules.AMENITIES if name in amenities]
+    elif created:
+        bus.amenities = []
     current = {seat.label: seat for seat in bus.seats}
     wanted = {spec.label: spec for spec in seats}
     for label, seat in list(current.items()):

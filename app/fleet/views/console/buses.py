@@ -40,6 +40,7 @@ def _save(bus: Bus | None):
             model=form.model.data,
             status=form.status.data,
             layout=form.layout.data,
+            amenities=form.amenities.data or [],
             now=utcnow(),
         ),
         catch=(DomainError,),
