@@ -116,3 +116,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.filters["money"] = money
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.jinja_env.globals["current_language"] = current_language
+
+
+def current_language() -> str:
+    """The request's language code, for ``<html lang>`` and the switcher's current choice."""
+    return supported(str(get_locale())) or DEFAULT_LANGUAGE

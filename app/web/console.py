@@ -9,6 +9,7 @@ from app.fleet.views.console import blueprint as fleet
 from app.notifications.views.console import blueprint as notifications
 from app.payments.views.console import blueprint as payments
 from app.tracking.views.console import blueprint as tracking
+from app.web.styleguide import blueprint as styleguide
 from app.web.surface import company_member, make_surface
 
 blueprint = make_surface("console", "/console", admits=company_member(CONSOLE_ROLES))
@@ -18,3 +19,4 @@ blueprint.register_blueprint(audit)
 blueprint.register_blueprint(payments)
 blueprint.register_blueprint(notifications)
 blueprint.register_blueprint(tracking)
+blueprint.register_blueprint(styleguide)

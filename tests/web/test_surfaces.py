@@ -16,6 +16,8 @@ ANONYMOUS = {
     "health.healthz",
     "health.readyz",
     "portal.home.index",
+    "portal.home.favicon",  # browsers ask for /favicon.ico on every surface
+    "portal.home.manifest",  # the web app manifest, fetched without cookies
     "portal.accounts.login",
     "portal.accounts.signup",
     "portal.accounts.confirm_signup",  # the emailed link: its signed token is the permission

@@ -98,3 +98,70 @@
     document.querySelectorAll("[data-countdown]").forEach(start);
   });
 })();
+
+// Menus that collapse on phones: the Menu button opens and closes the panel it controls.
+(function () {
+  "use strict";
+
+  document.addEventListener("click", (event) => {
+    const toggle = event.target.closest("[data-menu-toggle]");
+    if (!toggle) return;
+    const menu = document.getElementById(toggle.getAttribute("aria-controls"));
+    if (!menu) return;
+    const open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", String(open));
+    menu.toggleAttribute("data-open", open);
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    const toggle = document.querySelector("[data-menu-toggle][aria-expanded=true]");
+    if (!toggle) return;
+    toggle.setAttribute("aria-expanded", "false");
+    document.getElementById(toggle.getAttribute("aria-controls"))?.removeAttribute("data-open");
+    toggle.focus();
+  });
+})();
+
+// Confirmation dialogs (macros/dialog.html): the trigger opens a native <dialog>, Cancel or
+// Escape closes it, focus goes back to the trigger; an htmx form inside closes it once it succeeds.
+(function () {
+  "use strict";
+
+  const openers = new WeakMap();
+
+  document.addEventListener("click", (event) => {
+    const opener = event.target.closest("[data-dialog-open]");
+    if (opener) {
+      const dialog = document.getElementById(opener.dataset.dialogOpen);
+      if (!dialog || typeof dialog.showModal !== "function") return; // no dialog support: follow the link
+      event.preventDefault();
+      openers.set(dialog, opener);
+      dialog.showModal();
+      return;
+    }
+    const closer = event.target.closest("[data-dialog-close]");
+    if (closer) {
+      closer.closest("dialog")?.close();
+      return;
+    }
+    // a click on the backdrop (the dialog element itself, outside its form) closes it
+    if (event.target instanceof HTMLDialogElement && event.target.open) event.target.close();
+  });
+
+  document.addEventListener(
+    "close",
+    (event) => {
+      const dialog = event.target;
+      if (!(dialog instanceof HTMLDialogElement)) return;
+      const opener = openers.get(dialog);
+      if (opener && opener.isConnected) opener.focus();
+    },
+    true,
+  );
+
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const dialog = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("dialog");
+    if (dialog && dialog.open && event.detail.successful) dialog.close();
+  });
+})();
