@@ -63,6 +63,8 @@ NOT_PAGES = {
     "console.fleet.trip_manifest_csv": "a CSV export",
     "admin.payments.payment_csv": "a CSV export",
     "portal.notifications.bell": "a fragment the open pages poll, shown inside every portal page",
+    "portal.home.favicon": "the icon (an image; every page links it, so a missing one fails there)",
+    "portal.home.manifest": "the web app manifest (JSON; every page links it)",
     "portal.payments.paypal_return": "PayPal's return: it acts and redirects to the order page (checked)",
     "portal.payments.paypal_cancel": "PayPal's cancel: it acts and redirects to the pay page (checked)",
 }
@@ -109,6 +111,7 @@ MAIN = {
     "admin.system.job_list",
     "driver.home.index",
     "pos.home.index",
+    "console.design.styleguide",
 }
 # A transparent 1 × 1 PNG: the map tiles (MAP_TILE_URL points at the live server, which has none).
 TILE = bytes.fromhex(
