@@ -73,7 +73,7 @@ def test_the_switcher_brings_a_person_back_to_the_page_they_were_on(client):
 def test_the_console_groups_its_sections_and_marks_the_current_one(client, login_as):
     login_as("dispatcher")
     page = client.get("/console/trips").get_data(as_text=True)
-    assert re.search(r'<nav class="sidebar" aria-label="Console">', page)
+    assert '<nav class="sidebar" aria-label="Main">' in page
     for area in ("Today", "Planning", "Company"):
         assert f'<p class="sidebar-area">{area}</p>' in page
     assert '<a href="/console/trips" aria-current="page">Trips</a>' in page

@@ -37,7 +37,11 @@
   function refresh(form) {
     const chosen = [...form.querySelectorAll("input[type=hidden][name=seats]")].map((input) => input.value);
     const summary = form.querySelector("[data-seat-summary]");
-    if (summary) summary.textContent = chosen.length ? `Chosen: ${chosen.join(", ")}` : "No seat chosen yet.";
+    if (!summary) return;
+    // the page gives the sentences in the reader's language
+    const none = summary.dataset.none || "No seat chosen yet.";
+    const some = summary.dataset.chosen || "Chosen: {seats}";
+    summary.textContent = chosen.length ? some.replace("{seats}", chosen.join(", ")) : none;
   }
 
   document.addEventListener("click", (event) => {
@@ -54,7 +58,7 @@
       const max = Number(form.dataset.max || 6);
       if (form.querySelectorAll("input[type=hidden][name=seats]").length >= max) {
         const summary = form.querySelector("[data-seat-summary]");
-        if (summary) summary.textContent = `You can choose at most ${max} seats.`;
+        if (summary) summary.textContent = summary.dataset.tooMany || `You can choose at most ${max} seats.`;
         return;
       }
       const input = document.createElement("input");
@@ -85,7 +89,8 @@
       if (text) text.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
       if (left === 0) {
         clearInterval(timer);
-        element.textContent = "Time ran out: your seats were released. Please choose them again.";
+        element.textContent =
+          element.dataset.expired || "Time ran out: your seats were released. Please choose them again.";
         element.classList.add("field-error");
         document.querySelectorAll("[data-countdown-form] button").forEach((button) => (button.disabled = true));
       }
