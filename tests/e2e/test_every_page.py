@@ -510,12 +510,12 @@ def tabs(browser: Browser, base_url: str, world: World):
 # --- The checks -------------------------------------------------------------------------------
 
 
-def test_every_page_route_is_visited_or_listed_with_a_reason(live_app):
-    endpoints = {rule.endpoint for rule in page_rules(live_app)}
+def test_every_page_route_is_visited_or_listed_with_a_reason(app):
+    endpoints = {rule.endpoint for rule in page_rules(app)}
     assert set(NOT_PAGES) <= endpoints, f"listed but gone: {set(NOT_PAGES) - endpoints}"
     assert set(ARGUMENTS) <= endpoints, f"taught but gone: {set(ARGUMENTS) - endpoints}"
     assert not MAIN - (endpoints - set(NOT_PAGES)), f"main pages not visited: {MAIN - endpoints}"
-    for rule in page_rules(live_app):
+    for rule in page_rules(app):
         if rule.arguments and rule.endpoint not in NOT_PAGES:
             assert rule.endpoint in ARGUMENTS, f"{rule.endpoint} ({rule.rule}): teach this test what to show"
 
