@@ -6,10 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-run: $(VENV)/.runtime assets translations ## set up, migrate, load demo data, serve on http://127.0.0.1:8000
+# GUNICORN_BIND=127.0.0.1:8080 make run serves elsewhere; links in messages follow (config.base_url).
+run: $(VENV)/.runtime assets translations ## set up, migrate, load demo data, serve on GUNICORN_BIND (127.0.0.1:8000)
 	$(FLASK) db upgrade
 	$(FLASK) demo load
-	@echo "Serving TMS on http://127.0.0.1:8000 (Ctrl-C to stop)"
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: $(VENV)/.dev assets translations services ## set up, start PostgreSQL/Redis/Chromium, run the whole suite
@@ -30,13 +30,15 @@ assets: node_modules/.package-lock.json
 	sh scripts/assets.sh
 
 # Translations: app/translations/<lang>/LC_MESSAGES/messages.po are kept in git; the compiled .mo
-# files are made here. `make messages` extracts every marked string and updates the catalogues.
+# files are made here. `make messages` extracts every marked string and updates the catalogues;
+# English, the language the strings are written in, gets each msgid as its text.
 translations: $(VENV)/.runtime
 	$(BIN)/pybabel -q compile -d app/translations
 
 messages: $(VENV)/.runtime
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-by-file -o app/translations/messages.pot .
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k N_plural:1,2 --no-location --sort-by-file -o app/translations/messages.pot .
 	$(BIN)/pybabel -q update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+	$(BIN)/python scripts/english_messages.py
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund

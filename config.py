@@ -23,6 +23,30 @@ SMS_CREDENTIALS = {
 PRODUCTION_REQUIRED = ("SECRET_KEY", "JWT_SIGNING_KEY", "QR_SIGNING_KEYS", "DATABASE_URL", "REDIS_URL", "BASE_URL")
 
 
+def base_url() -> str:
+    """Where links in emails, SMS and share links point. Unset, it is the address gunicorn serves
+    pages on (``GUNICORN_BIND``, read as gunicorn.conf.py reads it), so ``make run`` on another
+    port links to itself; a wildcard host (``0.0.0.0``, ``::``) becomes loopback. Production
+    requires it to be set."""
+    explicit = (os.environ.get("BASE_URL") or "").strip()
+    if explicit:
+        return explicit.rstrip("/")
+    bind = (os.environ.get("GUNICORN_BIND") or "127.0.0.1:8000").split(",")[0].strip()
+    if bind.startswith(("unix:", "fd://")):
+        return "http://127.0.0.1:8000"
+    if bind.startswith("["):  # [::1]:8000
+        host, _, port = bind[1:].partition("]")
+        port = port.lstrip(":")
+    else:
+        host, _, port = bind.rpartition(":") if ":" in bind else (bind, "", "")
+    host = host or "127.0.0.1"
+    if host in {"0.0.0.0", "::"}:  # noqa: S104  (a bind address read, not one bound)
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port or '8000'}"
+
+
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the process must not start."""
 
@@ -152,7 +176,7 @@ def load(env: str | None = None) -> dict:
         "REDIS_URL": redis_url,
         # Without a real Redis there is no worker to hand jobs to: run them inline after commit.
         "JOBS_INLINE": redis_url is None or _flag("JOBS_INLINE"),
-        "BASE_URL": (os.environ.get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        "BASE_URL": base_url(),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": _int("MAIL_PORT", 25),
         "MAIL_USE_TLS": _flag("MAIL_USE_TLS"),
@@ -237,6 +261,14 @@ def load(env: str | None = None) -> dict:
         # Sign-up and password-reset emails to one address in an hour; more are quietly not sent.
         "ACCOUNT_EMAILS_PER_HOUR": _int("ACCOUNT_EMAILS_PER_HOUR", 5),
         "PASSWORD_RESET_MAX_AGE_SECONDS": _int("PASSWORD_RESET_MAX_AGE_SECONDS", 3600),
+        # Guests (no account): seat holds started from one client address an hour, bookings and
+        # ticket links sent to one phone an hour, claim codes to one phone an hour; and how long a
+        # guest's ticket link keeps working after their trip arrives.
+        "GUEST_HOLDS_PER_ADDRESS_PER_HOUR": _int("GUEST_HOLDS_PER_ADDRESS_PER_HOUR", 20),
+        "GUEST_ORDERS_PER_PHONE_PER_HOUR": _int("GUEST_ORDERS_PER_PHONE_PER_HOUR", 5),
+        "GUEST_LINKS_PER_PHONE_PER_HOUR": _int("GUEST_LINKS_PER_PHONE_PER_HOUR", 3),
+        "CLAIM_CODES_PER_PHONE_PER_HOUR": _int("CLAIM_CODES_PER_PHONE_PER_HOUR", 3),
+        "GUEST_LINK_DAYS_AFTER_TRIP": _int("GUEST_LINK_DAYS_AFTER_TRIP", 7),
         "SIGNUP_LINK_MAX_AGE_SECONDS": _int("SIGNUP_LINK_MAX_AGE_SECONDS", 24 * 3600),
         "DISPLAY_TIMEZONE": "Africa/Kigali",
         "SESSION_COOKIE_NAME": "tms_session",

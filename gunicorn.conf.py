@@ -69,6 +69,11 @@ def when_ready(arbiter) -> None:
     for listener in arbiter.LISTENERS:
         with contextlib.suppress(OSError, AttributeError):
             listener.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", READ_TIMEOUT_SECONDS, 0))
+    if server == "pages" and os.environ.get("TMS_ENV") != "production":
+        # The address really bound (a port taken from GUNICORN_BIND, or the one the kernel chose
+        # for port 0), last on `make run`'s screen, under the demo logins.
+        served = ", ".join(str(listener) for listener in arbiter.LISTENERS)
+        arbiter.log.info("Serving TMS on %s (Ctrl-C to stop)", served)
 
 
 def post_worker_init(worker) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -72,7 +73,7 @@ def _init_boundary(app: Flask) -> None:
         except IntegrityError:
             tx.rollback()
             app.logger.exception("commit refused by a database constraint")
-            return error_response(409, "conflict", "Someone else changed this at the same time. Please try again.")
+            return error_response(409, "conflict", _("Someone else changed this at the same time. Please try again."))
         return response
 
 

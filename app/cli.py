@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import logging
+from contextlib import contextmanager
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -21,11 +24,31 @@ def demo_load() -> None:
 
     if current_app.config["TMS_ENV"] == "production":
         raise click.ClickException("refusing to load demo accounts into a production database")
-    logins = demo_data.load()
-    tx.commit()
-    click.echo(f"Demo data loaded. Every demo login uses the password: {demo_data.DEMO_PASSWORD}")
+    with _messages_unlogged():
+        logins = demo_data.load()
+        tx.commit()  # jobs run inline after the commit: the passenger's ticket email
+    counts = demo_data.loaded()
+    click.echo(
+        "Demo data loaded: {companies} operators, {stations} stations, {routes} routes, {buses} buses, "
+        "{trips} trips, {tickets} tickets; {messages} SMS and emails to their passengers "
+        "(not shown here).".format(**counts)
+    )
+    click.echo(f"Sign in at {current_app.config['BASE_URL']}/login with the password {demo_data.DEMO_PASSWORD}:")
     for email, what in logins:
         click.echo(f"  {email:<24} {what}")
+
+
+@contextmanager
+def _messages_unlogged():
+    """The demo's sales send hundreds of tickets by SMS and email; in the embedded mode each is
+    written whole to the log, which buried the logins. Messages sent later are logged as usual."""
+    channels = logging.getLogger("app.notifications.channels")
+    level = channels.level
+    channels.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        channels.setLevel(level)
 
 
 @accounts.command("create-superadmin")

@@ -32,7 +32,7 @@ MESSAGE_DELIVERY = {
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for name in ["TMS_ENV", "JOBS_INLINE", "MESSAGES_LOG_ONLY", *PRODUCTION_ENV, *MESSAGE_DELIVERY]:
+    for name in ["TMS_ENV", "JOBS_INLINE", "MESSAGES_LOG_ONLY", "GUNICORN_BIND", *PRODUCTION_ENV, *MESSAGE_DELIVERY]:
         monkeypatch.delenv(name, raising=False)
     for name in [n for n in os.environ if n.startswith("TWILIO_")]:
         monkeypatch.delenv(name)
@@ -55,6 +55,26 @@ def test_embedded_default_uses_sqlite_fakeredis_and_inline_jobs(clean_env):
     app = create_app({"TMS_ENV": "development"})
     assert isinstance(app.extensions["redis"], fakeredis.FakeRedis)
     assert app.extensions["queues"]["high"].is_async is False
+
+
+@pytest.mark.parametrize(
+    ("bind", "links"),
+    [
+        (None, "http://127.0.0.1:8000"),
+        ("127.0.0.1:8123", "http://127.0.0.1:8123"),
+        ("0.0.0.0:9000", "http://127.0.0.1:9000"),
+        ("[::1]:8080", "http://[::1]:8080"),
+        ("localhost", "http://localhost:8000"),
+        ("unix:/run/tms.sock", "http://127.0.0.1:8000"),
+    ],
+)
+def test_links_point_where_make_run_serves_unless_base_url_says(clean_env, bind, links):
+    """make run on GUNICORN_BIND=127.0.0.1:8123 once emailed and texted links to port 8000."""
+    if bind is not None:
+        clean_env.setenv("GUNICORN_BIND", bind)
+    assert config.load()["BASE_URL"] == links
+    clean_env.setenv("BASE_URL", "https://tickets.example.rw/")
+    assert config.load()["BASE_URL"] == "https://tickets.example.rw"
 
 
 @pytest.mark.parametrize("missing", sorted(PRODUCTION_ENV))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -98,3 +99,18 @@ def test_the_demo_passenger_rides_with_the_demo_driver_soon_and_has_an_unread_me
     assert trip.driver.email == "driver@virunga.rw" and trip.status == "scheduled"
     assert utcnow() + timedelta(minutes=15) < trip.departs_at < utcnow() + timedelta(days=1)
     assert notifications.unread_count(passenger.id) == 1
+
+
+def test_make_run_prints_a_short_summary_with_the_logins_not_the_demo_messages(app, caplog):
+    """`flask demo load` used to bury the logins under ~450 logged SMS and emails."""
+    caplog.set_level(logging.INFO)
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) <= 12
+    assert lines[0].startswith("Demo data loaded: 3 operators, ")
+    assert f"Sign in at http://tms.test/login with the password {demo.DEMO_PASSWORD}:" in lines
+    assert all(any(line.split() and line.split()[0] == email for line in lines) for email in LANDINGS)
+    assert not [r for r in caplog.records if r.name.startswith("app.notifications.channels")]
+    # Messages sent once the demo is loaded are logged again (the sign-up and reset links).
+    assert logging.getLogger("app.notifications.channels").getEffectiveLevel() < logging.WARNING

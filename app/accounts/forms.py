@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, StringField, TelField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from app.accounts.rules import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, normalize_phone
 from app.core.forms import Form
 
-REQUIRED = "This field is required."
+REQUIRED = _l("This field is required.")
 
 
-def email_field(label: str = "Email") -> EmailField:
+def email_field(label: str | None = None) -> EmailField:
     return EmailField(
-        label,
+        label or _l("Email"),
         validators=[
             DataRequired(REQUIRED),
-            Length(max=254, message="Email addresses are at most 254 characters."),
-            Email("Enter an email address such as name@example.com.", check_deliverability=False),
+            Length(max=254, message=_l("Email addresses are at most 254 characters.")),
+            Email(_l("Enter an email address such as name@example.com."), check_deliverability=False),
         ],
         filters=[lambda v: v.strip().lower() if isinstance(v, str) else v],
         render_kw={"autocomplete": "email"},
@@ -32,7 +33,7 @@ def _new_password_field(label: str) -> PasswordField:
             Length(
                 min=PASSWORD_MIN_LENGTH,
                 max=PASSWORD_MAX_LENGTH,
-                message=f"Use {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters.",
+                message=_l("Use %(min)s to %(max)s characters.", min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH),
             ),
         ],
         render_kw={"autocomplete": "new-password"},
@@ -41,8 +42,8 @@ def _new_password_field(label: str) -> PasswordField:
 
 def _confirm_field(other: str) -> PasswordField:
     return PasswordField(
-        "Repeat the password",
-        validators=[DataRequired(REQUIRED), EqualTo(other, "The two passwords differ.")],
+        _l("Repeat the password"),
+        validators=[DataRequired(REQUIRED), EqualTo(other, _l("The two passwords differ."))],
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -60,8 +61,8 @@ class PhoneField(TelField):
 
 def name_field() -> StringField:
     return StringField(
-        "Full name",
-        validators=[DataRequired(REQUIRED), Length(max=120, message="Names are at most 120 characters.")],
+        _l("Full name"),
+        validators=[DataRequired(REQUIRED), Length(max=120, message=_l("Names are at most 120 characters."))],
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
         render_kw={"autocomplete": "name"},
     )
@@ -69,9 +70,9 @@ def name_field() -> StringField:
 
 def phone_field() -> PhoneField:
     return PhoneField(
-        "Mobile phone",
+        _l("Mobile phone"),
         validators=[Optional()],
-        description="For tickets by SMS. Example: 0788 123 456",
+        description=_l("For tickets by SMS. Example: 0788 123 456"),
         render_kw={"autocomplete": "tel"},
     )
 
@@ -79,8 +80,8 @@ def phone_field() -> PhoneField:
 class LoginForm(Form):
     email = email_field()
     password = PasswordField(
-        "Password",
-        validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX_LENGTH, message="That password is too long.")],
+        _l("Password"),
+        validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX_LENGTH, message=_l("That password is too long."))],
         render_kw={"autocomplete": "current-password"},
     )
 
@@ -89,7 +90,7 @@ class SignupForm(Form):
     name = name_field()
     email = email_field()
     phone = phone_field()
-    password = _new_password_field("Password")
+    password = _new_password_field(_l("Password"))
     confirm = _confirm_field("password")
 
 
@@ -98,17 +99,17 @@ class ForgotPasswordForm(Form):
 
 
 class ResetPasswordForm(Form):
-    password = _new_password_field("New password")
+    password = _new_password_field(_l("New password"))
     confirm = _confirm_field("password")
 
 
 class ChangePasswordForm(Form):
     current_password = PasswordField(
-        "Current password",
+        _l("Current password"),
         validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
-    password = _new_password_field("New password")
+    password = _new_password_field(_l("New password"))
     confirm = _confirm_field("password")
 
 
@@ -122,5 +123,5 @@ class NotificationChoicesForm(Form):
     """How a customer hears about their trips besides the portal's bell (no DataRequired: a
     required checkbox could not be left unticked)."""
 
-    notify_sms = BooleanField("Text me (SMS) about my trips")
-    notify_email = BooleanField("Email me about my trips")
+    notify_sms = BooleanField(_l("Text me (SMS) about my trips"))
+    notify_email = BooleanField(_l("Email me about my trips"))

@@ -24,6 +24,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
     name: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(16))  # E.164
+    # When a code texted to ``phone`` last came back (claiming guest tickets); a new phone clears it.
+    phone_verified_at: Mapped[datetime | None]
     password_hash: Mapped[str] = mapped_column(String(255))
     is_super_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 
 class Role(StrEnum):
     ADMIN = "admin"  # company admin: staff, money settings and everything a dispatcher does
@@ -15,9 +18,15 @@ class Role(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"admin": "Company admin", "dispatcher": "Dispatcher", "driver": "Driver", "agent": "Station agent"}[
-            self.value
-        ]
+        return str(ROLE_LABELS[self.value])
+
+
+ROLE_LABELS = {
+    "admin": _l("Company admin"),
+    "dispatcher": _l("Dispatcher"),
+    "driver": _l("Driver"),
+    "agent": _l("Station agent"),
+}
 
 
 CONSOLE_ROLES = frozenset({Role.ADMIN, Role.DISPATCHER})
@@ -35,13 +44,13 @@ def normalize_phone(raw: str, region: str = "RW") -> str:
 
     text = raw.strip()
     if len(text) > 32:
-        raise ValueError("That phone number is too long.")
+        raise ValueError(_("That phone number is too long."))
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise ValueError("Enter a phone number such as 0788 123 456 or +250 788 123 456.") from exc
+        raise ValueError(_("Enter a phone number such as 0788 123 456 or +250 788 123 456.")) from exc
     if not phonenumbers.is_valid_number(number):
-        raise ValueError("That is not a valid phone number.")
+        raise ValueError(_("That is not a valid phone number."))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, or_, update
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +21,7 @@ from app.accounts.models import SignupRequest, User, UserSession
 from app.accounts.queries import SessionFound, session_by_token_hash, user_by_email
 from app.accounts.rules import SESSION_TOUCH_SECONDS, SessionPolicy, device_summary
 from app.core.errors import DomainError, InvalidInput, RateLimited
+from app.core.i18n import DEFAULT_LANGUAGE, language_of, supported
 from app.core.security import Counter, fingerprint, issue_token
 from app.extensions import db
 from app.notifications import services as notifications
@@ -31,7 +34,7 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 RESET_SALT = "password-reset"
 DEVICE_SALT = "known-device"
 SIGNUP_SALT = "signup"
-LOCKED_OUT = (
+LOCKED_OUT = _l(
     "Too many attempts. Please wait a minute and try again, sign in from a browser you have used "
     "with TMS before, or reset your password."
 )
@@ -40,19 +43,19 @@ LOCKED_OUT = (
 class LoginRefused(DomainError):
     status = 401
     code = "login_refused"
-    message = "That email and password do not match an account."
+    message = _l("That email and password do not match an account.")
 
 
 class InvalidSignupLink(DomainError):
     status = 400
     code = "invalid_signup_link"
-    message = "This sign-up link has expired or was already used. If you confirmed it already, sign in."
+    message = _l("This sign-up link has expired or was already used. If you confirmed it already, sign in.")
 
 
 class InvalidResetLink(DomainError):
     status = 400
     code = "invalid_reset_link"
-    message = "This reset link has expired or was already used. Ask for a new one."
+    message = _l("This reset link has expired or was already used. Ask for a new one.")
 
 
 def hash_password(password: str) -> str:
@@ -105,13 +108,22 @@ def _known_device(device: str | None, user: User | None) -> str | None:
 
 
 def request_signup(
-    *, name: str, email: str, phone: str | None, password: str, browser: str, next_path: str | None, now: datetime
+    *,
+    name: str,
+    email: str,
+    phone: str | None,
+    password: str,
+    browser: str,
+    next_path: str | None,
+    now: datetime,
+    language: str | None = None,
 ) -> None:
     """Start a sign-up, answering the same whether or not the email has an account.
 
-    A new email gets a link that creates the account; an existing account's owner gets an email
-    saying someone tried, with sign-in and reset links. The password is hashed either way, so
-    both take the same time. ``browser`` is a random value kept in the signing-up browser."""
+        A new email gets a link that creates the account; an existing account's owner gets an email
+        saying someone tried, with sign-in and reset links. The password is hashed either way, so
+        both take the same time. ``browser`` is a random value kept in the signing-up browser; the
+    confirmation is written in ``language`` (the page's), a known owner's email in their own."""
     email = email.strip().lower()
     password_hash = hash_password(password)
     db.session.execute(delete(SignupRequest).where(SignupRequest.created_at < now - _signup_max_age()))
@@ -119,7 +131,10 @@ def request_signup(
     if owner is not None:
         if owner.is_enabled:
             _send_account_email(
-                "signup_existing", owner.email, {"user_id": owner.id, "name": owner.name}, user_id=owner.id
+                "signup_existing",
+                owner.email,
+                {"user_id": owner.id, "name": owner.name, "language": language_of(owner)},
+                user_id=owner.id,
             )
         return
     signup = SignupRequest(
@@ -133,7 +148,8 @@ def request_signup(
     )
     db.session.add(signup)
     db.session.flush()
-    _send_account_email("signup_confirmation", email, {"signup_id": signup.id, "name": signup.name})
+    context = {"signup_id": signup.id, "name": signup.name, "language": supported(language) or DEFAULT_LANGUAGE}
+    _send_account_email("signup_confirmation", email, context)
 
 
 def _send_account_email(kind: str, address: str, context: dict, user_id: int | None = None) -> None:
@@ -250,7 +266,9 @@ def update_profile(user: User, *, name: str, email: str, phone: str | None) -> U
     email = email.strip().lower()
     other = user_by_email(email)
     if other is not None and other.id != user.id:
-        raise InvalidInput(fields={"email": ["Another account already uses this email."]})
+        raise InvalidInput(fields={"email": [_("Another account already uses this email.")]})
+    if (phone or None) != user.phone:
+        user.phone_verified_at = None  # a new number is proven again before it claims anything
     user.name, user.email, user.phone = name.strip(), email, phone or None
     db.session.flush()
     return user
@@ -273,7 +291,7 @@ def update_notification_choices(user: User, *, sms: bool, email: bool) -> User:
 def change_password(user: User, *, current: str, new: str, keep: UserSession, now: datetime) -> User:
     """Set a new password; the browser that changed it stays signed in, every other one is not."""
     if not password_matches(user, current):
-        raise InvalidInput(fields={"current_password": ["That is not your current password."]})
+        raise InvalidInput(fields={"current_password": [_("That is not your current password.")]})
     user.password_hash = hash_password(new)
     end_sessions(user, now=now, keep=keep)
     return user
@@ -299,7 +317,8 @@ def request_password_reset(*, email: str) -> None:
     """Email a reset link if the account exists; say nothing either way."""
     user = user_by_email(email)
     if user is not None and user.is_enabled:
-        _send_account_email("password_reset", user.email, {"user_id": user.id, "name": user.name}, user_id=user.id)
+        context = {"user_id": user.id, "name": user.name, "language": language_of(user)}
+        _send_account_email("password_reset", user.email, context, user_id=user.id)
 
 
 def user_for_reset_token(token: str) -> User:
@@ -313,6 +332,15 @@ def user_for_reset_token(token: str) -> User:
     if user is None or not user.is_enabled or data.get("f") != fingerprint(user.password_hash):
         raise InvalidResetLink()
     return user
+
+
+def is_invitation(token: str) -> bool:
+    """Whether a (valid) password link is a new staff member's invitation, not a reset."""
+    try:
+        data = _serializer().loads(token, max_age=INVITATION_MAX_AGE_SECONDS)
+    except (SignatureExpired, BadSignature):
+        return False
+    return isinstance(data, dict) and bool(data.get("i"))
 
 
 def reset_password(*, token: str, password: str, now: datetime) -> User:

@@ -44,6 +44,14 @@ class Order(TimestampMixin, db.Model):
     channel: Mapped[str] = mapped_column(String(10), default="web")  # web, api, console, pos
     paid_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]  # an unpaid order gives its seats back then
+    # A guest's order (no account): the browser that placed it keeps ``guest_key`` in its session;
+    # the contact gets the tickets by SMS (and email) with a magic link, in ``language``. Claimed
+    # into an account, ``user_id`` is set and the contact stays as it was given.
+    guest_key: Mapped[str | None] = mapped_column(String(43), index=True)
+    contact_name: Mapped[str | None] = mapped_column(String(120))
+    contact_phone: Mapped[str | None] = mapped_column(String(16), index=True)  # E.164
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    language: Mapped[str | None] = mapped_column(String(5))
 
     user: Mapped[User | None] = relationship()
     tickets: Mapped[list[Ticket]] = relationship(back_populates="order", order_by="Ticket.id")
@@ -99,12 +107,15 @@ class Hold(TimestampMixin, db.Model):
         CheckConstraint("destination_position > origin_position", name="leg_range"),
         Index("ix_holds_status_expires_at", "status", "expires_at"),
         Index("ix_holds_user_id_status", "user_id", "status"),
+        Index("ix_holds_guest_key_status", "guest_key", "status"),
+        CheckConstraint("(user_id IS NULL) <> (guest_key IS NULL)", name="buyer"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(24), unique=True)  # unguessable; names the hold in URLs
     trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    guest_key: Mapped[str | None] = mapped_column(String(43))  # a guest's browser, else the user's
     origin_position: Mapped[int] = mapped_column(SmallInteger)
     destination_position: Mapped[int] = mapped_column(SmallInteger)
     seats: Mapped[list] = mapped_column(JSON)  # labels, in the order the buyer picked them
@@ -113,7 +124,7 @@ class Hold(TimestampMixin, db.Model):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
 
     trip: Mapped[Trip] = relationship()
-    user: Mapped[User] = relationship()
+    user: Mapped[User | None] = relationship()
     order: Mapped[Order | None] = relationship()
 
     @property
@@ -136,3 +147,19 @@ class SeatLeg(db.Model):
     leg: Mapped[int] = mapped_column(SmallInteger)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     hold_id: Mapped[int | None] = mapped_column(ForeignKey("holds.id", ondelete="CASCADE"), index=True)
+
+
+class GuestLink(TimestampMixin, db.Model):
+    """A magic link to a guest's order: the URL carries a signed ``<id>.<secret>``, the table only
+    the secret's SHA-256. It ends at ``expires_at`` (after the trip) or when revoked (by the guest,
+    or by sending a new link)."""
+
+    __tablename__ = "guest_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    order: Mapped[Order] = relationship()

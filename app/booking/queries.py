@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
@@ -211,10 +212,12 @@ def tickets_of(user_id: int) -> list[Ticket]:
 
 
 def order_for_user(user, code: str) -> Order:
-    """``user``'s own order ``code``; anyone else's is not found."""
-    order = db.session.scalar(select(Order).where(Order.code == code, Order.user_id == user.id))
+    """``user``'s own order ``code`` (a guest's, by their browser's key); anyone else's is not found."""
+    from app.booking.services.holds import owned_by
+
+    order = db.session.scalar(select(Order).where(Order.code == code, owned_by(Order, user)))
     if order is None:
-        raise NotFound("No such order.")
+        raise NotFound(_("No such order."))
     return order
 
 
@@ -227,7 +230,7 @@ def ticket_for_user(user, code: str) -> Ticket:
         .where(Ticket.code == code, Order.user_id == user.id, Ticket.status.in_(ISSUED_TICKET_STATUSES))
     )
     if ticket is None:
-        raise NotFound("No such ticket.")
+        raise NotFound(_("No such ticket."))
     return ticket
 
 
@@ -235,5 +238,5 @@ def order_for_company(company_ids, code: str) -> Order:
     """Order ``code`` if one of ``company_ids`` sold it: staff act on their own company's orders only."""
     order = db.session.scalar(select(Order).where(Order.code == code, Order.company_id.in_(list(company_ids))))
     if order is None:
-        raise NotFound("No such order in your company.")
+        raise NotFound(_("No such order in your company."))
     return order

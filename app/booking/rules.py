@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+
 ORDER_STATUSES = ("pending", "paid", "failed", "expired", "cancelled", "refunded", "partially_refunded")
 TICKET_STATUSES = ("pending", "paid", "cancelled", "expired")
 # Tickets that hold a seat: a pending one is being paid for, a paid one is sold.
@@ -10,6 +14,19 @@ ACTIVE_TICKET_STATUSES = ("pending", "paid")
 # shown). Pending and expired ones are only an order's lines, never a ticket page of their own.
 ISSUED_TICKET_STATUSES = ("paid", "cancelled")
 MAX_SEATS_PER_ORDER = 6
+# A ticket stays "upcoming" while its trip has not arrived: once the trip is marked arrived (or
+# cancelled) it is past whatever the clock says; a trip nobody marked arrived drops out this long
+# after the passenger's expected arrival.
+UNMARKED_ARRIVAL_GRACE = timedelta(hours=12)
+
+
+def is_upcoming(ticket_status: str, trip_status: str, arrives_at: datetime, now: datetime) -> bool:
+    """Whether a ticket belongs with the passenger's coming trips (``arrives_at``: at their stop)."""
+    if ticket_status != "paid" or trip_status in ("arrived", "cancelled"):
+        return False
+    return now < arrives_at + (UNMARKED_ARRIVAL_GRACE if trip_status == "departed" else timedelta(0))
+
+
 # A hold keeps seats for a buyer while they fill in names and pay; it ends released (the buyer
 # gave up), expired (time ran out) or converted (it became an order).
 HOLD_STATUSES = ("active", "released", "expired", "converted")
@@ -28,7 +45,7 @@ def search_problems(origin_id: int, destination_id: int, day, today) -> dict[str
     """What is wrong with a search, by field (origin, destination, date); empty when it can run."""
     problems = {}
     if origin_id == destination_id:
-        problems["destination"] = "Choose a destination other than where you leave from."
+        problems["destination"] = _("Choose a destination other than where you leave from.")
     if day < today:
-        problems["date"] = "Choose today or a later date."
+        problems["date"] = _("Choose today or a later date.")
     return problems

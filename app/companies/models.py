@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, SmallInteger, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    LargeBinary,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import TimestampMixin
@@ -38,6 +48,12 @@ class Company(TimestampMixin, db.Model):
     payment_providers: Mapped[list] = mapped_column(JSON, default=lambda: ["momo", "paypal", "sandbox"])
     # Passengers are reminded this long before departure; 0 sends no reminders.
     reminder_minutes: Mapped[int] = mapped_column(SmallInteger, default=60)
+    # The operator's brand on its pages and tickets: a colour (#rrggbb) and a logo, re-encoded as
+    # PNG when uploaded (companies.services.update_brand). The logo is loaded only when served;
+    # logo_version (a digest of it) names it in URLs, so browsers may cache each version for good.
+    brand_colour: Mapped[str | None] = mapped_column(String(7))
+    logo_png: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    logo_version: Mapped[str | None] = mapped_column(String(16))
 
     @property
     def is_active(self) -> bool:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from itertools import groupby
 
 from sqlalchemy import func, select
 
 from app.accounts.models import Membership
 from app.companies.models import Company, Station
+from app.companies.rules import Palette, palette
 from app.extensions import db
 
 
@@ -52,3 +55,47 @@ def search_stations(text: str, limit: int = 100) -> list[Station]:
         pattern = f"%{text.lower().replace('%', '').replace('_', '')}%"
         query = query.where(func.lower(Station.name).like(pattern) | func.lower(Station.city).like(pattern))
     return list(db.session.scalars(query.order_by(Station.city, Station.name).limit(limit)))
+
+
+@dataclass(frozen=True)
+class Brand:
+    """What pages and tickets show of an operator: its name, colour and logo."""
+
+    code: str
+    name: str
+    colour: str | None
+    logo_version: str | None
+
+    @property
+    def css_class(self) -> str:
+        """The class whose element takes the brand (served by ``portal.companies.stylesheet``)."""
+        return f"brand-{re.sub(r'[^a-z0-9-]', '-', self.code.lower())}" if self.colour else ""
+
+    @property
+    def palette(self) -> Palette | None:
+        return palette(self.colour) if self.colour else None
+
+
+def brand_of(company: Company) -> Brand:
+    return Brand(company.code, company.name, company.brand_colour, company.logo_version)
+
+
+_BRAND_COLUMNS = (Company.code, Company.name, Company.brand_colour, Company.logo_version)
+
+
+def brands_by_name() -> dict[str, Brand]:
+    """Every operator's brand by its name (a few dozen rows, never the logos)."""
+    return {row.name: Brand(*row) for row in db.session.execute(select(*_BRAND_COLUMNS))}
+
+
+def brand_by_code(code: str) -> Brand | None:
+    row = db.session.execute(select(*_BRAND_COLUMNS).where(Company.code == code)).first()
+    return Brand(*row) if row else None
+
+
+def logo_of(code: str) -> tuple[bytes, str] | None:
+    """A company's logo (PNG bytes) and its version, or None."""
+    row = db.session.execute(
+        select(Company.logo_png, Company.logo_version).where(Company.code == code, Company.logo_png.is_not(None))
+    ).first()
+    return (row[0], row[1]) if row else None

@@ -25,6 +25,7 @@ from datetime import date
 
 from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
+from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter, UnicodeConverter, ValidationError
 
 from app.core.errors import DomainError
@@ -45,7 +46,7 @@ LENIENT_ARGS = frozenset({"next"})  # accounts: an unsafe return address lands o
 class BadCharacters(DomainError):
     status = 400
     code = "bad_request"
-    message = "The address or the form holds control characters, which we cannot accept."
+    message = _l("The address or the form holds control characters, which we cannot accept.")
 
 
 class BodyTooDeep(DomainError):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from pydantic import BaseModel, ConfigDict
 from werkzeug.exceptions import HTTPException
@@ -15,52 +17,57 @@ log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
-    """A rule of the business refused the request. Subclasses name the rule."""
+    """A rule of the business refused the request. Subclasses name the rule.
+
+    Messages are for people, in the request's language: the class's own is marked with
+    ``lazy_gettext`` and read when the error is raised; a service passes its own with ``gettext``.
+    The JSON API's requests are always English (``core.i18n.select_language``), so machine
+    clients read the same sentences whatever their Accept-Language."""
 
     status = 409
     code = "conflict"
-    message = "This action conflicts with the current state."
+    message = _l("This action conflicts with the current state.")
 
     def __init__(self, message: str | None = None, *, fields: dict[str, list[str]] | None = None):
-        super().__init__(message or self.message)
-        self.message = message or self.message
-        self.fields = fields or {}
+        self.message = str(message or self.message)
+        super().__init__(self.message)
+        self.fields = {name: [str(text) for text in texts] for name, texts in (fields or {}).items()}
 
 
 class InvalidInput(DomainError):
     status = 422
     code = "invalid"
-    message = "Some fields need attention."
+    message = _l("Some fields need attention.")
 
 
 class UnsupportedMediaType(DomainError):
     status = 415
     code = "unsupported_media_type"
-    message = "Send the request body as JSON (Content-Type: application/json)."
+    message = "Send the request body as JSON (Content-Type: application/json)."  # the API only: English
 
 
 class NotAuthenticated(DomainError):
     status = 401
     code = "not_authenticated"
-    message = "Please sign in to continue."
+    message = _l("Please sign in to continue.")
 
 
 class Forbidden(DomainError):
     status = 403
     code = "forbidden"
-    message = "You do not have access to this page."
+    message = _l("You do not have access to this page.")
 
 
 class NotFound(DomainError):
     status = 404
     code = "not_found"
-    message = "We could not find that."
+    message = _l("We could not find that.")
 
 
 class RateLimited(DomainError):
     status = 429
     code = "rate_limited"
-    message = "Too many attempts. Please wait a minute and try again."
+    message = _l("Too many attempts. Please wait a minute and try again.")
 
     def __init__(self, message: str | None = None, *, retry_after: int = 60):
         super().__init__(message)
@@ -120,10 +127,10 @@ def _http(error: HTTPException) -> Response:
     tx.rollback()
     status = error.code or 500
     if isinstance(error, CSRFError):
-        return error_response(400, "csrf", "Your session expired. Reload the page and try again.")
+        return error_response(400, "csrf", _("Your session expired. Reload the page and try again."))
     if status < 500:
-        message = {404: "We could not find that page.", 405: "That action is not allowed here."}.get(
-            status, error.description or "Bad request."
+        message = {404: _("We could not find that page."), 405: _("That action is not allowed here.")}.get(
+            status, error.description or _("Bad request.")
         )
         return error_response(status, (error.name or "error").lower().replace(" ", "_"), message)
     return _server_error(error)
@@ -132,7 +139,7 @@ def _http(error: HTTPException) -> Response:
 def _server_error(error: Exception) -> Response:
     tx.rollback()
     log.exception("unhandled error on %s %s", request.method, request.path, exc_info=error)
-    return error_response(500, "server_error", "Something went wrong on our side. Please try again.")
+    return error_response(500, "server_error", _("Something went wrong on our side. Please try again."))
 
 
 def init_app(app: Flask) -> None:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from babel.numbers import format_decimal
 from flask import Flask, current_app, has_request_context, request
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
 
 from app.extensions import babel
@@ -54,8 +54,10 @@ def supported(code: str | None) -> str | None:
 
 
 def select_language() -> str:
-    """Flask-Babel's locale selector: the account, then the switcher, then the browser."""
-    if not has_request_context():
+    """Flask-Babel's locale selector: the account, then the switcher, then the browser. The JSON
+    API (devices, partners, trackers) always gets English: its error bodies are read by programs
+    and by the developers who write them, whatever the Accept-Language of the library they use."""
+    if not has_request_context() or _is_api():
         return DEFAULT_LANGUAGE
     if current_user and current_user.is_authenticated and supported(getattr(current_user, "language", None)):
         return current_user.language
@@ -65,9 +67,30 @@ def select_language() -> str:
     return request.accept_languages.best_match(list(LANGUAGES)) or DEFAULT_LANGUAGE
 
 
+def _is_api() -> bool:
+    return request.path.startswith("/api/") or request.blueprints[-1:] == ["api"]
+
+
 def language_of(person) -> str:
     """The language to write to ``person`` (a user, a guest contact, anything with ``language``)."""
     return supported(getattr(person, "language", None)) or DEFAULT_LANGUAGE
+
+
+def translated(text: str | None) -> str | None:
+    """Text kept as written, in the current language when it is one of ours (marked with ``N_``);
+    anything else (a provider's own words) as it is. Plain text, so templates still escape it."""
+    return get_translations().gettext(text) if text else text
+
+
+def N_(message: str) -> str:
+    """gettext's name for "extract for translation, translate where it is shown": for text kept as
+    written (a payment's failure reason on record) and shown later with ``_(text)``."""
+    return message
+
+
+def N_plural(singular: str, plural: str) -> str:
+    """``N_`` for a message with a plural (``make messages`` passes the keyword to pybabel)."""
+    return singular
 
 
 def cldr_pattern(strftime: str) -> str:
@@ -115,6 +138,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["translated"] = translated
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["current_language"] = current_language
 

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from flask import Response, current_app, request
+from flask_babel import lazy_gettext as _l
 from simple_websocket import ConnectionClosed, Server
 from wsproto.events import TextMessage
 from wsproto.frame_protocol import CloseReason
@@ -59,13 +60,13 @@ class NotAWebsocket(DomainError):
 
 class TooManySockets(RateLimited):
     code = "too_many_sockets"
-    message = "Too many live connections are open from here. Close another tab showing a live map and try again."
+    message = _l("Too many live connections are open from here. Close another tab showing a live map and try again.")
 
 
 class SocketsFull(DomainError):
     status = 503
     code = "sockets_full"
-    message = "Live updates are busy right now; the page will try again shortly."
+    message = _l("Live updates are busy right now; the page will try again shortly.")
     retry_after = 5
 
 

@@ -6,15 +6,18 @@ Loading twice changes nothing: rows are matched on their natural keys.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.accounts.models import Membership, User
 from app.accounts.rules import Role
 from app.accounts.services import hash_password
+from app.booking.models import Ticket
 from app.companies.models import Company, Station
 from app.core.models import utcnow
 from app.demo import fleet
 from app.extensions import db
+from app.fleet.models import Bus, Route, Trip
+from app.notifications.models import Notification
 
 DEMO_PASSWORD = "kigali-demo-2026"  # noqa: S105  (printed by make run; refused in production)
 
@@ -98,3 +101,20 @@ def load() -> list[tuple[str, str]]:
     driver = db.session.scalar(select(User).where(User.email == "driver@virunga.rw"))
     fleet.passenger_booking(passenger, driver, companies["virunga-express"], utcnow())
     return logins
+
+
+def loaded() -> dict[str, int]:
+    """How much demo data there is, for ``flask demo load``'s summary."""
+    models = {
+        "companies": Company,
+        "stations": Station,
+        "routes": Route,
+        "buses": Bus,
+        "trips": Trip,
+        "tickets": Ticket,
+    }
+    counts = {name: db.session.scalar(select(func.count()).select_from(model)) for name, model in models.items()}
+    counts["messages"] = db.session.scalar(
+        select(func.count()).select_from(Notification).where(Notification.channel.in_(("sms", "email")))
+    )
+    return counts

@@ -4,6 +4,9 @@ drivers, so another company's id is simply "not a valid choice"."""
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from wtforms import (
     BooleanField,
     DateField,
@@ -19,11 +22,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.core.forms import Form
-from app.fleet.rules import SEAT_CLASS_LABELS, TRIP_STATUSES, WEEKDAY_NAMES
+from app.core.forms import Form, choices
+from app.fleet.rules import BUS_STATUS_LABELS, SEAT_CLASS_LABELS, STATUS_LABELS, TRIP_STATUSES, WEEKDAY_NAMES
 
-REQUIRED = "This field is required."
-CANCEL_REASON = "Say why the trip is cancelled; passengers will read it."
+REQUIRED = _l("This field is required.")
+CANCEL_REASON = _l("Say why the trip is cancelled; passengers will read it.")
 
 
 def optional_id(value):
@@ -46,13 +49,14 @@ class TimeField(_TimeField):
 def bus_choices(buses) -> list[SelectChoice]:
     def describe(bus) -> str:
         vip = bus.seats_of_class("vip")
-        return f"{bus.plate} · {bus.capacity} seats" + (f" ({vip} {SEAT_CLASS_LABELS['vip']})" if vip else "")
+        text = ngettext("%(plate)s · %(num)s seat", "%(plate)s · %(num)s seats", bus.capacity, plate=bus.plate)
+        return text + (f" ({vip} {SEAT_CLASS_LABELS['vip']})" if vip else "")
 
-    return [SelectChoice("", "No bus yet")] + [SelectChoice(str(bus.id), describe(bus)) for bus in buses]
+    return [SelectChoice("", _("No bus yet"))] + [SelectChoice(str(bus.id), describe(bus)) for bus in buses]
 
 
 def driver_choices(drivers) -> list[SelectChoice]:
-    return [SelectChoice("", "No driver yet")] + [SelectChoice(str(d.id), d.name) for d in drivers]
+    return [SelectChoice("", _("No driver yet"))] + [SelectChoice(str(d.id), d.name) for d in drivers]
 
 
 def swap_choices(buses) -> list[SelectChoice]:
@@ -77,53 +81,57 @@ class WeekdaysField(SelectMultipleField):
 
 
 class TimetableForm(_Assignment, Form):
-    route_id = SelectField("Route", coerce=int, validators=[InputRequired("Choose a route.")])
-    departure_time = TimeField("Departure (local time)", validators=[InputRequired("Enter the time, e.g. 07:30.")])
+    route_id = SelectField(_l("Route"), coerce=int, validators=[InputRequired(_l("Choose a route."))])
+    departure_time = TimeField(
+        _l("Departure (local time)"), validators=[InputRequired(_l("Enter the time, e.g. 07:30."))]
+    )
     weekdays = WeekdaysField(
-        "Days of the week",
+        _l("Days of the week"),
         coerce=int,
         choices=[SelectChoice(str(day), name) for day, name in enumerate(WEEKDAY_NAMES)],
     )
-    bus_id = SelectField("Bus", coerce=optional_id, validators=[Optional()])
-    driver_id = SelectField("Driver", coerce=optional_id, validators=[Optional()])
-    valid_from = DateField("Runs from", validators=[InputRequired("Choose the first day.")])
-    valid_to = DateField("Until (optional)", validators=[Optional()])
-    is_active = BooleanField("Active: generate trips from this timetable", default=True)
+    bus_id = SelectField(_l("Bus"), coerce=optional_id, validators=[Optional()])
+    driver_id = SelectField(_l("Driver"), coerce=optional_id, validators=[Optional()])
+    valid_from = DateField(_l("Runs from"), validators=[InputRequired(_l("Choose the first day."))])
+    valid_to = DateField(_l("Until (optional)"), validators=[Optional()])
+    is_active = BooleanField(_l("Active: generate trips from this timetable"), default=True)
 
     def validate_weekdays(self, field) -> None:
         # Not DataRequired: its "required" flag would make a browser demand every checkbox.
         if not field.data:
-            raise ValidationError("Pick at least one day of the week.")
+            raise ValidationError(_("Pick at least one day of the week."))
 
 
 class TripForm(_Assignment, Form):
-    route_id = SelectField("Route", coerce=int, validators=[InputRequired("Choose a route.")])
-    day = DateField("Date", validators=[InputRequired("Choose the date.")])
-    departure = TimeField("Departure (local time)", validators=[InputRequired("Enter the time, e.g. 07:30.")])
-    bus_id = SelectField("Bus", coerce=optional_id, validators=[Optional()])
-    driver_id = SelectField("Driver", coerce=optional_id, validators=[Optional()])
+    route_id = SelectField(_l("Route"), coerce=int, validators=[InputRequired(_l("Choose a route."))])
+    day = DateField(_l("Date"), validators=[InputRequired(_l("Choose the date."))])
+    departure = TimeField(_l("Departure (local time)"), validators=[InputRequired(_l("Enter the time, e.g. 07:30."))])
+    bus_id = SelectField(_l("Bus"), coerce=optional_id, validators=[Optional()])
+    driver_id = SelectField(_l("Driver"), coerce=optional_id, validators=[Optional()])
 
 
 class AssignForm(_Assignment, Form):
-    bus_id = SelectField("Bus", coerce=optional_id, validators=[Optional()])
-    driver_id = SelectField("Driver", coerce=optional_id, validators=[Optional()])
+    bus_id = SelectField(_l("Bus"), coerce=optional_id, validators=[Optional()])
+    driver_id = SelectField(_l("Driver"), coerce=optional_id, validators=[Optional()])
 
 
 class StatusForm(Form):
     # Every status is a valid choice: the status table in fleet.rules says which moves are allowed,
     # and the service explains a refusal in words.
-    status = SelectField("New status", choices=[SelectChoice(s.value, s.label) for s in TRIP_STATUSES])
+    status = SelectField(
+        _l("New status"), choices=[SelectChoice(s.value, STATUS_LABELS[s.value]) for s in TRIP_STATUSES]
+    )
 
 
 class DelayForm(Form):
-    day = DateField("New departure date", validators=[InputRequired("Choose the date.")])
-    new_departure = TimeField("New departure time", validators=[InputRequired("Enter the time, e.g. 09:15.")])
+    day = DateField(_l("New departure date"), validators=[InputRequired(_l("Choose the date."))])
+    new_departure = TimeField(_l("New departure time"), validators=[InputRequired(_l("Enter the time, e.g. 09:15."))])
     reason = StringField(
-        "Reason (passengers see it)",
+        _l("Reason (passengers see it)"),
         id="delay-reason",
         validators=[
-            DataRequired("Say why the trip is late."),
-            Length(max=200, message="Keep it under 200 characters."),
+            DataRequired(_l("Say why the trip is late.")),
+            Length(max=200, message=_l("Keep it under 200 characters.")),
         ],
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
     )
@@ -131,38 +139,38 @@ class DelayForm(Form):
 
 class CancelForm(Form):
     reason = TextAreaField(
-        "Why is the trip cancelled? (passengers see it)",
+        _l("Why is the trip cancelled? (passengers see it)"),
         id="cancel-reason",
-        validators=[DataRequired(CANCEL_REASON), Length(max=500, message="Keep it under 500 characters.")],
+        validators=[DataRequired(CANCEL_REASON), Length(max=500, message=_l("Keep it under 500 characters."))],
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
     )
 
 
 class SwapForm(Form):
     bus_id = RadioField(
-        "Replacement bus",
+        _l("Replacement bus"),
         coerce=optional_id,
         validate_choice=False,
-        validators=[InputRequired("Choose the replacement bus.")],
+        validators=[InputRequired(_l("Choose the replacement bus."))],
     )
 
     def validate_bus_id(self, field) -> None:
         if field.data not in {optional_id(choice.value) for choice in field.choices}:
-            raise ValidationError("Choose one of the buses listed.")
+            raise ValidationError(_("Choose one of the buses listed."))
 
 
 class BusForm(Form):
     plate = StringField(
-        "Plate",
-        validators=[DataRequired(REQUIRED), Length(max=20, message="Plates are short, such as RAD 123A.")],
+        _l("Plate"),
+        validators=[DataRequired(REQUIRED), Length(max=20, message=_l("Plates are short, such as RAD 123A."))],
         render_kw={"autocapitalize": "characters", "placeholder": "RAD 123A"},
     )
-    model = StringField("Make and model", validators=[Optional(), Length(max=80)])
-    status = SelectField("Status", choices={"active": "Active", "maintenance": "In maintenance", "retired": "Retired"})
+    model = StringField(_l("Make and model"), validators=[Optional(), Length(max=80)])
+    status = SelectField(_l("Status"), choices=choices(BUS_STATUS_LABELS))
     layout = TextAreaField(
-        "Seat layout",
-        validators=[DataRequired("Draw the seats, or generate a layout below."), Length(max=4000)],
-        description=(
+        _l("Seat layout"),
+        validators=[DataRequired(_l("Draw the seats, or generate a layout below.")), Length(max=4000)],
+        description=_l(
             "One line per row from the front; “_” is the aisle or an empty place; add * after a VIP seat. "
             "Example: 1A* 1B* _ 1C* 1D*"
         ),
@@ -172,15 +180,15 @@ class BusForm(Form):
 
 class TrackerForm(Form):
     device_id = StringField(
-        "Device id",
-        validators=[DataRequired(REQUIRED), Length(max=64, message="Device ids have at most 64 characters.")],
-        description="As set in the tracker, or Traccar Client's “Device identifier”.",
+        _l("Device id"),
+        validators=[DataRequired(REQUIRED), Length(max=64, message=_l("Device ids have at most 64 characters."))],
+        description=_l("As set in the tracker, or Traccar Client's “Device identifier”."),
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
     label = StringField(
-        "Label",
+        _l("Label"),
         validators=[Optional(), Length(max=80)],
-        description="Optional, such as “Dashboard unit” or “Spare phone”.",
+        description=_l("Optional, such as “Dashboard unit” or “Spare phone”."),
     )
 
 
@@ -188,23 +196,23 @@ class LayoutGeneratorForm(Form):
     class Meta:
         csrf = False  # only computes text for the editor; saves nothing
 
-    rows = IntegerField("Rows", default=12, validators=[InputRequired(), NumberRange(1, 30)])
-    left = IntegerField("Seats left of the aisle", default=2, validators=[InputRequired(), NumberRange(0, 4)])
-    right = IntegerField("Seats right of the aisle", default=2, validators=[InputRequired(), NumberRange(0, 4)])
-    vip_rows = IntegerField("VIP rows at the front", default=0, validators=[InputRequired(), NumberRange(0, 30)])
-    back_row_full = BooleanField("Full back bench", default=True)
+    rows = IntegerField(_l("Rows"), default=12, validators=[InputRequired(), NumberRange(1, 30)])
+    left = IntegerField(_l("Seats left of the aisle"), default=2, validators=[InputRequired(), NumberRange(0, 4)])
+    right = IntegerField(_l("Seats right of the aisle"), default=2, validators=[InputRequired(), NumberRange(0, 4)])
+    vip_rows = IntegerField(_l("VIP rows at the front"), default=0, validators=[InputRequired(), NumberRange(0, 30)])
+    back_row_full = BooleanField(_l("Full back bench"), default=True)
 
 
 class RouteForm(Form):
     name = StringField(
-        "Name",
-        validators=[DataRequired(REQUIRED), Length(max=120, message="At most 120 characters.")],
+        _l("Name"),
+        validators=[DataRequired(REQUIRED), Length(max=120, message=_l("At most 120 characters."))],
         render_kw={"placeholder": "Kigali – Huye"},
     )
     vip_markup_percent = IntegerField(
-        "VIP markup (%)",
+        _l("VIP markup (%)"),
         default=50,
-        validators=[InputRequired("Enter a percentage."), NumberRange(0, 500, "Between 0 and 500.")],
-        description="Default VIP fare = standard fare + this percentage.",
+        validators=[InputRequired(_l("Enter a percentage.")), NumberRange(0, 500, _l("Between 0 and 500."))],
+        description=_l("Default VIP fare = standard fare + this percentage."),
     )
-    is_active = BooleanField("On sale", default=True)
+    is_active = BooleanField(_l("On sale"), default=True)

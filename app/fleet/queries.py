@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
@@ -87,7 +88,7 @@ def drivers_of(company: Company) -> list[User]:
 def driver_of_company(company: Company, user_id: int) -> User:
     driver = next((d for d in drivers_of(company) if d.id == user_id), None)
     if driver is None:
-        raise NotFound("No active driver of this company has that id.")
+        raise NotFound(_("No active driver of this company has that id."))
     return driver
 
 
@@ -141,6 +142,21 @@ def overlapping_trip(trip: Trip, *, bus_id: int | None = None, driver_id: int | 
             Trip.departs_at < trip.arrives_at,
             Trip.arrives_at > trip.departs_at,
         )
+        .limit(1)
+    )
+
+
+def driver_trip_between(driver_id: int, start: datetime, end: datetime) -> Trip | None:
+    """The driver's live trip whose time range meets [start, end), if any."""
+    return db.session.scalar(
+        select(Trip)
+        .where(
+            Trip.driver_id == driver_id,
+            Trip.status != TripStatus.CANCELLED,
+            Trip.departs_at < end,
+            Trip.arrives_at > start,
+        )
+        .order_by(Trip.departs_at)
         .limit(1)
     )
 

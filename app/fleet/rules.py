@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 
 class TripStatus(StrEnum):
@@ -16,9 +20,16 @@ class TripStatus(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return str(STATUS_LABELS[self.value])
 
 
+STATUS_LABELS = {
+    "scheduled": _l("Scheduled"),
+    "boarding": _l("Boarding"),
+    "departed": _l("Departed"),
+    "arrived": _l("Arrived"),
+    "cancelled": _l("Cancelled"),
+}
 TRIP_STATUSES = tuple(TripStatus)
 
 # The one table of what a trip may become next. Nothing else moves a trip's status.
@@ -29,6 +40,21 @@ TRANSITIONS: dict[TripStatus, frozenset[TripStatus]] = {
     TripStatus.ARRIVED: frozenset(),
     TripStatus.CANCELLED: frozenset(),
 }
+
+# How early a trip may move on, before its (possibly delayed) departure time: boarding opens two
+# hours ahead, and a bus leaves at most half an hour early (passengers wait at the later stops at
+# their times). Arrival follows departure in the table, so a trip cannot end hours ahead either.
+EARLIEST_BEFORE_DEPARTURE: dict[TripStatus, timedelta] = {
+    TripStatus.BOARDING: timedelta(hours=2),
+    TripStatus.DEPARTED: timedelta(minutes=30),
+}
+
+
+def earliest(target: str, departs_at: datetime) -> datetime | None:
+    """The first moment a trip leaving at ``departs_at`` may become ``target`` (None: any time)."""
+    ahead = EARLIEST_BEFORE_DEPARTURE.get(TripStatus(target))
+    return None if ahead is None else departs_at - ahead
+
 
 # Once a bus has left, or the trip is over, nothing about it may be edited any more.
 EDITABLE = frozenset({TripStatus.SCHEDULED, TripStatus.BOARDING})
@@ -44,20 +70,31 @@ def transition_refusal(current: str, target: str) -> str:
     """The sentence a dispatcher reads when a move is not allowed."""
     current, target = TripStatus(current), TripStatus(target)
     if current == target:
-        return f"The trip is already {current.value}."
+        return _("The trip is already %(status)s.", status=_word(current))
     if not TRANSITIONS[current]:
-        return f"The trip is {current.value}; its status can no longer change."
-    allowed = " or ".join(sorted(s.value for s in TRANSITIONS[current]))
-    return f"A {current.value} trip can only become {allowed}, not {target.value}."
+        return _("The trip is %(status)s; its status can no longer change.", status=_word(current))
+    allowed = _(" or ").join(_word(s) for s in sorted(TRANSITIONS[current]))
+    return _(
+        "A %(current)s trip can only become %(allowed)s, not %(target)s.",
+        current=_word(current),
+        allowed=allowed,
+        target=_word(target),
+    )
 
 
 def not_editable_reason(status: str) -> str:
-    return f"The trip is {TripStatus(status).value} and can no longer be changed."
+    return _("The trip is %(status)s and can no longer be changed.", status=_word(TripStatus(status)))
+
+
+def _word(status: TripStatus) -> str:
+    """A status inside a sentence: "departed", "yagiye", "parti"."""
+    return status.label.lower()
 
 
 BUS_STATUSES = ("active", "maintenance", "retired")
+BUS_STATUS_LABELS = {"active": _l("Active"), "maintenance": _l("In maintenance"), "retired": _l("Retired")}
 SEAT_CLASSES = ("standard", "vip")
-SEAT_CLASS_LABELS = {"standard": "Standard", "vip": "VIP"}
+SEAT_CLASS_LABELS = {"standard": _l("Standard"), "vip": _l("VIP")}
 
 # Rwandan plates: two or three letters, three digits, one letter ("RAD 123A", "RAB123B");
 # government, police and diplomatic series ("GR 123A", "RNP 123A", "IT 123 RW") are rare on buses.
@@ -69,7 +106,7 @@ def normalize_plate(raw: str) -> str:
     text = re.sub(r"[\s-]+", "", (raw or "").upper())
     match = PLATE.match(text)
     if not match:
-        raise ValueError("Enter a plate such as RAD 123A.")
+        raise ValueError(_("Enter a plate such as RAD 123A."))
     letters, digits, suffix = match.groups()
     return f"{letters} {digits}{suffix}"
 
@@ -105,26 +142,44 @@ def parse_layout(text: str) -> list[SeatSpec]:
     seen: dict[str, int] = {}
     lines = [line for line in (text or "").strip().splitlines() if line.strip()]
     if not lines:
-        raise LayoutError("Draw at least one row of seats.")
+        raise LayoutError(_("Draw at least one row of seats."))
     if len(lines) > MAX_ROWS:
-        raise LayoutError(f"A bus has at most {MAX_ROWS} rows.")
+        raise LayoutError(_("A bus has at most %(most)s rows.", most=MAX_ROWS))
     for row, line in enumerate(lines, start=1):
         cells = line.split()
         if len(cells) > MAX_COLUMNS:
-            raise LayoutError(f"Row {row} has {len(cells)} places; a bus row has at most {MAX_COLUMNS}.")
+            raise LayoutError(
+                _(
+                    "Row %(row)s has %(count)s places; a bus row has at most %(most)s.",
+                    row=row,
+                    count=len(cells),
+                    most=MAX_COLUMNS,
+                )
+            )
         for column, cell in enumerate(cells, start=1):
             if cell == "_":
                 continue
             vip = cell.endswith("*")
             label = cell.rstrip("*").upper()
             if not LABEL.match(label):
-                raise LayoutError(f"Row {row}: “{cell}” is not a seat label (letters and digits, up to 5).")
+                raise LayoutError(
+                    _("Row %(row)s: “%(cell)s” is not a seat label (letters and digits, up to 5).", row=row, cell=cell)
+                )
             if label in seen:
-                raise LayoutError(f"Seat {label} appears twice (rows {seen[label]} and {row}).")
+                if seen[label] == row:
+                    raise LayoutError(_("Seat %(label)s appears twice in row %(row)d.", label=label, row=row))
+                raise LayoutError(
+                    _(
+                        "Seat %(label)s appears twice (rows %(first)d and %(row)d).",
+                        label=label,
+                        first=seen[label],
+                        row=row,
+                    )
+                )
             seen[label] = row
             seats.append(SeatSpec(label, row, column, "vip" if vip else "standard"))
     if not seats:
-        raise LayoutError("The layout has no seats.")
+        raise LayoutError(_("The layout has no seats."))
     return seats
 
 
@@ -145,7 +200,7 @@ def generate_layout(rows: int, left: int, right: int, vip_rows: int = 0, back_ro
     """A standard coach: ``left`` seats, the aisle, ``right`` seats per row, labelled 1A, 1B...;
     the first ``vip_rows`` rows VIP; optionally a back bench that fills the aisle."""
     if not (1 <= rows <= MAX_ROWS) or left < 0 or right < 0 or not (1 <= left + right <= MAX_COLUMNS - 1):
-        raise LayoutError("Choose 1 to 30 rows and 1 to 7 seats per row.")
+        raise LayoutError(_("Choose 1 to 30 rows and 1 to 7 seats per row."))
     letters = "ABCDEFGH"
     lines = []
     for row in range(1, rows + 1):
@@ -160,7 +215,7 @@ def generate_layout(rows: int, left: int, right: int, vip_rows: int = 0, back_ro
 
 # --- Weekdays -------------------------------------------------------------------------------
 
-WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+WEEKDAY_NAMES = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 
 
 def weekdays_mask(days) -> int:
@@ -169,7 +224,7 @@ def weekdays_mask(days) -> int:
 
 def weekdays_label(mask: int) -> str:
     if mask == 127:
-        return "Every day"
+        return _("Every day")
     if mask == 31:
-        return "Mon–Fri"
-    return ", ".join(name for i, name in enumerate(WEEKDAY_NAMES) if mask & (1 << i))
+        return _("Mon–Fri")
+    return ", ".join(str(name) for i, name in enumerate(WEEKDAY_NAMES) if mask & (1 << i))

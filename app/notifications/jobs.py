@@ -3,8 +3,7 @@ boarding reminder scan and the sweep that resends what was lost. All on the ``hi
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -12,6 +11,7 @@ from app.accounts.models import User
 from app.booking.models import Order, Ticket
 from app.core import events
 from app.core.events import Event
+from app.core.i18n import language_of, supported
 from app.core.jobs import enqueue, job
 from app.core.models import utcnow
 from app.extensions import db
@@ -44,18 +44,17 @@ def send_due() -> int:
 # --- Who hears about what ----------------------------------------------------------------------
 
 
-def _local(moment: datetime, company) -> str:
-    return moment.astimezone(ZoneInfo(company.timezone)).strftime("%a %d %b %H:%M")
-
-
 def trip_context(trip: Trip) -> dict:
+    """What a trip's messages say about it; times are kept as instants and written in each
+    recipient's language when the message is rendered (``messages.render``)."""
     company = trip.route.company
     return {
         "company": company.name,
         "company_phone": company.phone,
         "route": trip.route.name,
         "trip_id": trip.id,
-        "departs": _local(trip.departs_at, company),
+        "departs_at": trip.departs_at.isoformat(),
+        "timezone": company.timezone,
         "plate": trip.bus.plate if trip.bus else None,
     }
 
@@ -69,7 +68,7 @@ def ticket_context(ticket: Ticket) -> dict:
         "passenger": ticket.passenger_name,
         "origin": ticket.origin.name,
         "destination": ticket.destination.name,
-        "boards": _local(trip.time_at(ticket.origin_position), trip.route.company),
+        "boards_at": trip.time_at(ticket.origin_position).isoformat(),
         "price": ticket.price,
         "currency": ticket.currency,
         "refund": ticket.refund_amount,
@@ -89,7 +88,11 @@ def audience(
     def add(channel: str, address: str, user: User | None, ticket: Ticket) -> None:
         groups.setdefault((channel, address), (user, []))[1].append(ticket)
 
+    guests: dict[int, list[Ticket]] = {}
     for ticket in tickets:
+        if ticket.order.user is None and ticket.order.contact_phone:
+            guests.setdefault(ticket.order_id, []).append(ticket)  # a guest's: to the contact, below
+            continue
         buyer = ticket.order.user
         phone = (
             (buyer.phone if buyer else None)
@@ -103,11 +106,16 @@ def audience(
             if buyer.notify_email:
                 add("email", buyer.email, buyer, ticket)
             add("inbox", f"user:{buyer.id}", buyer, ticket)
-    outgoing = []
+    outgoing = [item for held in guests.values() for item in _to_guest(kind, source, held, context, extra)]
     for (channel, address), (user, held) in groups.items():
         orders = {ticket.order for ticket in held}
         order = orders.pop() if len(orders) == 1 else None
-        values = {**context, "tickets": [ticket_context(t) for t in held], "name": _first_name(user, held)}
+        values = {
+            **context,
+            "tickets": [ticket_context(t) for t in held],
+            "name": _first_name(user, held),
+            "language": _language(user, held[0]),
+        }
         if order is not None:
             values["order_code"] = order.code
         if extra is not None:
@@ -129,6 +137,46 @@ def audience(
             )
         )
     return outgoing
+
+
+def _language(user: User | None, ticket: Ticket) -> str:
+    """The recipient's language: the account's; for a passenger's own phone, the language the
+    booking was made in (a guest's order keeps it), else the buyer's."""
+    if user is not None:
+        return language_of(user)
+    order = ticket.order
+    return supported(getattr(order, "language", None)) or language_of(order.user)
+
+
+def _to_guest(kind: str, source: str, held: list[Ticket], context: dict, extra) -> list[Outgoing]:
+    """A guest's order: its contact hears about all of its tickets, by SMS and (if given) email, in
+    the contact's language, with a magic link to the order made when each message is sent."""
+    order = held[0].order
+    values = {
+        **context,
+        "tickets": [ticket_context(t) for t in held],
+        "name": (order.contact_name or "").split(" ")[0],
+        "order_code": order.code,
+        "guest_order_id": order.id,  # messages.render makes the link: it is never stored
+        "language": order.language,
+        "link": "",
+    }
+    if extra is not None:
+        values.update(extra(held))
+    channels = [("sms", order.contact_phone)] + ([("email", order.contact_email)] if order.contact_email else [])
+    return [
+        Outgoing(
+            kind=kind,
+            source=source,
+            channel=channel,
+            address=address,
+            context=values,
+            company_id=order.company_id,
+            trip_id=held[0].trip_id,
+            order_id=order.id,
+        )
+        for channel, address in channels
+    ]
 
 
 def _first_name(user: User | None, tickets: list[Ticket]) -> str:
@@ -175,8 +223,41 @@ def on_payment_failed(event: Event) -> None:
     tickets = list(order.tickets)
     outgoing = audience("payment_failed", f"payment{event.payload['payment_id']}", tickets, context, buyers_only=True)
     for item in outgoing:
+        item.context.pop("guest_order_id", None)  # paying goes on in the guest's own browser
         item.link = item.context["link"] = f"/orders/{order.code}"
     queue(outgoing)
+
+
+@events.subscribe("guest.link_requested")
+def on_guest_link_requested(event: Event) -> None:
+    """A guest asked for a new link to their order (the old ones were revoked)."""
+    order = db.session.get(Order, event.payload["order_id"])
+    if order is None or not order.contact_phone:
+        return
+    tickets = [t for t in order.tickets if t.status in ("paid", "cancelled")]
+    if tickets:
+        queue(_to_guest("ticket_link", f"event{event.id}", tickets, trip_context(tickets[0].trip), None))
+
+
+@events.subscribe("account.phone_code_requested")
+def on_phone_code_requested(event: Event) -> None:
+    """A code to prove an account's phone (claiming guest tickets); made when the SMS is sent."""
+    user = db.session.get(User, event.payload["user_id"])
+    if user is None or user.phone != event.payload["phone"]:
+        return
+    context = {"user_id": user.id, "phone": user.phone, "language": user.language}
+    queue(
+        [
+            Outgoing(
+                kind="claim_code",
+                source=f"event{event.id}",
+                channel="sms",
+                address=user.phone,
+                context=context,
+                user_id=user.id,
+            )
+        ]
+    )
 
 
 @events.subscribe("trip.delayed")

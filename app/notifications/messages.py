@@ -4,18 +4,27 @@
   plain-text email); SMS and portal texts are folded onto one line, and kept to one SMS where they can;
 - ``notifications/<kind>.html`` is the HTML email.
 
-A record's ``context`` is what the event knew (frozen when it happened). What must not be stored
-(password-reset and sign-up links) or is heavy (ticket PDFs) is made here, at sending time.
+A record's ``context`` is what the event knew (frozen when it happened), with the recipient's
+``language`` and the times as UTC instants (``departs_at``, each ticket's ``boards_at``) with the
+company's ``timezone``: a message is rendered in its recipient's language, times written that
+language's way (24-hour, Kigali time). What must not be stored (password-reset and sign-up links) or
+is heavy (ticket PDFs) is made here, at sending time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask import current_app
+from flask_babel import force_locale
 
+from app.core.i18n import DEFAULT_LANGUAGE, local_time, supported
 from app.extensions import db
-from app.notifications.channels import DeliveryFailed
+from app.notifications.channels import DeliveryFailed, sms
+
+# How a trip's times read in a message: "Sat 05 Dec 15:30", "sam. 05 déc. 15:30", "Gnd. 05 Uku. 15:30".
+TIME_FORMAT = "%a %d %b %H:%M"
 
 
 @dataclass
@@ -24,20 +33,82 @@ class Rendered:
     text: str
     html: str | None = None
     attachments: list[tuple[str, str, bytes]] = field(default_factory=list)  # (file name, MIME type, bytes)
+    secrets: list[str] = field(default_factory=list)  # made at sending (a guest's link, a code): never stored
+
+    @property
+    def stored_text(self) -> str:
+        """The text as the delivery record keeps it: what was made at sending masked."""
+        text = self.text
+        for secret in self.secrets:
+            text = text.replace(secret, "…")
+        return text
 
 
 def render(kind: str, channel: str, context: dict) -> Rendered:
+    """The message in its recipient's language (``context["language"]``, English when unset).
+    SMS texts are kept to the GSM alphabet where they can be (see :func:`sms.to_gsm`)."""
+    with force_locale(supported(context.get("language")) or DEFAULT_LANGUAGE):
+        rendered = _render(kind, channel, _with_local_times(context))
+    if channel == "sms":
+        rendered.text = sms.to_gsm(rendered.text)
+    return rendered
+
+
+def _render(kind: str, channel: str, context: dict) -> Rendered:
     env = current_app.jinja_env
     values = {"base_url": current_app.config["BASE_URL"], **context, **_about_tickets(context.get("tickets"))}
     attachments: list[tuple[str, str, bytes]] = []
+    secrets: list[str] = []
     if channel == "email":
         values.update(_made_at_sending(kind, context, attachments))
+    if channel in ("sms", "email"):
+        values.update(_private(kind, context, secrets))
     template = env.get_template(f"notifications/{kind}.txt")
     subject = _fold(_block(template, "subject", values))
     if channel in ("sms", "inbox"):
-        return Rendered(subject, _fold(_block(template, channel, values)))
+        return Rendered(subject, _fold(_block(template, channel, values)), secrets=secrets)
     html = env.get_template(f"notifications/{kind}.html").render(values)
-    return Rendered(subject, _block(template, "text", values), html, attachments)
+    return Rendered(subject, _block(template, "text", values), html, attachments, secrets)
+
+
+def _private(kind: str, context: dict, secrets: list[str]) -> dict:
+    """What only the recipient may know, made now: a guest's magic link to their order, a code to
+    prove a phone. Named in ``secrets`` so the delivery record keeps the text without them."""
+    if context.get("guest_order_id"):
+        from app.booking.models import Order
+        from app.booking.services.guests import issue_link
+        from app.core.models import utcnow
+
+        order = db.session.get(Order, context["guest_order_id"])
+        if order is None:
+            raise DeliveryFailed("the order is gone", temporary=False)
+        token = issue_link(order, now=utcnow())
+        secrets.append(token)
+        return {"link": f"/t/{token}"}
+    if kind == "claim_code":
+        from app.booking.services.guests import make_claim_code
+
+        code = make_claim_code(context["user_id"], context["phone"])
+        secrets.append(code)
+        return {"code": code}
+    return {}
+
+
+def _with_local_times(context: dict) -> dict:
+    """``departs`` and each ticket's ``boards`` written in the current language from their UTC
+    instants (records made before instants were kept carry the text already)."""
+    zone = context.get("timezone")
+
+    def written(values: dict, name: str) -> dict:
+        instant = values.get(f"{name}_at")
+        if not instant:
+            return values
+        return {**values, name: local_time(datetime.fromisoformat(instant), TIME_FORMAT, zone=zone)}
+
+    context = written(context, "departs")
+    if context.get("tickets"):
+        context = {**context, "tickets": [written(ticket, "boards") for ticket in context["tickets"]]}
+    return context
 
 
 def _about_tickets(tickets: list[dict] | None) -> dict:

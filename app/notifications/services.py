@@ -141,11 +141,11 @@ def deliver(notification: Notification, *, now: datetime) -> None:
     try:
         rendered = messages.render(notification.kind, notification.channel, notification.context)
         if notification.channel == "sms":
-            notification.body = rendered.text
+            notification.body = rendered.stored_text
             provider, message_id = sms.provider_name(), sms.send(notification.address, rendered.text)
         else:
             notification.subject = rendered.subject
-            provider = "smtp"
+            provider = email.provider_name()
             message_id = email.send(
                 to=notification.address,
                 subject=rendered.subject,

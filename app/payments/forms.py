@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, RadioField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -9,8 +10,8 @@ from app.core.forms import Form
 
 
 class PayForm(Form):
-    provider = RadioField("Pay with", validators=[InputRequired("Choose how to pay.")])
-    phone = StringField("MTN Mobile Money number", validators=[Optional(), Length(max=32)])
+    provider = RadioField(_l("Pay with"), validators=[InputRequired(_l("Choose how to pay."))])
+    phone = StringField(_l("MTN Mobile Money number"), validators=[Optional(), Length(max=32)])
     idempotency_key = HiddenField()
 
 

@@ -75,11 +75,15 @@ def fingerprint() -> str:
 class Guard:
     """One request's claim on one key."""
 
-    def __init__(self, user_id: int, key: str, fingerprint: str):
+    def __init__(self, user_id: int | None, key: str, fingerprint: str, *, scope: str | None = None):
+        """``user_id``'s key, kept in Redis and in PostgreSQL; a guest's (``user_id`` None, ``scope``
+        their browser's key) only in Redis, behind the order's own guard of one payment at a time."""
         self.user_id = user_id
+        self.durable = user_id is not None
         self.key = key
         self.fingerprint = fingerprint
-        self.redis_key = f"idem:{user_id}:{hashlib.sha256(key.encode()).hexdigest()}"
+        owner = user_id if self.durable else f"guest:{hashlib.sha256((scope or '').encode()).hexdigest()[:32]}"
+        self.redis_key = f"idem:{owner}:{hashlib.sha256(key.encode()).hexdigest()}"
         self.ttl = current_app.config["IDEMPOTENCY_TTL_HOURS"] * 3600
 
     def begin(self, *, wait: float = 0.0) -> Response | None:
@@ -105,6 +109,8 @@ class Guard:
         """Insert the key's row as the request's first write, in the transaction that will carry
         the work (no savepoint: that would cost two more round trips on every payment). A
         collision can only roll back reads, so the whole transaction goes and the row decides."""
+        if not self.durable:
+            return None
         now = utcnow()
         try:
             db.session.execute(
@@ -157,12 +163,17 @@ class Guard:
         tx.after_commit(lambda: self._remember(response.status_code, body, headers))
 
     def _update(self, **values) -> None:
+        if not self.durable:
+            return
         db.session.execute(update(KEYS).where(KEYS.c.user_id == self.user_id, KEYS.c.key == self.key).values(**values))
 
     def abandon(self) -> None:
         """The request did not happen (refused or failed): forget the key so it may be sent again.
         Whatever the request wrote is rolled back first, so only the key's row goes."""
         tx.rollback()
+        if not self.durable:
+            redis.delete(self.redis_key)
+            return
         db.session.execute(
             delete(IdempotencyKey).where(
                 IdempotencyKey.user_id == self.user_id,
@@ -212,7 +223,7 @@ def idempotent(*, wait: float = 0.0):
                 raise KeyMissing()
             if len(key) > KEY_MAX_LENGTH or has_control(key):
                 raise KeyMissing(f"An Idempotency-Key is one line of at most {KEY_MAX_LENGTH} characters.")
-            guard = Guard(g.user.id, key, fingerprint())
+            guard = Guard(g.user.id, key, fingerprint(), scope=getattr(g.user, "key", None))
             replay = guard.begin(wait=wait)
             if replay is not None:
                 return replay

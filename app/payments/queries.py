@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -22,10 +23,18 @@ PAGE_SIZE = 50
 
 
 def payment_for_user(user, reference: str) -> Payment:
-    """``user``'s own payment ``reference``; anyone else's is not found."""
-    payment = db.session.scalar(select(Payment).where(Payment.reference == reference, Payment.user_id == user.id))
+    """``user``'s own payment ``reference`` (a guest's: of an order their browser placed); anyone
+    else's is not found."""
+    from app.booking.services.holds import is_guest
+
+    query = select(Payment).where(Payment.reference == reference)
+    if is_guest(user):
+        query = query.join(Order, Order.id == Payment.order_id).where(Order.guest_key == user.key)
+    else:
+        query = query.where(Payment.user_id == user.id)
+    payment = db.session.scalar(query)
     if payment is None:
-        raise NotFound("No such payment.")
+        raise NotFound(_("No such payment."))
     return payment
 
 
@@ -38,7 +47,7 @@ def refund_for_company(company: Company, reference: str) -> Refund:
     """Refund ``reference`` if ``company`` owes it; another company's is not found."""
     refund = db.session.scalar(select(Refund).where(Refund.reference == reference, Refund.company_id == company.id))
     if refund is None:
-        raise NotFound("No such refund.")
+        raise NotFound(_("No such refund."))
     return refund
 
 

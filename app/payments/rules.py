@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from flask_babel import lazy_gettext as _l
+
 from app.accounts.rules import Role
 
 PROVIDERS = ("momo", "paypal", "cash", "sandbox")
 ONLINE_PROVIDERS = ("momo", "paypal", "sandbox")  # what a passenger may choose; cash is taken by staff
-PROVIDER_LABELS = {"momo": "MTN Mobile Money", "paypal": "PayPal", "cash": "Cash", "sandbox": "Sandbox (test)"}
+PROVIDER_LABELS = {"momo": "MTN Mobile Money", "paypal": "PayPal", "cash": _l("Cash"), "sandbox": _l("Sandbox (test)")}
 
 # Who handles a company's money. Recording cash received for a booking waiting for payment is an
 # operational act at the counter: the sum is the order's own total, fixed by the fare table, and the
@@ -23,12 +25,12 @@ MONEY_ROLES = frozenset({Role.ADMIN})
 PAYMENT_STATUSES = ("initiated", "pending", "succeeded", "failed", "cancelled", "mismatch")
 OPEN_PAYMENT_STATUSES = ("initiated", "pending")
 PAYMENT_STATUS_LABELS = {
-    "initiated": "Starting",
-    "pending": "Waiting for approval",
-    "succeeded": "Paid",
-    "failed": "Failed",
-    "cancelled": "Cancelled",
-    "mismatch": "Held for review",
+    "initiated": _l("Starting"),
+    "pending": _l("Waiting for approval"),
+    "succeeded": _l("Paid"),
+    "failed": _l("Failed"),
+    "cancelled": _l("Cancelled"),
+    "mismatch": _l("Held for review"),
 }
 FINAL_PAYMENT_STATUSES = ("succeeded", "failed", "cancelled", "mismatch")
 
@@ -37,11 +39,11 @@ FINAL_PAYMENT_STATUSES = ("succeeded", "failed", "cancelled", "mismatch")
 REFUND_STATUSES = ("pending", "sent", "succeeded", "failed", "cash_due")
 OPEN_REFUND_STATUSES = ("pending", "sent")
 REFUND_STATUS_LABELS = {
-    "pending": "Being sent",
-    "sent": "Sent, waiting for the provider",
-    "succeeded": "Refunded",
-    "failed": "Failed: our staff will contact you",
-    "cash_due": "To collect in cash at the station",
+    "pending": _l("Being sent"),
+    "sent": _l("Sent, waiting for the provider"),
+    "succeeded": _l("Refunded"),
+    "failed": _l("Failed: our staff will contact you"),
+    "cash_due": _l("To collect in cash at the station"),
 }
 REFUND_REASONS = ("passenger_cancelled", "trip_cancelled", "not_placed")
 

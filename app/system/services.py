@@ -5,6 +5,7 @@ that vanished meanwhile (another admin, its TTL) is a 404 and nothing is recorde
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from rq import Queue
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
@@ -28,7 +29,7 @@ def requeue(actor, queue: Queue, job_id: str) -> FailedJob:
             registry.remove(job)
             tx.after_commit(lambda: queue.enqueue_job(job))
     except (InvalidJobOperation, NoSuchJobError) as gone:
-        raise NotFound("That job is no longer in the failed list.") from gone
+        raise NotFound(_("That job is no longer in the failed list.")) from gone
     record(
         actor,
         "job.requeued",

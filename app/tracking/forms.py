@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
@@ -19,13 +20,13 @@ END_SLACK_HOURS = 2
 
 class ShareForm(Form):
     duration = SelectField(
-        "Share for",
+        _l("Share for"),
         choices=[
-            SelectChoice(UNTIL_THE_END, "Until the trip ends"),
-            SelectChoice("2", "2 hours"),
-            SelectChoice("6", "6 hours"),
-            SelectChoice("12", "12 hours"),
-            SelectChoice("24", "24 hours"),
+            SelectChoice(UNTIL_THE_END, _l("Until the trip ends")),
+            SelectChoice("2", _l("%(num)s hours", num=2)),
+            SelectChoice("6", _l("%(num)s hours", num=6)),
+            SelectChoice("12", _l("%(num)s hours", num=12)),
+            SelectChoice("24", _l("%(num)s hours", num=24)),
         ],
         default=UNTIL_THE_END,
     )

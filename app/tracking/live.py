@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 
 import redis as redis_lib
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app.core.errors import DomainError
 from app.extensions import redis
@@ -30,7 +32,7 @@ PENDING_KEY = "positions:pending"
 class FixRefused(DomainError):
     status = 400
     code = "bad_fix"
-    message = "This position cannot be accepted."
+    message = _l("This position cannot be accepted.")
 
 
 class FixDiscarded(FixRefused):
@@ -68,20 +70,20 @@ def make_fix(lat, lon, at: datetime, *, speed_kmh=None, heading=None, accuracy_m
     """A fix from already-parsed values, refused when a number is missing, not finite or out of range."""
     lat, lon = parse_number("lat", lat), parse_number("lon", lon)
     if lat is None or lon is None:
-        raise FixRefused("A position needs lat and lon.")
+        raise FixRefused(_("A position needs lat and lon."))
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise FixRefused(f"lat {lat}, lon {lon} is not a place on Earth.")
+        raise FixRefused(_("lat %(lat)s, lon %(lon)s is not a place on Earth.", lat=lat, lon=lon))
     speed, heading, accuracy = (
         parse_number("speed", speed_kmh),
         parse_number("heading", heading),
         parse_number("accuracy", accuracy_m),
     )
     if speed is not None and not 0 <= speed < 1000:
-        raise FixRefused(f"speed {speed} km/h is out of range.")
+        raise FixRefused(_("speed %(speed)s km/h is out of range.", speed=speed))
     if heading is not None and not 0 <= heading <= 360:
-        raise FixRefused(f"heading {heading} is not between 0 and 360 degrees.")
+        raise FixRefused(_("heading %(heading)s is not between 0 and 360 degrees.", heading=heading))
     if accuracy is not None and accuracy < 0:
-        raise FixRefused("accuracy cannot be negative.")
+        raise FixRefused(_("accuracy cannot be negative."))
     return Fix(lat, lon, at.astimezone(UTC), speed, heading, accuracy)
 
 
@@ -90,13 +92,13 @@ def parse_number(name: str, value) -> float | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise FixRefused(f"{name} must be a number.")
+        raise FixRefused(_("%(name)s must be a number.", name=name))
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise FixRefused(f"{name} must be a number.") from None
+        raise FixRefused(_("%(name)s must be a number.", name=name)) from None
     if not math.isfinite(number):
-        raise FixRefused(f"{name} must be a finite number.")
+        raise FixRefused(_("%(name)s must be a finite number.", name=name))
     return number
 
 
@@ -105,12 +107,13 @@ def check_plausible(fix: Fix, now: datetime) -> None:
     config = current_app.config
     south, west, north, east = config["TRACKING_REGION"]
     if not (south <= fix.lat <= north and west <= fix.lon <= east):
-        raise FixRefused(f"{fix.lat:.5f}, {fix.lon:.5f} is outside the area we serve.")
+        place = f"{fix.lat:.5f}, {fix.lon:.5f}"
+        raise FixRefused(_("%(place)s is outside the area we serve.", place=place))
     age = (now - fix.at).total_seconds()
     if age < -FUTURE_TOLERANCE_SECONDS:
-        raise FixRefused("The position's time is in the future; check the device clock.")
+        raise FixRefused(_("The position's time is in the future; check the device clock."))
     if age > config["TRACKING_MAX_FIX_AGE_SECONDS"]:
-        raise FixDiscarded(f"The position is {int(age // 60)} minutes old: too old to show.")
+        raise FixDiscarded(_("The position is %(minutes)s minutes old: too old to show.", minutes=int(age // 60)))
 
 
 @dataclass(frozen=True)
@@ -172,8 +175,14 @@ def _check_speed(previous: dict, fix: Fix) -> None:
     metres = max(metres - jitter, 0)
     limit = current_app.config["TRACKING_MAX_SPEED_KMH"]
     if metres and metres / seconds * 3.6 > limit:
+        km, whole_seconds = round(metres / 1000, 1), round(seconds)
         raise FixDiscarded(
-            f"{metres / 1000:.1f} km in {seconds:.0f} s since the last position is faster than {limit} km/h."
+            _(
+                "%(km)s km in %(seconds)s s since the last position is faster than %(limit)s km/h.",
+                km=km,
+                seconds=whole_seconds,
+                limit=limit,
+            )
         )
 
 

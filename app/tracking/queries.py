@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from app.booking.models import Ticket
@@ -123,7 +124,7 @@ def share_link_for_user(user, ticket: Ticket, link_id: int) -> ShareLink:
         )
     )
     if link is None:
-        raise NotFound("No such link.")
+        raise NotFound(_("No such link."))
     return link
 
 

@@ -9,6 +9,8 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select
 
 from app.booking.models import Order, Ticket
@@ -34,7 +36,7 @@ class NotYourTrip(Forbidden):
 
 class NothingToShare(DomainError):
     code = "nothing_to_share"
-    message = "This trip is over; there is nothing to share."
+    message = _l("This trip is over; there is nothing to share.")
 
 
 # --- In ------------------------------------------------------------------------------------------
@@ -44,13 +46,13 @@ def driver_trip(user, trip_id, now: datetime) -> Trip:
     """The trip ``user`` drives and that is running now; refused otherwise."""
     trip = db.session.get(Trip, trip_id) if isinstance(trip_id, int) else None
     if trip is None:
-        raise NotFound("No such trip.")
+        raise NotFound(_("No such trip."))
     if trip.driver_id != user.id:
-        raise NotYourTrip("You are not the driver of this trip.")
+        raise NotYourTrip(_("You are not the driver of this trip."))
     if trip.status not in RUNNING:
-        raise NotYourTrip("This trip is not running: start it first.")
+        raise NotYourTrip(_("This trip is not running: start it first."))
     if trip.bus_id is None:
-        raise NotYourTrip("This trip has no bus.")
+        raise NotYourTrip(_("This trip has no bus."))
     return trip
 
 
@@ -105,7 +107,7 @@ class DriverLink:
 
         try:
             if not self.still_signed_in(now):
-                raise NotYourTrip("You were signed out. Sign in again to share your position.")
+                raise NotYourTrip(_("You were signed out. Sign in again to share your position."))
             trip = driver_trip(db.session.get(User, self.user_id), self.trip_id, now)
             self.bus_id, self.company_id = trip.bus_id, trip.company_id
             jitter = random.uniform(1, 1.5)  # noqa: S311  (timer jitter, not a secret)
@@ -192,9 +194,9 @@ def may_watch(user, trip_id: int, *, share_token: str | None, now: datetime) -> 
 def share(user, ticket: Ticket, *, hours: int, now: datetime) -> ShareLink:
     """A link to the ticket's trip that anyone may open until the trip ends or ``hours`` pass."""
     if ticket.order.user_id != user.id:
-        raise NotFound("No such ticket.")
+        raise NotFound(_("No such ticket."))
     if ticket.status != "paid":
-        raise NothingToShare("This ticket was cancelled; there is nothing to share.")
+        raise NothingToShare(_("This ticket was cancelled; there is nothing to share."))
     if ticket.trip.status in (TripStatus.ARRIVED, TripStatus.CANCELLED):
         raise NotYourTrip(NothingToShare.message)
     hours = max(1, min(hours, SHARE_LINK_MAX_HOURS))
@@ -269,7 +271,7 @@ def revoke_share(user, link_id: int, *, now: datetime) -> ShareLink:
     harmless."""
     link = db.session.get(ShareLink, link_id)
     if link is None or user is None or link.created_by_id != user.id:
-        raise NotFound("No such link.")
+        raise NotFound(_("No such link."))
     if link.revoked_at is None:
         link.revoked_at = now
         db.session.flush()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -20,7 +22,7 @@ from app.tracking.models import Tracker
 
 DEVICE_ID = re.compile(r"[A-Za-z0-9._:@-]{1,64}")
 AUDITED = ("device_id", "label", "bus_id")
-TAKEN = "This device id is already registered. Check the id set in the device, or remove it where it is used."
+TAKEN = _l("This device id is already registered. Check the id set in the device, or remove it where it is used.")
 
 
 def of_bus(bus: Bus) -> list[Tracker]:
@@ -39,7 +41,9 @@ def register(actor, bus: Bus, *, device_id: str, label: str | None) -> Tracker:
     device_id = (device_id or "").strip()
     label = (label or "").strip() or None
     if not DEVICE_ID.fullmatch(device_id):
-        raise InvalidInput(fields={"device_id": ["Use 1 to 64 letters, digits and . _ - : @ (as set in the device)."]})
+        raise InvalidInput(
+            fields={"device_id": [_("Use 1 to 64 letters, digits and . _ - : @ (as set in the device).")]}
+        )
     if db.session.scalar(select(Tracker.id).where(Tracker.device_id == device_id)) is not None:
         raise InvalidInput(fields={"device_id": [TAKEN]})
     tracker = Tracker(company_id=bus.company_id, bus_id=bus.id, device_id=device_id, label=label)

@@ -6,8 +6,10 @@ from flask import Blueprint, current_app, jsonify, send_from_directory, url_for
 from flask_babel import gettext as _
 
 from app.accounts.views.portal import blueprint as accounts
+from app.booking.views.guests import blueprint as guests
 from app.booking.views.portal import blueprint as booking
 from app.companies import queries as companies
+from app.companies.views.portal import blueprint as brands
 from app.core.htmx import render
 from app.notifications.views.portal import bell_context
 from app.notifications.views.portal import blueprint as notifications
@@ -25,7 +27,7 @@ def index():
     from app.booking.forms import SearchForm
 
     form = SearchForm(formdata=None)
-    form.operator.choices = {"": "All operators"}
+    form.operator.choices = {"": _("All operators")}
     return render(
         "home/portal/index.html",
         form=form,
@@ -76,7 +78,9 @@ def manifest():
 blueprint.register_blueprint(home)
 blueprint.register_blueprint(accounts)
 blueprint.register_blueprint(booking)
+blueprint.register_blueprint(guests)
 blueprint.register_blueprint(payments)
 blueprint.register_blueprint(notifications)
 blueprint.register_blueprint(tracking)
+blueprint.register_blueprint(brands)
 blueprint.context_processor(bell_context)  # the bell in the portal layout

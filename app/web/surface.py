@@ -11,6 +11,7 @@ import functools
 from collections.abc import Callable
 
 from flask import Blueprint, current_app, g, request, session
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.core.errors import Forbidden, NotAuthenticated
@@ -26,6 +27,36 @@ def public(view: Callable) -> Callable:
     """Let anonymous visitors reach this view."""
     view.is_public = True  # type: ignore[attr-defined]
     return view
+
+
+GUEST_KEY = "guest_key"  # the session's key for a guest buyer (no account): see booking.services.guests
+
+
+def current_guest():
+    """The guest buyer this browser's session names, or None."""
+    from app.booking.services.holds import Guest
+
+    key = session.get(GUEST_KEY)
+    return Guest(key) if isinstance(key, str) and key else None
+
+
+def guests_welcome(view: Callable) -> Callable:
+    """A buyer's page for signed-in users and for guests who began a booking in this browser: the
+    view finds its buyer in ``g.user`` (a user, or a :class:`~app.booking.services.holds.Guest`
+    whose holds and orders are the only ones it can load). Anyone else is asked to sign in, as
+    by any guarded view."""
+
+    @functools.wraps(view)
+    def guarded(*args, **kwargs):
+        buyer = session_user() or current_guest()
+        if buyer is None:
+            raise NotAuthenticated()
+        g.user = buyer
+        return view(*args, **kwargs)
+
+    guarded.is_public = True  # type: ignore[attr-defined]  (the check is here, not in the surface guard)
+    guarded.guests_welcome = True  # type: ignore[attr-defined]
+    return guarded
 
 
 def is_public(endpoint: str | None) -> bool:
@@ -49,7 +80,7 @@ def requires_role(*roles) -> Callable:
         @functools.wraps(view)
         def guarded(*args, **kwargs):
             if getattr(g.access, "role", None) not in allowed:
-                raise Forbidden("Only a company admin can open this page.")
+                raise Forbidden(_("Only a company admin can open this page."))
             return view(*args, **kwargs)
 
         guarded.required_roles = allowed  # type: ignore[attr-defined]  (read by the surface tests)

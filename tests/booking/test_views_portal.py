@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import io
 import re
-from datetime import UTC, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import cv2
@@ -132,6 +132,11 @@ def test_a_hold_leads_to_checkout_with_a_countdown_and_the_servers_total(client,
     page = text(client.get(response.headers["Location"]))
     assert "We keep your seats for" in page
     assert 590 <= int(re.search(r'data-countdown="(\d+)"', page).group(1)) <= 600
+    # "for another 9 min 58 s", not "for 9:58 more minutes"
+    assert re.search(
+        r"We keep your seats for another <strong data-countdown-text>(9 min [1-5]?\d|10 min 0) s</strong>\.", page
+    )
+    assert 'data-countdown-format="%(minutes)s min %(seconds)s s"' in page
     assert "Seat 1A (VIP) · 6,000 RWF" in page and "Total: <strong>10,000 RWF</strong>" in page
     assert 'value="Aline Uwase"' in page and "24 hours or more before departure: 90 % back" in page
 
@@ -287,12 +292,37 @@ def test_approving_the_sandbox_payment_issues_tickets_with_qr_codes(client, logi
     assert "Cancelling now refunds <strong>3,600 RWF</strong>" in ticket_page
 
 
-def test_declining_the_payment_releases_the_seats(client, login_as, line):
+def test_a_declined_payment_keeps_the_seats_with_try_again_and_the_time_left(client, login_as, line, now):
     login_as("customer")
     response = pay(client, line, decision="decline")
-    assert "Payment declined" in text(client.get(response.headers["Location"]))
+    order = db.session.scalar(select(Order))
+    assert response.headers["Location"] == f"/orders/{order.code}/pay"
+    page = text(client.get(response.headers["Location"]))
+    assert "The payment did not go through" in page and "Declined in the sandbox." in page
+    assert "Try again" in page and "Choose another method" in page
+    assert re.search(r"held for you for <strong data-countdown-text>\d+:\d\d</strong> more minutes", page)
+    assert order.status == "pending" and order.expires_at > now
+    seats = text(client.get(seat_url(line)))
+    assert 'aria-label="Seat 2A, taken"' in seats  # nobody else can take them meanwhile
+
+    # "Try again" posts the same method again: the sandbox asks once more, and approving issues the tickets.
+    retry = re.search(r'<form method="post" action="([^"]+)" class="inline" id="retry-form">(.*?)</form>', page, re.S)
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', retry.group(2)))
+    started = client.post(retry.group(1), data=fields)
+    assert started.status_code == 303
+    client.submit(started.headers["Location"], {"decision": "approve"})
+    assert db.session.scalar(select(func.count(Ticket.id)).where(Ticket.status == "paid")) == 2
+
+
+def test_seats_of_a_declined_payment_are_free_again_when_the_time_runs_out(client, login_as, line, now):
+    from app.booking.services import holds
+
+    login_as("customer")
+    pay(client, line, decision="decline")
+    order = db.session.scalar(select(Order))
+    holds.expire_all(order.expires_at + timedelta(seconds=1))
     assert 'aria-label="Seat 2A"' in text(client.get(seat_url(line)))
-    assert db.session.scalar(select(func.count(Ticket.id)).where(Ticket.status == "paid")) == 0
+    assert order.status == "expired"
 
 
 def test_the_pdf_holds_a_qr_a_decoder_reads_and_that_verifies(client, login_as, line):
@@ -322,7 +352,12 @@ def test_cancelling_shows_the_refund_and_frees_the_seat(client, login_as, line):
     login_as("customer")
     pay(client, line, seats=("3A",))
     code = db.session.scalar(select(Ticket.code))
-    response = client.submit(f"/tickets/{code}/cancel")
+    confirmation = text(client.get(f"/tickets/{code}/cancel"))
+    assert "You get 3,600 RWF back of 4,000 RWF" in confirmation
+    assert "24 hours or more before departure: 90 % back" in confirmation
+    assert client.submit(f"/tickets/{code}/cancel").status_code == 200  # not confirmed: asked again
+    assert db.session.scalar(select(Ticket.status)) == "paid"
+    response = client.submit(f"/tickets/{code}/cancel", {"confirm": "yes"})
     assert response.status_code == 303
     page = text(client.get(response.headers["Location"]))
     assert "Cancelled; refund 3,600 RWF" in page and "<svg" not in page
@@ -337,7 +372,8 @@ def test_someone_elses_ticket_is_not_found(client, login_as, app, line):
     stranger.login(factories.user().email)
     for path in (f"/tickets/{code}", f"/tickets/{code}/ticket.pdf", f"/tickets/{code}/calendar.ics"):
         assert stranger.get(path).status_code == 404
-    assert stranger.submit(f"/tickets/{code}/cancel").status_code == 404
+    assert stranger.get(f"/tickets/{code}/cancel").status_code == 404
+    assert stranger.submit(f"/tickets/{code}/cancel", {"confirm": "yes"}).status_code == 404
 
 
 def test_a_seat_not_yet_paid_for_is_no_ticket_even_to_its_buyer(client, login_as, line):
@@ -370,3 +406,28 @@ def test_search_prices_every_pair_as_the_fare_table_does(client, line):
         assert priced == {c: matrix[(origin, destination, c)] for c in ("standard", "vip")}
     assert network.pair_fares({route.id}, last, first) == {}  # the other way round is not served
     assert "3,500 RWF" in text(client.get(search_url(line)))
+
+
+def test_my_tickets_are_grouped_by_the_trips_real_state_not_only_the_clock(client, login_as):
+    """A trip marked Arrived before its time stayed under "Upcoming"."""
+    customer = login_as("customer")
+    company = factories.company()
+    route = factories.route(company)
+    now = datetime.now(UTC).replace(microsecond=0)
+    ended_early = factories.trip(route, bus_=factories.bus(company), departs_at=now + timedelta(hours=3))
+    running_late = factories.trip(route, bus_=factories.bus(company), departs_at=now + timedelta(hours=1))
+    coming = factories.trip(route, bus_=factories.bus(company), departs_at=now + timedelta(days=2))
+    codes = {}
+    for trip in (ended_early, running_late, coming):
+        order = factories.order(trip, ["1A"])
+        order.user_id = customer.id
+        codes[trip.id] = order.tickets[0].code
+    ended_early.status, running_late.status = "arrived", "departed"
+    running_late.departs_at = now - timedelta(hours=4)  # and past its arrival time at the last stop
+    db.session.flush()
+
+    page = text(client.get("/tickets"))
+    upcoming, past = page.split("Past and cancelled")
+    assert codes[running_late.id] in upcoming and "On the road" in upcoming
+    assert codes[coming.id] in upcoming
+    assert codes[ended_early.id] in past and "Arrived" in past

@@ -98,8 +98,12 @@ def test_an_invited_driver_gets_an_email_to_choose_a_password_and_signs_in(clien
     assert message["Subject"] == f"You are invited to {company.name} on TMS"
     path = mailbox.link_in(message).removeprefix("http://tms.test")
     client.submit("/logout")
+    assert "Choose your password" in text(client.get(path))
     chosen = client.submit(path, {"password": "bus-driver-pass", "confirm": "bus-driver-pass"})
     assert chosen.status_code == 303
+    welcome = text(client.get(chosen.headers["Location"]))
+    assert "Your password is set. Sign in with it to start." in welcome
+    assert "Your password is changed" not in welcome  # they never had one
     signed_in = client.submit("/login", {"email": "jean@example.rw", "password": "bus-driver-pass"})
     assert signed_in.status_code == 302 and signed_in.headers["Location"].endswith("/driver/")
 

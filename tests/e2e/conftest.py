@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import DATABASE_URL, REDIS_URL, recreate_database
 from tests.fakes.momo import FakeMomo
+from tests.fakes.sms import FakeAfricasTalking
 from tests.stack import Stack
 
 # The live server's own database beside the test database (tms_test_e2e), and its own Redis database.
@@ -26,6 +27,8 @@ MOMO_USER_ID = "0b6a1c7e-5f43-4c52-9d1e-2a7f3b8c9d10"  # a MoMo API user is a UU
 MOMO_API_KEY = "e2e-momo-api-key"
 MOMO_SUBSCRIPTION_KEY = "e2e-momo-subscription-key"
 MOMO_RATE = "0.00064"  # EUR per RWF: the MTN sandbox (and so the fake) takes only EUR
+SMS_USERNAME = "tms-e2e"
+SMS_API_KEY = "e2e-sms-api-key"
 
 
 def pytest_collection_modifyitems(items):
@@ -45,7 +48,14 @@ def momo_fake():
 
 
 @pytest.fixture(scope="session")
-def live_server(smtp_server, momo_fake, tmp_path_factory):
+def sms_fake():
+    """Africa's Talking on loopback: the live server's SMS land here, for tests to read."""
+    with FakeAfricasTalking(SMS_USERNAME, SMS_API_KEY, sender_ids=("TMS",)) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def live_server(smtp_server, momo_fake, sms_fake, tmp_path_factory):
     _, smtp_port = smtp_server
     recreate_database(E2E_DATABASE_URL)
     redis_lib.Redis.from_url(E2E_REDIS_URL).flushdb()
@@ -74,6 +84,11 @@ def live_server(smtp_server, momo_fake, tmp_path_factory):
         "MOMO_DISBURSEMENT_API_KEY": "",
         "MOMO_DISBURSEMENT_SUBSCRIPTION_KEY": "",
         "PAYMENTS_SANDBOX": "1",
+        "SMS_PROVIDER": "africastalking",
+        "AFRICASTALKING_BASE_URL": sms_fake.url,
+        "AFRICASTALKING_USERNAME": SMS_USERNAME,
+        "AFRICASTALKING_API_KEY": SMS_API_KEY,
+        "AFRICASTALKING_SENDER_ID": "TMS",
         "PAYPAL_CLIENT_ID": "",  # not offered: the journeys pay with MoMo or the sandbox
         "PAYPAL_CLIENT_SECRET": "",
         # Map tiles from a path of the live server that has none: no browser request leaves the

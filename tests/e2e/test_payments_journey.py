@@ -79,17 +79,26 @@ def test_sandbox_payment_approved_issues_the_tickets(page: Page, mailbox: Mailbo
         expect(tickets.filter(has_text=f"Seat {label} ·")).to_have_count(1)
 
 
-def test_sandbox_payment_declined_releases_the_seats(page: Page, mailbox: Mailbox):
+def test_sandbox_payment_declined_keeps_the_seats_and_tries_again(page: Page, mailbox: Mailbox):
     booking = book(page, mailbox, "Nyabugogo Bus Park", "Karongi Bus Park")
     pay_with_sandbox(page, "Decline")
 
-    expect(page.get_by_text("The payment was declined, so your seats were released.")).to_be_visible()
-    expect(page.locator("#order-status")).to_contain_text("Payment declined")
+    failed = page.locator("#payment-failed")
+    expect(failed).to_contain_text("The payment did not go through")
+    expect(failed).to_contain_text(re.compile(r"held for you for \d+:\d\d more minutes"))
+    expect(failed.get_by_role("link", name="Choose another method")).to_be_visible()
+    expect(page).to_have_url(re.compile(rf"/orders/{booking.order}/pay$"))
 
-    page.goto(booking.seat_map)
+    seat_map = page.context.new_page()  # meanwhile, nobody else can take the seat
+    seat_map.goto(booking.seat_map)
     (label,) = booking.seats
-    expect(seat(page, label)).to_be_enabled()  # neither taken nor held by anyone else
-    expect(seat(page, label)).to_have_attribute("aria-pressed", "false")  # nor still held for this buyer
+    expect(seat(seat_map, label)).to_be_disabled()
+    seat_map.close()
+
+    failed.get_by_role("button", name="Try again").click()
+    page.get_by_role("button", name="Approve payment").click()
+    expect(page.get_by_text("Payment approved. Your tickets are ready.")).to_be_visible()
+    expect(page.locator("#order-status")).to_contain_text("Paid")
 
 
 def test_momo_payment_approved_on_the_phone_moves_the_page_to_the_paid_order(

@@ -26,11 +26,9 @@ def actor():
     return factories.user()
 
 
-def new_trip(**kwargs):
+def new_trip(*, leaves_in: timedelta = timedelta(hours=5), **kwargs):
     company = factories.company()
-    return factories.trip(
-        factories.route(company), bus_=factories.bus(company), departs_at=NOW + timedelta(hours=5), **kwargs
-    )
+    return factories.trip(factories.route(company), bus_=factories.bus(company), departs_at=NOW + leaves_in, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -56,10 +54,51 @@ def test_forbidden_transitions_are_refused_and_change_nothing(actor, start, targ
 
 
 def test_trip_runs_through_its_statuses_and_stamps_each(actor):
-    trip = new_trip()
+    trip = new_trip(leaves_in=timedelta(minutes=20))
     for target in ("boarding", "departed", "arrived"):
         trips.change_status(actor, trip, target, now=NOW)
     assert (trip.status, trip.boarding_at, trip.departed_at, trip.arrived_at) == ("arrived", NOW, NOW, NOW)
+
+
+@pytest.mark.parametrize(
+    ("target", "leaves_in", "refusal"),
+    [
+        (
+            "boarding",
+            timedelta(hours=2, minutes=1),
+            "Too early: this trip leaves Wed 25 Nov 10:01; boarding opens at Wed 25 Nov 08:01.",
+        ),
+        (
+            "departed",
+            timedelta(minutes=31),
+            "Too early: this trip leaves Wed 25 Nov 08:31; it can start from Wed 25 Nov 08:01.",
+        ),
+        (
+            "departed",
+            timedelta(hours=5),
+            "Too early: this trip leaves Wed 25 Nov 13:00; it can start from Wed 25 Nov 12:30.",
+        ),
+    ],
+)
+def test_a_trip_cannot_board_or_leave_hours_before_its_time(actor, target, leaves_in, refusal):
+    """A trip could be marked Departed and Arrived hours before its departure time."""
+    trip = new_trip(leaves_in=leaves_in)
+    with pytest.raises(TransitionRefused) as refused:
+        trips.change_status(actor, trip, target, now=NOW)
+    assert refused.value.message == refusal  # Kigali time, 24-hour
+    db.session.expire_all()
+    assert (trip.status, trip.boarding_at, trip.departed_at) == ("scheduled", None, None)
+
+
+def test_boarding_opens_two_hours_ahead_and_the_bus_leaves_at_most_half_an_hour_early(actor):
+    trip = new_trip(leaves_in=timedelta(hours=2))
+    trips.change_status(actor, trip, "boarding", now=NOW)
+    with pytest.raises(TransitionRefused, match="Too early"):
+        trips.change_status(actor, trip, "departed", now=NOW + timedelta(minutes=89))
+    trips.change_status(actor, trip, "departed", now=NOW + timedelta(minutes=90))
+    late = new_trip(leaves_in=-timedelta(hours=3))  # a late start stays possible
+    trips.change_status(actor, late, "departed", now=NOW)
+    assert (trip.status, late.status) == ("departed", "departed")
 
 
 @pytest.mark.parametrize("status", ["departed", "arrived", "cancelled"])

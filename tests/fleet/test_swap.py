@@ -234,3 +234,21 @@ def test_swap_racing_bookings_never_leaves_a_ticket_without_a_seat(now, committe
     expected = Counter((t.seat_label, leg) for t in tickets for leg in t.legs)
     assert held == expected  # every ticket holds exactly its own legs, nothing more
     assert outcomes.count("sold") + 2 == len(tickets)
+
+
+def test_one_vip_passenger_and_one_moved_passenger_read_in_the_singular(now):
+    """Messages and the audit log said "1 passengers"."""
+    from app.audit.models import AuditEntry
+
+    company, trip = setup_trip(rows=3, vip_rows=1)
+    factories.order(trip, ["1A"])  # one VIP passenger
+    no_vip = factories.bus(company, rows=3)
+    with pytest.raises(SwapRefused) as refused:
+        swap_bus(None, trip, no_vip, now=now)
+    assert refused.value.message == f"Bus {no_vip.plate} has 0 VIP seats but 1 VIP passenger has a ticket."
+
+    factories.order(trip, ["2A"])
+    moved = factories.bus(company, rows=3, layout="1A* 1B* _ 1C* 1D*\n3A 3B _ 3C 3D")  # no row 2: 2A moves
+    swap_bus(None, trip, moved, now=now)
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "trip.bus_swapped"))
+    assert entry.summary.endswith(", 1 passenger re-seated")

@@ -59,7 +59,7 @@ def test_a_bus_is_saved_with_its_seats_and_shown_as_a_seat_map(client, company):
     [
         ({"plate": "hello"}, "plate", "Enter a plate such as RAD 123A."),
         ({"plate": ""}, "plate", "This field is required."),
-        ({"layout": "1A 1B _ 1A 1C"}, "layout", "Seat 1A appears twice (rows 1 and 1)."),
+        ({"layout": "1A 1B _ 1A 1C"}, "layout", "Seat 1A appears twice in row 1."),
         ({"layout": "1A 1B\n2A 1B"}, "layout", "Seat 1B appears twice (rows 1 and 2)."),
         ({"layout": "1A 1B _ 1C 1D 1E 1F 1G 1H"}, "layout", "a bus row has at most 8"),
         ({"layout": "_ _ _"}, "layout", "The layout has no seats."),

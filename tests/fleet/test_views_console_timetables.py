@@ -221,3 +221,79 @@ def test_generation_only_touches_our_timetables(client, company):
     )
     client.submit("/console/timetables/generate")
     assert db.session.scalar(select(func.count()).select_from(Trip).where(Trip.company_id == other.id)) == 0
+
+
+# --- A driver busy at some of the timetable's times ------------------------------------------------
+
+
+@pytest.fixture
+def busy_week(company):
+    """A timetable-to-be at 07:00 every day, and its driver already on another trip at 06:30 on the
+    third and fifth coming days."""
+    route = factories.route(company, name="Kigali – Huye")  # an hour long
+    other_route = factories.route(company, name="Kigali – Musanze")
+    driver = factories.member("driver", of=company, name="Innocent Bizimana")
+    today = trips.today_for(company)
+    busy_days = [today + timedelta(days=3), today + timedelta(days=5)]
+    taken = [
+        factories.trip(
+            other_route, driver=driver, departs_at=trips.local_datetime(company, day, time(6, 30)), bus_=None
+        )
+        for day in busy_days
+    ]
+    values = form(route, departure_time="07:00", driver_id=driver.id, valid_from=today.isoformat())
+    return route, driver, taken, values
+
+
+def test_a_busy_driver_is_not_dropped_silently_the_manager_is_told_which_trips(client, company, busy_week):
+    """Saving used to drop the driver from every trip at a busy time without a word."""
+    route, driver, taken, values = busy_week
+    response = client.submit("/console/timetables/new", values)
+    assert response.status_code == 409
+    page = text(response)
+    assert "Innocent Bizimana is already driving at the time of 2 trips this timetable would create." in page
+    assert "Nothing is saved yet." in page
+    for other in taken:
+        leaves = other.departs_at.astimezone(trips.zone(company))
+        assert f"on trip {other.id}, Kigali – Musanze, {leaves:%H:%M}–" in page
+        assert f"/console/trips/{other.id}" in page
+    assert f'name="busy_driver" value="leave-off:{driver.id}"' in page
+    assert "Pick another driver" in page and "Cancel: save nothing" in page
+    # Enter in a field submits the first button: the plain save, which asks again.
+    assert page.index(">Save timetable</button>") < page.index('name="busy_driver"')
+    assert db.session.scalar(select(func.count()).select_from(Timetable).where(Timetable.route_id == route.id)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Trip).where(Trip.route_id == route.id)) == 0
+
+
+def test_the_manager_saves_leaving_the_busy_driver_off_those_trips(client, company, busy_week):
+    route, driver, taken, values = busy_week
+    response = client.submit("/console/timetables/new", {**values, "busy_driver": f"leave-off:{driver.id}"})
+    assert response.status_code == 303
+    timetable = db.session.scalar(select(Timetable).where(Timetable.route_id == route.id))
+    made = trips_of(timetable.id)
+    busy_days = {other.service_date for other in taken}
+    assert {t.service_date for t in made if t.driver_id is None} == busy_days
+    assert all(t.driver_id == driver.id for t in made if t.service_date not in busy_days)
+    flash = text(client.get(response.headers["Location"]))
+    assert f"{len(made)} trips created" in flash
+    assert "2 of them have no driver, as you chose: assign one on the trips page." in flash
+
+
+def test_the_manager_picks_another_driver_instead(client, company, busy_week):
+    route, driver, _, values = busy_week
+    colleague = factories.member("driver", of=company, name="Aline Mukeshimana")
+    # Another driver, free at those times: saved with no question (the earlier choice is moot).
+    response = client.submit(
+        "/console/timetables/new", {**values, "driver_id": colleague.id, "busy_driver": f"leave-off:{driver.id}"}
+    )
+    assert response.status_code == 303
+    timetable = db.session.scalar(select(Timetable).where(Timetable.route_id == route.id))
+    assert {t.driver_id for t in trips_of(timetable.id)} == {colleague.id}
+
+
+def test_a_choice_made_for_another_driver_asks_again(client, company, busy_week):
+    route, driver, _, values = busy_week
+    colleague = factories.member("driver", of=company)
+    response = client.submit("/console/timetables/new", {**values, "busy_driver": f"leave-off:{colleague.id}"})
+    assert response.status_code == 409 and "Innocent Bizimana is already driving" in text(response)
+    assert db.session.scalar(select(func.count()).select_from(Timetable).where(Timetable.route_id == route.id)) == 0

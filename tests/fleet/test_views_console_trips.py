@@ -203,7 +203,7 @@ def test_the_trip_page_shows_stops_occupancy_per_leg_and_the_next_statuses(clien
 
 
 def test_a_trip_moves_through_its_statuses(client, company):
-    trip = a_trip(company)
+    trip = a_trip(company, hours=0.25)
     for target in ("boarding", "departed", "arrived"):
         response = client.submit(f"/console/trips/{trip.id}/status", {"status": target})
         assert response.status_code == 303, target
@@ -247,6 +247,22 @@ def test_a_refusal_reaches_htmx_as_a_toast(client, company):
     assert "its status can no longer change" in text(response)
 
 
+def test_a_trip_hours_away_cannot_be_marked_departed(client, company):
+    trip = a_trip(company, hours=5)
+    response = client.submit(f"/console/trips/{trip.id}/status", {"status": "departed"})
+    assert response.status_code == 409
+    leaves = trip.departs_at.astimezone(company_zone(company))
+    start = leaves - timedelta(minutes=30)
+    assert f"Too early: this trip leaves {leaves:%a %d %b %H:%M}; it can start from {start:%a %d %b %H:%M}." in text(
+        response
+    )
+    assert stored(trip).status == "scheduled"
+    page = text(client.get(f"/console/trips/{trip.id}"))
+    opens = leaves - timedelta(hours=2)
+    assert f"Boarding opens at {opens:%a %d %b %H:%M}." in page
+    assert f"The bus can leave from {start:%a %d %b %H:%M}." in page
+
+
 def test_an_unknown_status_is_a_field_error(client, company):
     trip = a_trip(company)
     response = client.submit(f"/console/trips/{trip.id}/status", {"status": "flying"})
@@ -262,7 +278,7 @@ def test_boarding_needs_a_bus(client, company):
 
 def test_dispatchers_run_trips_too(client, login_as):
     dispatcher = login_as("dispatcher")
-    trip = a_trip(dispatcher.memberships[0].company)
+    trip = a_trip(dispatcher.memberships[0].company, hours=1)
     assert client.get("/console/trips").status_code == 200
     assert client.submit(f"/console/trips/{trip.id}/status", {"status": "boarding"}).status_code == 303
     assert stored(trip).status == "boarding"
@@ -476,6 +492,15 @@ def test_the_swap_page_of_a_departed_trip_says_why_nothing_can_change(client, co
 
 
 # --- Manifest ------------------------------------------------------------------------------------
+
+
+def test_one_passenger_is_one_passenger(client, company):
+    trip = a_trip(company)
+    book(trip, ["Grace Mukamana"], ["2A"])
+    assert re.search(r"\b1 passenger for \d+ seats", text(client.get(f"/console/trips/{trip.id}")))
+    assert "1 passenger with a ticket." in text(client.get(f"/console/trips/{trip.id}/swap"))
+    manifest = text(client.get(f"/console/trips/{trip.id}/manifest"))
+    assert "· 1 passenger" in manifest and "1 passengers" not in manifest
 
 
 def test_the_manifest_lists_every_passenger(client, company):

@@ -292,7 +292,7 @@ def test_a_declined_payment_tells_the_buyer_and_not_the_passengers(trip, messagi
     tx.commit()
 
     (text,) = [m.text for m in gateway.messages_to(phone(30))]
-    assert f"payment for order {order.code} did not go through" in text and "seats were released" in text
+    assert f"payment for order {order.code} did not go through" in text and "seats are held for now" in text
     assert gateway.messages_to(phone(31)) == []
     email = mailbox.wait_for("payer@example.rw", timeout=5)
     assert email["Subject"] == f"Payment not completed for order {order.code}"
@@ -352,3 +352,12 @@ def test_every_trip_sms_fits_one_part_and_every_email_has_both_bodies(app, kind,
     assert messages.render(kind, "inbox", context).text
     email = messages.render(kind, "email", {**context, "tickets": []} if kind == "ticket_issued" else context)
     assert email.subject and email.text and email.html.startswith("<!doctype html>")
+
+
+def test_a_reason_that_ends_its_sentence_does_not_double_the_period(app):
+    """The bell read "did not go through: Declined in the sandbox.."."""
+    from app.notifications import messages
+
+    context = {**TRIP, **EXTRA["payment_failed"], "reason": "Declined in the sandbox.", "tickets": TICKETS[:1]}
+    text = messages.render("payment_failed", "inbox", context).text
+    assert "did not go through: Declined in the sandbox." in text and ".." not in text

@@ -7,7 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from app.audit.models import AuditEntry
+from app.core.models import utcnow
 from app.extensions import db
+from app.notifications import services
 from tests import factories
 from tests.notifications.records import given_up_sms, record, refreshed, shown, text
 
@@ -83,3 +85,27 @@ def test_a_company_admin_sees_the_log_too(client, login_as):
     admin = login_as("admin")
     mine = record(admin.memberships[0].company, status="failed")
     assert shown(client.get("/console/notifications")) == {mine.id}
+
+
+def test_messages_written_to_the_log_do_not_pass_for_sent(app, client, company, monkeypatch):
+    """Without MAIL_SERVER the log showed such emails as "Sent · smtp"."""
+    monkeypatch.setitem(app.config, "MAIL_SERVER", None)
+    monkeypatch.setitem(app.config, "SMS_PROVIDER", "log")
+    emailed = record(company, channel="email", address="aline@example.rw", status="sending")
+    texted = record(company, channel="sms", address="+250788555020", status="sending")
+    for notification in (emailed, texted):
+        services.deliver(notification, now=utcnow())
+
+    page = text(client.get("/console/notifications"))
+    assert page.count("Written to the log, not sent") == 2
+    assert "smtp" not in page and "status-arrived" not in page  # the green "Sent" badge
+    detail = text(client.get(f"/console/notifications/{emailed.id}"))
+    assert "No mail server is configured (MAIL_SERVER)" in detail and "Written to the log, not sent" in detail
+
+
+def test_an_email_handed_to_the_mail_server_shows_as_sent_by_smtp(app, client, company, mailbox):
+    emailed = record(company, channel="email", address="aline@example.rw", status="sending")
+    services.deliver(emailed, now=utcnow())
+    mailbox.wait_for("aline@example.rw")
+    page = text(client.get("/console/notifications"))
+    assert "smtp" in page and "Written to the log" not in page

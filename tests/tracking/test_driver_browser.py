@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -49,8 +50,13 @@ def test_the_driver_shares_the_phones_position_from_start_to_end_of_the_trip(liv
         trip_id, bus_id, email, plate = trip.id, trip.bus_id, driver.email, trip.bus.plate
         db.session.commit()
 
+    # A phone set to a 12-hour clock in another time zone: the page still speaks Kigali's 24-hour time.
     context = browser.new_context(
-        base_url=live_tms.url, geolocation=near_kigali(0), permissions=["geolocation"], locale="en-GB"
+        base_url=live_tms.url,
+        geolocation=near_kigali(0),
+        permissions=["geolocation"],
+        locale="en-US",
+        timezone_id="America/New_York",
     )
     network = {"up": True, "sockets": []}
 
@@ -77,6 +83,12 @@ def test_the_driver_shares_the_phones_position_from_start_to_end_of_the_trip(liv
         expect(card.locator("[data-last-fix]")).to_contain_text("Last position sent at", timeout=15_000)
         expect(card.locator("[data-last-fix]")).to_contain_text("(±12 m)")
         first = latest_position(live_tms, bus_id)
+        shown = re.search(r"sent at (\S+) ", card.locator("[data-last-fix]").inner_text()).group(1)
+        assert re.fullmatch(r"\d\d:\d\d:\d\d", shown), shown  # not "7:42:05 PM"
+        kigali = datetime.now(ZoneInfo("Africa/Kigali"))
+        hours, minutes, seconds = map(int, shown.split(":"))
+        apart = abs(hours * 3600 + minutes * 60 + seconds - (kigali.hour * 3600 + kigali.minute * 60 + kigali.second))
+        assert min(apart, 86400 - apart) < 120, (shown, kigali)  # Kigali's time, not New York's
         assert (first["lat"], first["lon"], first["trip"]) == (round(KIGALI[0], 6), KIGALI[1], trip_id)
 
         # The phone loses its network; the positions it takes meanwhile wait on the phone.

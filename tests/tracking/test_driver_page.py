@@ -118,3 +118,38 @@ def test_starting_needs_the_pages_csrf_token(client, running):
     response = client.post(f"/driver/trips/{running.trip.id}/end")
     assert response.status_code == 400
     assert running.trip.status == TripStatus.DEPARTED
+
+
+def test_the_running_trip_comes_first_then_the_coming_ones_then_the_finished_ones(client, monkeypatch):
+    """Finished trips were listed above the running one."""
+    company = factories.company()
+    driver = factories.member("driver", of=company)
+    route = southern_route(company)
+    noon = local_noon_today(company)
+    now = noon - timedelta(hours=3)  # 09:00 in Kigali
+    monkeypatch.setattr("app.tracking.views.driver.utcnow", lambda: now)
+
+    def trip(plate, hours, status):
+        leaves = noon + timedelta(hours=hours)
+        return factories.trip(
+            route, bus_=factories.bus(company, plate=plate), driver=driver, departs_at=leaves, status=status
+        )
+
+    trip("RAF 600A", -6, TripStatus.ARRIVED)  # 06:00, over
+    trip("RAF 600B", -3.5, TripStatus.DEPARTED)  # 08:30, on the road
+    later = trip("RAF 600C", 0, TripStatus.SCHEDULED)  # 12:00
+    trip("RAF 600D", -2, TripStatus.CANCELLED)  # 10:00, called off
+    client.login(driver.email)
+
+    page = text(client.get("/driver/"))
+    order = [page.index(plate) for plate in ("RAF 600B", "RAF 600C", "RAF 600A", "RAF 600D")]
+    assert order == sorted(order)
+    assert "You can start this trip from 11:30." in page  # 24-hour Kigali time
+
+    response = client.submit(f"/driver/trips/{later.id}/start")
+    assert response.status_code == 409
+    leaves = later.departs_at.astimezone(ZoneInfo("Africa/Kigali"))
+    assert f"Too early: this trip leaves {leaves:%a %d %b} 12:00; it can start from {leaves:%a %d %b} 11:30." in text(
+        response
+    )
+    assert later.status == TripStatus.SCHEDULED

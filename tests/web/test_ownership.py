@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from app.booking.services import holds, orders
+from app.booking.services import guests, holds, orders
 from app.core.models import utcnow
 from app.extensions import db
 from app.notifications.models import Notification
 from app.payments.services import payments
 from app.tracking import services as tracking
 from tests import factories
-from tests.web.test_surfaces import ANONYMOUS
+from tests.web.test_surfaces import ANONYMOUS, GUESTS_WELCOME
 
 # (the path segment before an argument, the argument) → the kind of object it names.
 OWNED = {
@@ -67,7 +67,7 @@ def named_objects(rule) -> dict[str, str]:
 
 def owned_rules(app):
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.split(".")[0] not in ("portal", "api") or rule.endpoint in ANONYMOUS:
+        if rule.endpoint.split(".")[0] not in ("portal", "api") or rule.endpoint in ANONYMOUS - GUESTS_WELCOME:
             continue
         kinds = named_objects(rule)
         if kinds:
@@ -144,8 +144,72 @@ class Caller:
         return self.client.open(url, method=method, data=data)
 
 
-def calls(app, owned: Owned):
+class GuestCaller(Caller):
+    """A browser with no account whose session holds a guest key (it began a booking as a guest)."""
+
+    def __init__(self, app, key: str):
+        self.client = app.test_client()
+        with self.client.session_transaction() as session:
+            session["guest_key"] = key
+        self.csrf = self.client.csrf_token()
+        self.calls = 0
+
+
+def guests_objects() -> Owned:
+    """A guest's booking in progress, order waiting for payment and payment."""
+    guest = holds.Guest("the-owners-guest-key")
+    trip = factories.trip(bus_=factories.bus(rows=4))
+    trip.route.company.payment_providers = ["sandbox"]
+    now = utcnow()
+    hold = holds.create_hold(guest, trip.id, seats=["1A"], origin=0, destination=2, now=now)
+    placed = holds.create_hold(guest, trip.id, seats=["2A"], origin=0, destination=2, now=now)
+    contact = guests.Contact("Guest Owner", "+250788123456", None, "en")
+    order = orders.checkout(
+        guest, placed.code, [orders.Passenger("Guest Owner")], channel="web", now=now, contact=contact
+    )
+    payment = payments.open_payment(guest, order, "sandbox", now=now)
+    return Owned(
+        owner=guest,
+        staff=None,
+        values={
+            "order": {"code": order.code},
+            "hold": {"code": hold.code},
+            "payment": {"reference": payment.reference},
+        },
+    )
+
+
+def guest_calls(app, owned: Owned):
+    yield from calls(app, owned, only=GUESTS_WELCOME)
+
+
+def test_a_guests_booking_is_not_found_for_anyone_else(app, client):
+    owned = guests_objects()
+    strangers = [Caller(app, factories.user(name="Signed-in Stranger")), GuestCaller(app, "another-guests-key")]
+    checked = set()
+    for rule, method, url in guest_calls(app, owned):
+        for stranger in strangers:
+            response = stranger.call(rule, method, url)
+            assert response.status_code == 404, f"{method} {url} ({rule.endpoint}) gave {response.status_code}"
+        checked.add(rule.endpoint)
+    assert checked == GUESTS_WELCOME
+
+
+def test_a_guest_reaches_their_own_booking_and_nobody_elses(app, client, owned):
+    guest = guests_objects()
+    caller = GuestCaller(app, guest.owner.key)
+    for rule, method, url in guest_calls(app, guest):
+        response = caller.call(rule, method, url)
+        assert response.status_code not in (404, 500), f"{method} {url} ({rule.endpoint}) gave {response.status_code}"
+    for rule, method, url in calls(app, owned, only=GUESTS_WELCOME):  # a user's objects
+        response = GuestCaller(app, guest.owner.key).call(rule, method, url)
+        assert response.status_code == 404, f"{method} {url} ({rule.endpoint}) gave {response.status_code}"
+
+
+def calls(app, owned: Owned, only: set[str] | None = None):
     for rule, kinds in sorted(owned_rules(app), key=lambda found: found[0].rule):
+        if only is not None and rule.endpoint not in only:
+            continue
         arguments = {name: owned.values[kind][name] for name, kind in kinds.items()}
         url = rule.build(arguments, append_unknown=False)[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}, key=lambda m: m != "GET"):
@@ -201,3 +265,31 @@ def test_portal_and_api_views_load_these_objects_only_through_the_owner_scoped_l
     for path in views:
         for number, line in enumerate(path.read_text().splitlines(), 1):
             assert not BARE_LOAD.search(line), f"{path}:{number} loads an owned object itself: {line.strip()}"
+
+
+def test_a_magic_link_opens_its_own_order_only(app, client, now):
+    """``/t/<token>/...``: the token is the permission; another order's ticket under it is not
+    found, and a token changed by one character opens nothing."""
+    trip = factories.trip(bus_=factories.bus(rows=4))
+    mine, theirs = (
+        orders.book_seats(
+            None,
+            trip.id,
+            seats=[seat],
+            origin=0,
+            destination=2,
+            passengers=[orders.Passenger("A Guest")],
+            channel="web",
+            paid=True,
+            now=now,
+        )
+        for seat in ("1A", "2A")
+    )
+    token = guests.issue_link(mine, now=now)
+    assert client.get(f"/t/{token}/{mine.tickets[0].code}").status_code == 200
+    for path in ("", "/ticket.pdf", "/calendar.ics", "/cancel"):
+        assert client.get(f"/t/{token}/{theirs.tickets[0].code}{path}").status_code == 404, path
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    assert client.get(f"/t/{forged}").status_code == 404
+    link_id, secret, mac = token.split(".")
+    assert client.get(f"/t/{int(link_id) + 1}.{secret}.{mac}").status_code == 404

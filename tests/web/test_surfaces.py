@@ -27,6 +27,8 @@ ANONYMOUS = {
     "portal.booking.search",
     "portal.booking.trip_seats",
     "portal.notifications.bell",  # polled by open pages: a signed-out one gets an empty answer
+    "portal.companies.logo",  # an operator's logo, shown on search results and tickets
+    "portal.companies.stylesheet",  # an operator's brand colour, likewise
     "portal.tracking.watch",  # a passenger's share link: the token is the permission, and it ends
     "api.accounts.token",
     "api.openapi.openapi",
@@ -35,7 +37,34 @@ ANONYMOUS = {
     "ws.tracking.watch",  # a trip's live positions: a share link or a ticket, checked before the handshake
     "api.tracking.osmand_report",  # trackers: the registered device id names the bus (also at /osmand)
     "api.tracking.vehicle_positions",  # a company's GTFS-Realtime feed, public like an agency's
+    "portal.booking.guest_hold",  # booking without an account: limited per client address
+    # A guest's magic link: the signed token is the permission, and it ends.
+    "portal.guests.order",
+    "portal.guests.ticket",
+    "portal.guests.ticket_pdf",
+    "portal.guests.ticket_ics",
+    "portal.guests.cancel",
+    "portal.guests.revoke",
+    "portal.guests.resend",
+    "portal.guests.lost",  # "lost your link?": answers the same whether or not the booking exists
 }
+# A buyer's pages that a guest reaches too (``web.surface.guests_welcome``): the browser's guest
+# key is the permission, and only that guest's holds, orders and payments load (test_ownership.py);
+# a visitor without one is sent to sign in like anywhere else (below).
+GUESTS_WELCOME = {
+    "portal.booking.checkout",
+    "portal.booking.release",
+    "portal.booking.order",
+    "portal.booking.open_tickets",
+    "portal.payments.pay",
+    "portal.payments.start",
+    "portal.payments.status",
+    "portal.payments.poll",
+    "portal.payments.sandbox",
+    "portal.payments.paypal_return",
+    "portal.payments.paypal_cancel",
+}
+ANONYMOUS |= GUESTS_WELCOME
 
 SURFACE_ROLES = {
     "portal": {"customer", "super_admin", "admin", "dispatcher", "driver", "agent"},
@@ -56,7 +85,7 @@ def concrete_url(rule) -> str:
 
 def guarded_rules(app):
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in ANONYMOUS:
+        if rule.endpoint in ANONYMOUS - GUESTS_WELCOME:
             continue
         method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
         yield rule, method
@@ -68,6 +97,7 @@ def test_every_surface_is_guarded_or_listed(app):
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
         assert (rule.endpoint in ANONYMOUS) == getattr(view, "is_public", rule.endpoint == "static"), rule.endpoint
+        assert (rule.endpoint in GUESTS_WELCOME) == getattr(view, "guests_welcome", False), rule.endpoint
 
 
 def test_anonymous_visitors_are_refused_everywhere_else(app, client):

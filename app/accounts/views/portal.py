@@ -6,6 +6,8 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from app.accounts import services
@@ -138,6 +140,7 @@ def signup():
         browser=browser,
         next_path=_local(request.args.get("next")),
         now=utcnow(),
+        language=str(get_locale()),
     )
     session["signup_browser"] = browser  # the link opened in this browser confirms in one click
     return render("accounts/portal/signup_sent.html", "content", email=form.email.data)
@@ -152,7 +155,7 @@ def confirm_signup(token: str):
     target = signup.next_path or url_for("portal.home.index")
     user = services.confirm_signup(token=token, now=utcnow())
     _sign_in(user)
-    flash(f"Welcome to TMS, {user.name}. Your account is ready.", "success")
+    flash(_("Welcome to TMS, %(name)s. Your account is ready.", name=user.name), "success")
     return remember_device(redirect(target, code=303), user)
 
 
@@ -170,13 +173,17 @@ def forgot_password():
 @public
 def reset_password(token: str):
     services.user_for_reset_token(token)  # a spent or expired link answers before the form
+    invited = services.is_invitation(token)  # new staff choose their first password here
     form = ResetPasswordForm()
     user = submit(form, lambda: services.reset_password(token=token, password=form.password.data, now=utcnow()))
     if user is not None:
-        flash("Your password is changed. Sign in with the new one.", "success")
+        if invited:
+            flash(_("Your password is set. Sign in with it to start."), "success")
+        else:
+            flash(_("Your password is changed. Sign in with the new one."), "success")
         # Opening the emailed link proved the mailbox is theirs: this browser is now a known device.
         return remember_device(redirect(url_for("portal.accounts.login"), code=303), user)
-    return render("accounts/portal/reset.html", "content", form=form, status=status_of(form))
+    return render("accounts/portal/reset.html", "content", form=form, invited=invited, status=status_of(form))
 
 
 def _account_page(form: ProfileForm, choices: NotificationChoicesForm, status: int):
@@ -199,7 +206,7 @@ def account():
     if submit(
         form, lambda: services.update_profile(user, name=form.name.data, email=form.email.data, phone=form.phone.data)
     ):
-        flash("Your profile is saved.", "success")
+        flash(_("Your profile is saved."), "success")
         return redirect(url_for("portal.accounts.account"), code=303)
     return _account_page(form, NotificationChoicesForm(formdata=None, obj=user), status_of(form))
 
@@ -212,7 +219,7 @@ def notification_choices():
         form,
         lambda: services.update_notification_choices(user, sms=form.notify_sms.data, email=form.notify_email.data),
     ):
-        flash("Your choices for trip messages are saved.", "success")
+        flash(_("Your choices for trip messages are saved."), "success")
         return redirect(url_for("portal.accounts.account"), code=303)
     return _account_page(ProfileForm(formdata=None, obj=user), form, status_of(form))
 
@@ -227,7 +234,7 @@ def change_password():
             user, current=form.current_password.data, new=form.password.data, keep=g.signed_in.session, now=utcnow()
         ),
     ):
-        flash("Your password is changed. Other devices have been signed out.", "success")
+        flash(_("Your password is changed. Other devices have been signed out."), "success")
         return redirect(url_for("portal.accounts.account"), code=303)
     return render("accounts/portal/password.html", "content", form=form, status=status_of(form))
 
@@ -235,7 +242,7 @@ def change_password():
 @blueprint.post("/account/sessions/others")
 def sign_out_elsewhere():
     services.end_sessions(g.user, now=utcnow(), keep=g.signed_in.session)
-    flash("You are signed out on every other device. This one stays signed in.", "success")
+    flash(_("You are signed out on every other device. This one stays signed in."), "success")
     return redirect(url_for("portal.accounts.account"), code=303)
 
 
@@ -243,7 +250,7 @@ def sign_out_elsewhere():
 def sign_out_everywhere():
     services.end_sessions(g.user, now=utcnow())
     _sign_out()
-    flash("You are signed out everywhere, on this device too.", "success")
+    flash(_("You are signed out everywhere, on this device too."), "success")
     return redirect(url_for("portal.accounts.login"), code=303)
 
 
@@ -253,7 +260,7 @@ def choose_language():
     """The language switcher: a cookie for everyone, and the account's own choice when signed in."""
     language = i18n.supported(request.form.get("language"))
     if language is None:
-        raise InvalidInput(fields={"language": ["Choose Ikinyarwanda, English or Français."]})
+        raise InvalidInput(fields={"language": [_("Choose Ikinyarwanda, English or Français.")]})
     if current_user.is_authenticated:
         services.set_language(current_user, language)
     response = redirect(_local(request.form.get("next")) or url_for("portal.home.index"), code=303)

@@ -8,8 +8,10 @@ trip's lock before any sale, and by a periodic job), or converted (it became an 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
 from app.accounts.models import User
@@ -22,19 +24,39 @@ from app.extensions import db
 from app.fleet import queries
 
 
+@dataclass(frozen=True)
+class Guest:
+    """A buyer without an account: the random key kept in their browser's session. Their holds
+    and orders carry the key, so they are theirs exactly as a user's are the user's."""
+
+    key: str
+    id = None  # not an account: orders and payments name no user
+    phone = None
+    name = ""
+
+
+def is_guest(buyer) -> bool:
+    return isinstance(buyer, Guest)
+
+
+def owned_by(model, buyer):
+    """The SQL condition "``model`` (a hold or an order) belongs to ``buyer``"."""
+    return model.guest_key == buyer.key if is_guest(buyer) else model.user_id == buyer.id
+
+
 def validate_seat_choice(seats: list[str]) -> list[str]:
     seats = [label.strip().upper() for label in seats if label and label.strip()]
     if not seats or len(seats) > MAX_SEATS_PER_ORDER:
-        raise InvalidInput(
-            f"Choose 1 to {MAX_SEATS_PER_ORDER} seats.",
-            fields={"seats": [f"Choose 1 to {MAX_SEATS_PER_ORDER} seats."]},
-        )
+        message = _("Choose 1 to %(most)s seats.", most=MAX_SEATS_PER_ORDER)
+        raise InvalidInput(message, fields={"seats": [message]})
     if len(set(seats)) != len(seats):
-        raise InvalidInput("Each seat once.", fields={"seats": ["Each seat once."]})
+        raise InvalidInput(_("Each seat once."), fields={"seats": [_("Each seat once.")]})
     return seats
 
 
-def create_hold(user: User, trip_id: int, *, seats: list[str], origin: int, destination: int, now: datetime) -> Hold:
+def create_hold(
+    user: User | Guest, trip_id: int, *, seats: list[str], origin: int, destination: int, now: datetime
+) -> Hold:
     """Keep ``seats`` from stop ``origin`` to ``destination`` for ``user``: all of them or none."""
     seats = validate_seat_choice(seats)
     check_allowance(user, len(seats), now)
@@ -47,6 +69,7 @@ def create_hold(user: User, trip_id: int, *, seats: list[str], origin: int, dest
         code=secrets.token_urlsafe(12),
         trip_id=trip.id,
         user_id=user.id,
+        guest_key=user.key if is_guest(user) else None,
         origin_position=origin,
         destination_position=destination,
         seats=seats,
@@ -62,42 +85,52 @@ def create_hold(user: User, trip_id: int, *, seats: list[str], origin: int, dest
     return hold
 
 
-def check_allowance(user: User, wanted: int, now: datetime) -> None:
+def check_allowance(user: User | Guest, wanted: int, now: datetime) -> None:
     """Refuse a buyer who already keeps too many seats out of sale, held or waiting for payment.
 
     Takes the user's row lock before any trip's (one order of locks everywhere, so no deadlock),
-    so two tabs of one user cannot both slip under the limits."""
-    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    so two tabs of one user cannot both slip under the limits; a guest's key takes a transaction
+    lock of its own on PostgreSQL."""
+    if not is_guest(user):
+        db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    elif db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"guest:{user.key}"))))
     held = list(
         db.session.scalars(
-            select(Hold.seats).where(Hold.user_id == user.id, Hold.status == "active", Hold.expires_at > now)
+            select(Hold.seats).where(owned_by(Hold, user), Hold.status == "active", Hold.expires_at > now)
         )
     )
     unpaid = db.session.execute(
         select(Order.id, func.count(Ticket.id))
         .join(Ticket, Ticket.order_id == Order.id)
-        .where(Order.user_id == user.id, Order.status == "pending", Order.expires_at > now)
+        .where(owned_by(Order, user), Order.status == "pending", Order.expires_at > now)
         .group_by(Order.id)
     ).all()
     waiting = len(held) + len(unpaid)
     if waiting >= MAX_ACTIVE_HOLDS_PER_USER:
-        raise HoldLimitReached(f"You already have {waiting} bookings waiting for payment. Finish or give up one first.")
+        raise HoldLimitReached(
+            _("You already have %(count)s bookings waiting for payment. Finish or give up one first.", count=waiting)
+        )
     kept = sum(len(seats) for seats in held) + sum(count for _, count in unpaid)
     if kept + wanted > MAX_HELD_SEATS_PER_USER:
         raise HoldLimitReached(
-            f"You are keeping {kept} seats already; one person may keep at most {MAX_HELD_SEATS_PER_USER} at a time."
+            _(
+                "You are keeping %(kept)s seats already; one person may keep at most %(most)s at a time.",
+                kept=kept,
+                most=MAX_HELD_SEATS_PER_USER,
+            )
         )
 
 
-def hold_of(user: User, code: str) -> Hold:
-    """The user's hold by its code; another user's is not found."""
-    hold = db.session.scalar(select(Hold).where(Hold.code == code, Hold.user_id == user.id))
+def hold_of(user: User | Guest, code: str) -> Hold:
+    """The buyer's hold by its code; another buyer's is not found."""
+    hold = db.session.scalar(select(Hold).where(Hold.code == code, owned_by(Hold, user)))
     if hold is None:
-        raise NotFound("No such booking in progress.")
+        raise NotFound(_("No such booking in progress."))
     return hold
 
 
-def release_hold(user: User, code: str, *, now: datetime) -> Hold:
+def release_hold(user: User | Guest, code: str, *, now: datetime) -> Hold:
     """The buyer gives up: the seats are free again at once."""
     hold = hold_of(user, code)
     if hold.status == "active":

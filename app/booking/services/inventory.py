@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -30,7 +31,7 @@ def lock_for_sale(trip_id: int, now: datetime) -> Trip:
 
 def check_leg_range(trip: Trip, origin: int, destination: int) -> None:
     if not (0 <= origin < destination < len(trip.stops)):
-        raise InvalidInput(fields={"destination": ["This trip does not go from that stop to that one."]})
+        raise InvalidInput(fields={"destination": [_("This trip does not go from that stop to that one.")]})
 
 
 def check_not_left(trip: Trip, origin: int, now: datetime) -> None:
@@ -72,10 +73,8 @@ def check_seats(trip: Trip, seats: list[str]) -> dict[str, str]:
     )
     unknown = [label for label in seats if label not in classes]
     if unknown:
-        raise InvalidInput(
-            f"Bus {trip.bus.plate} has no seat {', '.join(unknown)}.",
-            fields={"seats": [f"Bus {trip.bus.plate} has no seat {', '.join(unknown)}."]},
-        )
+        message = _("Bus %(plate)s has no seat %(seats)s.", plate=trip.bus.plate, seats=", ".join(unknown))
+        raise InvalidInput(message, fields={"seats": [message]})
     return classes
 
 
@@ -92,7 +91,10 @@ def claiming(trip: Trip, seats: list[str], legs: range) -> Iterator[None]:
             raise
         taken = taken_seats(trip.id, seats, legs)
         raise SeatUnavailable(
-            f"Seat {', '.join(taken or seats)} is no longer free for this journey. Please choose another."
+            _(
+                "Seat %(seats)s is no longer free for this journey. Please choose another.",
+                seats=", ".join(taken or seats),
+            )
         ) from error
 
 
@@ -103,18 +105,22 @@ def taken_seats(trip_id: int, seats: list[str], legs: range) -> list[str]:
     return sorted(set(db.session.scalars(query)))
 
 
-def seat_states(trip: Trip, origin: int, destination: int, *, now: datetime, viewer_id: int | None) -> dict:
+def seat_states(
+    trip: Trip, origin: int, destination: int, *, now: datetime, viewer_id: int | None, viewer_key: str | None = None
+) -> dict:
     """Label → "taken" (sold or being paid), "held" (kept by someone else) or "mine" (kept by the
-    viewer) for seats used on any leg between the two stops. Expired holds count as free."""
+    viewer: a user by id, a guest by key) for seats used on any leg between the two stops. Expired
+    holds count as free."""
     rows = db.session.execute(
-        select(SeatLeg.seat_label, Hold.user_id, Hold.expires_at)
+        select(SeatLeg.seat_label, Hold.user_id, Hold.guest_key, Hold.expires_at)
         .outerjoin(Hold, Hold.id == SeatLeg.hold_id)
         .where(SeatLeg.trip_id == trip.id, SeatLeg.leg >= origin, SeatLeg.leg < destination)
     )
     states: dict[str, str] = {}
-    for label, holder, expires_at in rows:
+    for label, holder, key, expires_at in rows:
         if expires_at is None:
             states[label] = "taken"
         elif expires_at > now and states.get(label) != "taken":
-            states[label] = "mine" if holder is not None and holder == viewer_id else "held"
+            mine = (holder is not None and holder == viewer_id) or (key is not None and key == viewer_key)
+            states[label] = "mine" if mine else "held"
     return states

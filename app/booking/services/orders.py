@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -14,7 +15,7 @@ from app.accounts.rules import normalize_phone
 from app.booking.errors import HoldExpired, OrderNotPayable, SeatUnavailable
 from app.booking.models import Order, SeatLeg, Ticket
 from app.booking.services import inventory
-from app.booking.services.holds import check_allowance, hold_of, validate_seat_choice
+from app.booking.services.holds import check_allowance, hold_of, is_guest, validate_seat_choice
 from app.core import events
 from app.core.errors import InvalidInput
 from app.extensions import db
@@ -38,13 +39,13 @@ def new_code(length: int = 8) -> str:
 def clean_passengers(passengers: list[Passenger], count: int) -> list[Passenger]:
     """Names and phones as typed; field errors name the seat they belong to."""
     if len(passengers) != count:
-        raise InvalidInput(fields={"passengers": [f"Give a name for each of the {count} seats."]})
+        raise InvalidInput(fields={"passengers": [_("Give a name for each of the %(count)s seats.", count=count)]})
     errors: dict[str, list[str]] = {}
     cleaned = []
     for index, passenger in enumerate(passengers):
         name = " ".join((passenger.name or "").split())
         if not 2 <= len(name) <= 120:
-            errors[f"name-{index}"] = ["Enter the passenger's name as on their ID."]
+            errors[f"name-{index}"] = [_("Enter the passenger's name as on their ID.")]
         phone = None
         if passenger.phone and passenger.phone.strip():
             try:
@@ -147,7 +148,7 @@ def book_seats(
     unpaid order keeps its seats for the company's hold time, as a hold would."""
     seats = validate_seat_choice(seats)
     if len(passengers) != len(seats):
-        raise InvalidInput(fields={"seats": ["Each seat once, with one passenger per seat."]})
+        raise InvalidInput(fields={"seats": [_("Each seat once, with one passenger per seat.")]})
     trip = inventory.lock_for_sale(trip_id, now)
     inventory.check_leg_range(trip, origin, destination)
     return _sell(trip, actor, seats, origin, destination, passengers, channel=channel, paid=paid, now=now)
@@ -193,9 +194,12 @@ def _sell(trip: Trip, actor, seats, origin: int, destination: int, passengers, *
     return order
 
 
-def checkout(user, hold_code: str, passengers: list[Passenger], *, channel: str, now: datetime) -> Order:
-    """Turn the user's hold into an order waiting for payment, priced now (:func:`quote`). The seats
-    pass from the hold to the tickets without ever being free; the order keeps the hold's deadline."""
+def checkout(user, hold_code: str, passengers: list[Passenger], *, channel: str, now: datetime, contact=None) -> Order:
+    """Turn the buyer's hold into an order waiting for payment, priced now (:func:`quote`). The
+    seats pass from the hold to the tickets without ever being free; the order keeps the hold's
+    deadline. A guest's order keeps their ``contact`` (:class:`~app.booking.services.guests.Contact`)."""
+    if is_guest(user) and contact is None:
+        raise InvalidInput(fields={"contact_phone": ["Give a phone number for the tickets."]})
     hold = hold_of(user, hold_code)
     passengers = clean_passengers(passengers, len(hold.seats))
     trip = queries.lock_trip(hold.trip_id)
@@ -224,6 +228,10 @@ def checkout(user, hold_code: str, passengers: list[Passenger], *, channel: str,
             .values(ticket_id=ticket.id, hold_id=None)
         )
     hold.status, hold.order = "converted", order
+    if is_guest(user):
+        from app.booking.services.guests import keep_contact
+
+        keep_contact(order, user.key, contact)
     db.session.flush()
     if order.status == "paid":  # it cost nothing
         _announce_paid(order)
@@ -236,7 +244,7 @@ def mark_paid(order: Order, *, now: datetime) -> Order:
     if order.status == "paid":
         return order
     if order.status != "pending" or (order.expires_at is not None and order.expires_at <= now):
-        raise OrderNotPayable("Time to pay for this booking ran out, so its seats were released.")
+        raise OrderNotPayable(_("Time to pay for this booking ran out, so its seats were released."))
     order.status, order.paid_at = "paid", now
     for ticket in order.tickets:
         ticket.status = "paid"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from app.booking import qr
@@ -78,10 +79,10 @@ def cancel_ticket(ticket: Ticket, *, now: datetime) -> Ticket:
     trip = queries.lock_trip(ticket.trip_id)
     db.session.refresh(ticket)
     if ticket.status != "paid":
-        raise TicketNotCancellable("Only a paid ticket can be cancelled.")
+        raise TicketNotCancellable(_("Only a paid ticket can be cancelled."))
     departs_at = trip.time_at(ticket.origin_position)
     if trip.status not in rules.EDITABLE or departs_at <= now:
-        raise TicketNotCancellable("The bus has left; this ticket can no longer be cancelled.")
+        raise TicketNotCancellable(_("The bus has left; this ticket can no longer be cancelled."))
     ticket.refund_amount = refund_for(ticket, departs_at, now)
     ticket.status, ticket.cancelled_at = "cancelled", now
     db.session.execute(delete(SeatLeg).where(SeatLeg.ticket_id == ticket.id))

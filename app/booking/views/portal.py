@@ -6,23 +6,26 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, current_app, flash, g, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
-from app.booking import documents, qr, queries
+from app.booking import documents, qr, queries, rules
 from app.booking.errors import HoldExpired, TicketNotCancellable
-from app.booking.forms import CheckoutForm, SearchForm
-from app.booking.models import Order
+from app.booking.forms import CheckoutForm, GuestCheckoutForm, SearchForm
+from app.booking.models import Order, Ticket
 from app.booking.rules import MAX_SEATS_PER_ORDER, search_problems
-from app.booking.services import holds, inventory, orders, tickets
+from app.booking.services import guests, holds, inventory, orders, tickets
 from app.companies.queries import active_companies, stations_by_city
 from app.core import tx
 from app.core.edge import db_id
-from app.core.errors import DomainError, InvalidInput
+from app.core.errors import DomainError, InvalidInput, RateLimited
 from app.core.htmx import render
+from app.core.i18n import money, supported
 from app.core.models import utcnow
 from app.extensions import db
 from app.fleet.models import Trip
-from app.web.surface import public
+from app.web.surface import GUEST_KEY, current_guest, guests_welcome, public, session_user
 
 blueprint = Blueprint("booking", __name__)
 
@@ -42,16 +45,16 @@ def _today() -> date:
 @public
 def search():
     form = SearchForm(request.args)
-    form.operator.choices = {"": "All operators", **{str(c.id): c.name for c in active_companies()}}
+    form.operator.choices = {"": _("All operators"), **{str(c.id): c.name for c in active_companies()}}
     offers, origin, destination, searched = [], None, None, bool(request.args)
     day = form.date.data or _today()
     if searched and form.validate():
         origin = queries.station_named(form.origin.data)
         destination = queries.station_named(form.destination.data)
         if origin is None:
-            form.origin.errors.append("We do not know this bus park. Pick one from the list.")
+            form.origin.errors.append(_("We do not know this bus park. Pick one from the list."))
         if destination is None:
-            form.destination.errors.append("We do not know this bus park. Pick one from the list.")
+            form.destination.errors.append(_("We do not know this bus park. Pick one from the list."))
         if origin and destination:
             for name, problem in search_problems(origin.id, destination.id, day, _today()).items():
                 getattr(form, name).errors.append(problem)
@@ -98,7 +101,7 @@ def _positions(trip: Trip) -> tuple[int, int]:
     origin = by_station.get(request.values.get("from", type=db_id), 0)
     destination = by_station.get(request.values.get("to", type=db_id), len(trip.stops) - 1)
     if origin >= destination:
-        raise InvalidInput("This trip does not go from that stop to that one.")
+        raise InvalidInput(_("This trip does not go from that stop to that one."))
     return origin, destination
 
 
@@ -108,8 +111,15 @@ def trip_seats(trip_id: int, error: str | None = None, status: int = 200):
     trip = _trip_on_sale(trip_id)
     origin, destination = _positions(trip)
     now = utcnow()
-    viewer = g.user.id if getattr(g, "user", None) else None
-    states = inventory.seat_states(trip, origin, destination, now=now, viewer_id=viewer)
+    user, guest = session_user(), current_guest()
+    states = inventory.seat_states(
+        trip,
+        origin,
+        destination,
+        now=now,
+        viewer_id=user.id if user else None,
+        viewer_key=guest.key if guest and not user else None,
+    )
     prices = queries.prices_for(trip, origin, destination)
     return render(
         "booking/portal/trip.html",
@@ -141,38 +151,77 @@ def hold_seats(trip_id: int):
     return redirect(url_for(".checkout", code=hold.code), 303)
 
 
+@blueprint.post("/trips/<int:trip_id>/guest")
+@public  # booking without an account: the browser gets a guest key; limited per client address
+def guest_hold(trip_id: int):
+    """Hold seats for a passenger who is not signed in (a signed-in one holds them as themself)."""
+    trip = _trip_on_sale(trip_id)
+    origin, destination = _positions(trip)
+    user = session_user()
+    buyer = user or current_guest() or holds.Guest(guests.new_guest_key())
+    try:
+        if user is None:
+            guests.count_guest_hold(request.remote_addr or "")
+        hold = holds.create_hold(
+            buyer, trip.id, seats=request.form.getlist("seats"), origin=origin, destination=destination, now=utcnow()
+        )
+    except DomainError as refusal:
+        tx.rollback()
+        return trip_seats(trip_id, error=refusal.message, status=refusal.status)
+    if user is None:
+        session[GUEST_KEY] = buyer.key
+    return redirect(url_for(".checkout", code=hold.code), 303)
+
+
 # --- Checkout --------------------------------------------------------------------------------
 
 
 @blueprint.route("/checkout/<code>", methods=["GET", "POST"])
+@guests_welcome
 def checkout(code: str):
     now = utcnow()
+    guest = holds.is_guest(g.user)
     hold = holds.hold_of(g.user, code)
     if hold.status == "converted" and hold.order is not None:
         return redirect(url_for("portal.payments.pay", code=hold.order.code), 303)
     trip = hold.trip
-    form = CheckoutForm()
+    form = GuestCheckoutForm() if guest else CheckoutForm()
     while len(form.passengers) < len(hold.seats):  # one passenger per seat, whatever was posted
         form.passengers.append_entry()
     while len(form.passengers) > len(hold.seats):
         form.passengers.pop_entry()
-    if not form.is_submitted():
+    if not form.is_submitted() and not guest:
         form.passengers[0].form.name.data = g.user.name
         form.passengers[0].form.phone.data = g.user.phone
     status = 200
     if hold.status == "active" and hold.expires_at > now and form.validate_on_submit():
         people = [orders.Passenger(entry.form.name.data, entry.form.phone.data) for entry in form.passengers]
         try:
-            order = orders.checkout(g.user, hold.code, people, channel="web", now=now)
+            contact = None
+            if guest:
+                contact = guests.clean_contact(
+                    form.contact_name.data,
+                    form.contact_phone.data,
+                    form.contact_email.data,
+                    supported(str(get_locale())) or "en",
+                )
+                guests.count_guest_order(contact.phone)
+            order = orders.checkout(g.user, hold.code, people, channel="web", now=now, contact=contact)
         except InvalidInput as error:
             tx.rollback()
             for name, messages in error.fields.items():
-                field, _, index = name.partition("-")
+                field, _dash, index = name.partition("-")
                 if index.isdigit() and int(index) < len(form.passengers):
                     getattr(form.passengers[int(index)].form, field).errors.extend(messages)
+                elif hasattr(form, name) and name.startswith("contact_"):
+                    getattr(form, name).errors.extend(messages)
                 else:
                     form.form_errors.extend(messages)
             status = 422
+        except RateLimited as error:
+            tx.rollback()
+            form.form_errors.append(error.message)
+            status = error.status
         except HoldExpired as error:
             tx.rollback()
             form.form_errors.append(error.message)
@@ -186,6 +235,7 @@ def checkout(code: str):
     form.shown_total.data = str(priced.total) if priced else ""
     return render(
         "booking/portal/checkout.html",
+        guest=guest,
         hold=hold,
         trip=trip,
         form=form,
@@ -202,20 +252,24 @@ def _placed(order: Order, *, shown_total: str | None) -> Response:
     changed meanwhile: the order is priced when placed); straight to the tickets when it is free."""
     if shown_total and shown_total.isdigit() and int(shown_total) != order.total:
         flash(
-            f"The fares changed while you were booking: this booking costs {order.total:,} {order.currency}, "
-            f"not {int(shown_total):,} {order.currency}.",
+            _(
+                "The fares changed while you were booking: this booking costs %(total)s, not %(shown)s.",
+                total=money(order.total, order.currency),
+                shown=money(int(shown_total), order.currency),
+            ),
             "info",
         )
     if order.status == "paid":
-        flash("Nothing to pay: your tickets are issued.", "success")
+        flash(_("Nothing to pay: your tickets are issued."), "success")
         return redirect(url_for(".order", code=order.code), 303)
     return redirect(url_for("portal.payments.pay", code=order.code), 303)
 
 
 @blueprint.post("/checkout/<code>/release")
+@guests_welcome
 def release(code: str):
     hold = holds.release_hold(g.user, code, now=utcnow())
-    flash("Your seats were released.", "info")
+    flash(_("Your seats were released."), "info")
     stops = hold.trip.stops
     return redirect(
         url_for(
@@ -231,11 +285,25 @@ def release(code: str):
 
 
 @blueprint.get("/orders/<code>")
+@guests_welcome
 def order(code: str):
     from app.payments.queries import payments_of_order
 
     order = queries.order_for_user(g.user, code)
-    return render("booking/portal/order.html", order=order, payments=payments_of_order(order))
+    return render(
+        "booking/portal/order.html", order=order, payments=payments_of_order(order), guest=holds.is_guest(g.user)
+    )
+
+
+@blueprint.post("/orders/<code>/tickets-link")
+@guests_welcome
+def open_tickets(code: str):
+    """The guest who just paid opens their tickets in this browser: a fresh magic link of their own
+    (the SMS brings another)."""
+    order = queries.order_for_user(g.user, code)
+    if not holds.is_guest(g.user) or order.status not in ("paid", "cancelled", "partially_refunded", "refunded"):
+        return redirect(url_for(".order", code=order.code), 303)
+    return redirect(url_for("portal.guests.order", token=guests.issue_link(order, now=utcnow())), 303)
 
 
 # --- Tickets ---------------------------------------------------------------------------------
@@ -245,9 +313,69 @@ def order(code: str):
 def my_tickets():
     now = utcnow()
     mine = queries.tickets_of(g.user.id)
-    upcoming = [t for t in mine if t.trip.time_at(t.destination_position) > now and t.status == "paid"]
+    upcoming = [
+        t for t in mine if rules.is_upcoming(t.status, t.trip.status, t.trip.time_at(t.destination_position), now)
+    ]
     past = [t for t in reversed(mine) if t not in upcoming]
-    return render("booking/portal/tickets.html", upcoming=upcoming, past=past)
+    return render("booking/portal/tickets.html", upcoming=upcoming, past=past, claimable=guests.claimable(g.user))
+
+
+def cancellation(ticket: Ticket, now) -> dict:
+    """Whether ``ticket`` can be cancelled now, and what that gives back under its terms."""
+    departs_at = ticket.trip.time_at(ticket.origin_position)
+    can_cancel = ticket.status == "paid" and ticket.trip.status in ("scheduled", "boarding") and departs_at > now
+    return {
+        "can_cancel": can_cancel,
+        "refund": tickets.refund_for(ticket, departs_at, now) if can_cancel else None,
+        "hours_left": max(int((departs_at - now).total_seconds() // 3600), 0),
+        "policy": sorted(ticket.refund_policy, reverse=True),
+    }
+
+
+def ticket_page(ticket: Ticket, *, urls: dict, tracking) -> Response:
+    """A ticket as its holder sees it: facts, QR, PDF, live map, cancellation (``urls`` names
+    where its PDF, calendar and cancellation are: the account's pages or a guest link's)."""
+    return render(
+        "booking/portal/ticket.html",
+        ticket=ticket,
+        trip=ticket.trip,
+        qr_svg=qr.svg(qr.text_for(ticket)) if ticket.status == "paid" else None,
+        urls=urls,
+        tracking=tracking,
+        **cancellation(ticket, utcnow()),
+    )
+
+
+def cancel_page(ticket: Ticket, *, urls: dict, confirmed: bool) -> Response:
+    """Cancelling asks first: the refund and the terms, then (``confirmed``) the cancellation."""
+    if confirmed:
+        try:
+            tickets.cancel_ticket(ticket, now=utcnow())
+        except TicketNotCancellable as error:
+            tx.rollback()
+            flash(error.message, "error")
+        else:
+            flash(
+                _(
+                    "Ticket %(code)s cancelled. Refund: %(amount)s.",
+                    code=ticket.code,
+                    amount=money(ticket.refund_amount, ticket.currency),
+                ),
+                "success",
+            )
+        return redirect(urls["ticket"], 303)
+    return render(
+        "booking/portal/cancel.html", ticket=ticket, trip=ticket.trip, urls=urls, **cancellation(ticket, utcnow())
+    )
+
+
+def _ticket_urls(code: str) -> dict:
+    return {
+        "ticket": url_for(".ticket", code=code),
+        "pdf": url_for(".ticket_pdf", code=code),
+        "ics": url_for(".ticket_ics", code=code),
+        "cancel": url_for(".cancel", code=code),
+    }
 
 
 @blueprint.get("/tickets/<code>")
@@ -255,43 +383,29 @@ def ticket(code: str):
     from app.tracking.views.portal import live_section
 
     ticket = queries.ticket_for_user(g.user, code)
-    now = utcnow()
-    departs_at = ticket.trip.time_at(ticket.origin_position)
-    can_cancel = ticket.status == "paid" and ticket.trip.status in ("scheduled", "boarding") and departs_at > now
-    return render(
-        "booking/portal/ticket.html",
-        ticket=ticket,
-        trip=ticket.trip,
-        qr_svg=qr.svg(qr.text_for(ticket)) if ticket.status == "paid" else None,
-        can_cancel=can_cancel,
-        refund=tickets.refund_for(ticket, departs_at, now) if can_cancel else None,
-        tracking=live_section(ticket, now),
-    )
+    return ticket_page(ticket, urls=_ticket_urls(code), tracking=live_section(ticket, utcnow()))
 
 
-@blueprint.post("/tickets/<code>/cancel")
+@blueprint.route("/tickets/<code>/cancel", methods=["GET", "POST"])
 def cancel(code: str):
     ticket = queries.ticket_for_user(g.user, code)
-    try:
-        tickets.cancel_ticket(ticket, now=utcnow())
-    except TicketNotCancellable as error:
-        tx.rollback()
-        flash(error.message, "error")
-    else:
-        flash(
-            f"Ticket {ticket.code} cancelled. Refund: {ticket.refund_amount:,} {ticket.currency}.",
-            "success",
-        )
-    return redirect(url_for(".ticket", code=code), 303)
+    confirmed = request.method == "POST" and request.form.get("confirm") == "yes"
+    return cancel_page(ticket, urls=_ticket_urls(code), confirmed=confirmed)
 
 
 @blueprint.get("/tickets/<code>/ticket.pdf")
 def ticket_pdf(code: str):
-    ticket = queries.ticket_for_user(g.user, code)
+    return pdf_response(queries.ticket_for_user(g.user, code))
+
+
+def pdf_response(ticket: Ticket) -> Response:
+    """A ticket's PDF as a download: A4 to print, or ``?layout=phone`` to read on a screen."""
+    layout = request.args.get("layout") if request.args.get("layout") in documents.LAYOUTS else "a4"
+    suffix = "" if layout == "a4" else f"-{layout}"
     return Response(
-        documents.ticket_pdf(ticket),
+        documents.ticket_pdf(ticket, layout=layout),
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="ticket-{ticket.code}.pdf"'},
+        headers={"Content-Disposition": f'attachment; filename="ticket-{ticket.code}{suffix}.pdf"'},
     )
 
 

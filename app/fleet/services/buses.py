@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.audit.services import record
@@ -63,9 +64,9 @@ def save_bus(
     else:
         taken = db.session.scalar(select(Bus.id).where(Bus.plate == plate, Bus.id != (bus.id if bus else 0)))
         if taken:
-            errors["plate"] = [f"{plate} is already registered."]
+            errors["plate"] = [_("%(plate)s is already registered.", plate=plate)]
     if status not in rules.BUS_STATUSES:
-        errors["status"] = ["Choose active, maintenance or retired."]
+        errors["status"] = [_("Choose active, maintenance or retired.")]
     try:
         seats = rules.parse_layout(layout)
     except rules.LayoutError as error:
@@ -79,8 +80,11 @@ def save_bus(
         lost = sorted(label for label, cls in _seats_in_use(bus, now).items() if new_classes.get(label) != cls)
         if lost:
             raise LayoutInUse(
-                f"Passengers on coming trips hold seats {', '.join(lost[:8])}{'…' if len(lost) > 8 else ''}, "
-                "which this layout removes or changes class. Swap those trips to another bus first."
+                _(
+                    "Passengers on coming trips hold seats %(seats)s, which this layout removes or changes class. "
+                    "Swap those trips to another bus first.",
+                    seats=", ".join(lost[:8]) + ("…" if len(lost) > 8 else ""),
+                )
             )
     before = None if created else _bus_snapshot(bus)
     if created:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.audit.services import record
@@ -42,30 +43,30 @@ def _route_snapshot(route: Route) -> dict:
 def _validate_stops(stops: list[StopInput]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if len(stops) < 2:
-        errors["stops"] = ["A route needs at least two stops."]
+        errors["stops"] = [_("A route needs at least two stops.")]
     if len(stops) > MAX_STOPS:
-        errors["stops"] = [f"A route has at most {MAX_STOPS} stops."]
+        errors["stops"] = [_("A route has at most %(most)s stops.", most=MAX_STOPS)]
     station_ids = [s.station_id for s in stops]
     known = set(db.session.scalars(select(Station.id).where(Station.id.in_([i for i in station_ids if i]))))
     previous_minutes, previous_km = -1, -1.0
     for index, stop in enumerate(stops):
         problems = []
         if stop.station_id is None or stop.station_id not in known:
-            problems.append("Choose a station from the list.")
+            problems.append(_("Choose a station from the list."))
         elif station_ids.index(stop.station_id) != index:
-            problems.append("This station is already on the route.")
+            problems.append(_("This station is already on the route."))
         minutes = 0 if index == 0 else stop.minutes_from_start
         km = 0.0 if index == 0 else stop.km_from_start
         if minutes is None or minutes < 0 or minutes > 48 * 60:
-            problems.append("Minutes from the first stop: 0 to 2880.")
+            problems.append(_("Minutes from the first stop: 0 to 2880."))
         elif minutes <= previous_minutes:
-            problems.append("Each stop comes later than the one before.")
+            problems.append(_("Each stop comes later than the one before."))
         if km is None or km < 0 or km > 3000:
-            problems.append("Kilometres from the first stop: 0 to 3000.")
+            problems.append(_("Kilometres from the first stop: 0 to 3000."))
         elif km < previous_km:
-            problems.append("Distances grow along the route.")
+            problems.append(_("Distances grow along the route."))
         if index > 0 and (stop.leg_fare is None or stop.leg_fare < 0 or stop.leg_fare > 10_000_000):
-            problems.append("The fare for this leg is a whole amount, 0 or more.")
+            problems.append(_("The fare for this leg is a whole amount, 0 or more."))
         if problems:
             errors[f"stops-{index}"] = problems
         previous_minutes = minutes if minutes is not None else previous_minutes
@@ -92,7 +93,7 @@ def save_route(
     same_name = select(Route.id).where(Route.company_id == company.id, Route.name == name)
     duplicate = db.session.scalar(same_name.where(Route.id != route.id) if route else same_name)
     if duplicate:
-        raise InvalidInput(fields={"name": ["Another route already has this name."]})
+        raise InvalidInput(fields={"name": [_("Another route already has this name.")]})
 
     created = route is None
     before = None if created else _route_snapshot(route)
@@ -104,8 +105,11 @@ def save_route(
         removed = [s.station.name for s in route.stops if s.station_id not in kept]
         if removed and queries.trips_with_sales(route):
             raise RouteInUse(
-                f"Coming trips on this route have sold seats, so {', '.join(removed)} cannot be removed. "
-                "Cancel or finish those trips first, or create a new route."
+                _(
+                    "Coming trips on this route have sold seats, so %(stops)s cannot be removed. "
+                    "Cancel or finish those trips first, or create a new route.",
+                    stops=", ".join(removed),
+                )
             )
     route.name = name
     route.vip_markup_percent = vip_markup_percent
@@ -220,7 +224,7 @@ def fare_for(route: Route, origin_station_id: int, destination_station_id: int, 
     try:
         return fare_matrix(route)[key][0]
     except KeyError:
-        raise InvalidInput("This route does not go from that stop to that one.") from None
+        raise InvalidInput(_("This route does not go from that stop to that one.")) from None
 
 
 def set_fares(actor, route: Route, amounts: dict[tuple[int, int, str], int | None]) -> Route:
@@ -229,9 +233,9 @@ def set_fares(actor, route: Route, amounts: dict[tuple[int, int, str], int | Non
     errors: dict[str, list[str]] = {}
     for key, amount in amounts.items():
         if key not in matrix:
-            errors[f"fare-{key[0]}-{key[1]}-{key[2]}"] = ["This route does not serve that pair of stops."]
+            errors[f"fare-{key[0]}-{key[1]}-{key[2]}"] = [_("This route does not serve that pair of stops.")]
         elif amount is not None and not (0 <= amount <= 10_000_000):
-            errors[f"fare-{key[0]}-{key[1]}-{key[2]}"] = ["Enter a whole amount, 0 or more."]
+            errors[f"fare-{key[0]}-{key[1]}-{key[2]}"] = [_("Enter a whole amount, 0 or more.")]
     if errors:
         raise InvalidInput(fields=errors)
     before = {f"{k[0]}-{k[1]}-{k[2]}": v[0] for k, v in matrix.items()}

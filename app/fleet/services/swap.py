@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, update
 
 from app.audit.services import record
@@ -47,7 +49,12 @@ def reseat(tickets: list[Ticket], seats: list[BusSeat]) -> dict[int, str]:
         if placed is None:
             placed = _place_by_interval(mine, pool)  # optimal: never fails when the peak fits
         if placed is None:
-            raise SwapRefused(f"The new bus cannot seat every {rules.SEAT_CLASS_LABELS[seat_class]} passenger.")
+            raise SwapRefused(
+                _(
+                    "The new bus cannot seat every %(seat_class)s passenger.",
+                    seat_class=rules.SEAT_CLASS_LABELS[seat_class],
+                )
+            )
         result.update(placed)
     return result
 
@@ -107,27 +114,53 @@ def swap_bus(actor, trip: Trip, new_bus: Bus, *, now: datetime) -> Trip:
     if trip.status not in rules.EDITABLE:
         raise TripNotEditable(rules.not_editable_reason(trip.status))
     if new_bus.company_id != trip.company_id:
-        raise SwapRefused("That bus belongs to another company.")
+        raise SwapRefused(_("That bus belongs to another company."))
     if new_bus.id == trip.bus_id:
-        raise SwapRefused(f"Bus {new_bus.plate} is already on this trip.")
+        raise SwapRefused(_("Bus %(plate)s is already on this trip.", plate=new_bus.plate))
     if new_bus.status != "active":
-        raise SwapRefused(f"Bus {new_bus.plate} is in {new_bus.status}, not in service.")
+        raise SwapRefused(
+            _(
+                "Bus %(plate)s is not in service (%(status)s).",
+                plate=new_bus.plate,
+                status=str(rules.BUS_STATUS_LABELS[new_bus.status]).lower(),
+            )
+        )
     other = queries.overlapping_trip(trip, bus_id=new_bus.id)
     if other is not None:
-        raise SwapRefused(f"Bus {new_bus.plate} is busy then, on trip {other.id} ({other.route.name}).")
+        raise SwapRefused(
+            _(
+                "Bus %(plate)s is busy then, on trip %(trip)s (%(route)s).",
+                plate=new_bus.plate,
+                trip=other.id,
+                route=other.route.name,
+            )
+        )
 
     inventory.release_expired(trip, now)
     tickets = queries.active_tickets(trip)
     if len(tickets) > new_bus.capacity and not _legs_disjoint_enough(tickets, trip, new_bus):
         raise SwapRefused(
-            f"Bus {new_bus.plate} has {new_bus.capacity} seats but {len(tickets)} passengers hold tickets."
+            ngettext(
+                "Bus %(plate)s has %(seats)d seats but %(num)d passengers hold tickets.",
+                "Bus %(plate)s has %(seats)d seats but %(num)d passengers hold tickets.",
+                len(tickets),
+                plate=new_bus.plate,
+                seats=new_bus.capacity,
+            )
         )
     for seat_class, peak in peak_by_class(tickets, trip.legs).items():
         available = new_bus.seats_of_class(seat_class)
         if peak > available:
             label = rules.SEAT_CLASS_LABELS[seat_class]
             raise SwapRefused(
-                f"Bus {new_bus.plate} has {available} {label} seats but {peak} {label} passengers travel together."
+                ngettext(
+                    "Bus %(plate)s has %(seats)d %(label)s seats but %(num)d %(label)s passenger has a ticket.",
+                    "Bus %(plate)s has %(seats)d %(label)s seats but %(num)d %(label)s passengers travel together.",
+                    peak,
+                    plate=new_bus.plate,
+                    seats=available,
+                    label=label,
+                )
             )
     seating = reseat(tickets, new_bus.seats)
 
@@ -151,7 +184,8 @@ def swap_bus(actor, trip: Trip, new_bus: Bus, *, now: datetime) -> Trip:
         actor,
         "trip.bus_swapped",
         trip,
-        f"Trip {trip.id}: bus {old_plate or 'none'} → {new_bus.plate}, {len(moves)} passengers re-seated",
+        f"Trip {trip.id}: bus {old_plate or 'none'} → {new_bus.plate}, "
+        f"{len(moves)} passenger{'' if len(moves) == 1 else 's'} re-seated",  # the audit log's record, in English
         company_id=trip.company_id,
         before={"bus": old_plate},
         after={"bus": new_bus.plate, "moved": moves},

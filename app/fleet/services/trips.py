@@ -4,9 +4,12 @@ and swaps on the same trip."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -15,10 +18,11 @@ from app.booking.services import tickets as booking_tickets
 from app.companies.models import Company
 from app.core import events
 from app.core.errors import InvalidInput
+from app.core.i18n import local_time
 from app.core.models import utcnow
 from app.extensions import db
 from app.fleet import queries, rules
-from app.fleet.errors import AssignmentConflict, TransitionRefused, TripNotEditable
+from app.fleet.errors import AssignmentConflict, DriverBusy, TransitionRefused, TripNotEditable
 from app.fleet.models import Bus, Route, Timetable, Trip, TripStop
 from app.fleet.rules import TripStatus
 
@@ -47,19 +51,27 @@ def _ensure_free(trip: Trip, bus: Bus | None, driver_id: int | None) -> None:
 def _check_free(trip: Trip, bus: Bus | None, driver_id: int | None) -> None:
     if bus is not None:
         if bus.status != "active":
-            raise AssignmentConflict(f"Bus {bus.plate} is in {bus.status}, not in service.")
+            raise AssignmentConflict(
+                _(
+                    "Bus %(plate)s is not in service (%(status)s).",
+                    plate=bus.plate,
+                    status=str(rules.BUS_STATUS_LABELS[bus.status]).lower(),
+                )
+            )
         other = queries.overlapping_trip(trip, bus_id=bus.id)
         if other is not None:
-            raise AssignmentConflict(f"Bus {bus.plate} is already on {_describe(other)}.")
+            raise AssignmentConflict(_("Bus %(plate)s is already on %(trip)s.", plate=bus.plate, trip=_describe(other)))
     if driver_id is not None:
         other = queries.overlapping_trip(trip, driver_id=driver_id)
         if other is not None:
-            raise AssignmentConflict(f"{other.driver.name} is already driving {_describe(other)}.")
+            raise AssignmentConflict(
+                _("%(driver)s is already driving %(trip)s.", driver=other.driver.name, trip=_describe(other))
+            )
 
 
 def _describe(trip: Trip) -> str:
-    local = trip.departs_at.astimezone(ZoneInfo(trip.route.company.timezone))
-    return f"trip {trip.id} ({trip.route.name}, {local:%a %d %b %H:%M})"
+    when = local_time(trip.departs_at, "%a %d %b %H:%M", zone=trip.route.company.timezone)
+    return _("trip %(id)s (%(route)s, %(when)s)", id=trip.id, route=trip.route.name, when=when)
 
 
 def _flush_guarded() -> None:
@@ -99,9 +111,9 @@ def create_trip(
     timetable: Timetable | None = None,
 ) -> Trip:
     if len(route.stops) < 2:
-        raise InvalidInput(fields={"route_id": ["This route needs at least two stops."]})
+        raise InvalidInput(fields={"route_id": [_("This route needs at least two stops.")]})
     if departs_at <= now:
-        raise InvalidInput(fields={"departure": ["Choose a departure in the future."]})
+        raise InvalidInput(fields={"departure": [_("Choose a departure in the future.")]})
     local_day = departs_at.astimezone(ZoneInfo(company.timezone)).date()
     trip = Trip(
         company_id=company.id,
@@ -136,7 +148,7 @@ def assign(actor, trip: Trip, *, bus: Bus | None, driver_id: int | None) -> Trip
     _ensure_editable(trip)
     before = snapshot(trip, AUDITED)
     if bus is not None and trip.bus_id not in (None, bus.id):
-        raise AssignmentConflict("This trip already has a bus; use a bus swap to replace it.")
+        raise AssignmentConflict(_("This trip already has a bus; use a bus swap to replace it."))
     _ensure_free(
         trip,
         bus if bus is not None and bus.id != trip.bus_id else None,
@@ -161,11 +173,12 @@ def assign(actor, trip: Trip, *, bus: Bus | None, driver_id: int | None) -> Trip
 def change_status(actor, trip: Trip, target: str, *, now: datetime) -> Trip:
     trip = queries.lock_trip(trip.id)
     if target == TripStatus.CANCELLED:
-        raise TransitionRefused("Cancel a trip with its reason, from the cancel form.")
+        raise TransitionRefused(_("Cancel a trip with its reason, from the cancel form."))
     if not rules.can_transition(trip.status, target):
         raise TransitionRefused(rules.transition_refusal(trip.status, target))
     if target in (TripStatus.BOARDING, TripStatus.DEPARTED) and trip.bus_id is None:
-        raise TransitionRefused("Assign a bus before boarding or departure.")
+        raise TransitionRefused(_("Assign a bus before boarding or departure."))
+    _ensure_not_early(trip, target, now)
     before = snapshot(trip, AUDITED)
     trip.status = target
     setattr(trip, f"{target}_at", now)
@@ -183,13 +196,27 @@ def change_status(actor, trip: Trip, target: str, *, now: datetime) -> Trip:
     return trip
 
 
+def _ensure_not_early(trip: Trip, target: str, now: datetime) -> None:
+    opens = rules.earliest(target, trip.departs_at)
+    if opens is None or now >= opens:
+        return
+    zone_name = trip.route.company.timezone
+    values = {"departs": local_time(trip.departs_at, "%a %d %b %H:%M", zone=zone_name)}
+    values["from"] = local_time(opens, "%a %d %b %H:%M", zone=zone_name)
+    if target == TripStatus.BOARDING:
+        message = _("Too early: this trip leaves %(departs)s; boarding opens at %(from)s.", **values)
+    else:
+        message = _("Too early: this trip leaves %(departs)s; it can start from %(from)s.", **values)
+    raise TransitionRefused(message)
+
+
 def delay_trip(actor, trip: Trip, *, new_departure: datetime, reason: str, now: datetime) -> Trip:
     trip = queries.lock_trip(trip.id)
     _ensure_editable(trip)
     if new_departure <= trip.scheduled_departs_at and new_departure <= trip.departs_at:
-        raise InvalidInput(fields={"new_departure": ["A delay moves the departure later than planned."]})
+        raise InvalidInput(fields={"new_departure": [_("A delay moves the departure later than planned.")]})
     if new_departure <= now:
-        raise InvalidInput(fields={"new_departure": ["Choose a time in the future."]})
+        raise InvalidInput(fields={"new_departure": [_("Choose a time in the future.")]})
     before = snapshot(trip, AUDITED)
     duration = trip.arrives_at - trip.departs_at
     trip.departs_at = new_departure
@@ -225,7 +252,7 @@ def cancel_trip(actor, trip: Trip, *, reason: str, now: datetime) -> Trip:
         raise TransitionRefused(rules.transition_refusal(trip.status, TripStatus.CANCELLED))
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput(fields={"reason": ["Say why the trip is cancelled; passengers will read it."]})
+        raise InvalidInput(fields={"reason": [_("Say why the trip is cancelled; passengers will read it.")]})
     before = snapshot(trip, AUDITED)
     tickets = booking_tickets.cancel_for_trip(trip, now=now)
     trip.status = TripStatus.CANCELLED
@@ -272,8 +299,12 @@ def _check_still_free(trip: Trip) -> None:
     ):
         if other is not None:
             raise AssignmentConflict(
-                f"With these times {_describe(trip)} would run into {_describe(other)}, "
-                "which has the same bus or driver. Change one of the two trips first."
+                _(
+                    "With these times %(trip)s would run into %(other)s, which has the same bus or driver. "
+                    "Change one of the two trips first.",
+                    trip=_describe(trip),
+                    other=_describe(other),
+                )
             )
 
 
@@ -299,13 +330,33 @@ TIMETABLE_AUDITED = (
 )
 
 
-def save_timetable(actor, company: Company, timetable: Timetable | None, **values) -> Timetable:
+@dataclass(frozen=True)
+class BusyDriver:
+    """A trip the timetable would create while its driver drives ``other``."""
+
+    departs_at: datetime
+    other: Trip
+
+
+def save_timetable(
+    actor,
+    company: Company,
+    timetable: Timetable | None,
+    *,
+    now: datetime | None = None,
+    busy_driver_ok: bool = False,
+    **values,
+) -> Timetable:
+    """Create or change a timetable. When its driver already drives at the time of trips it is
+    about to create, refuse with :class:`DriverBusy` naming them, unless ``busy_driver_ok``: the
+    manager chose to have those trips made without a driver (the generator leaves a busy driver
+    off, as it always has)."""
     if values["valid_to"] is not None and values["valid_to"] < values["valid_from"]:
-        raise InvalidInput(fields={"valid_to": ["The end date comes after the start date."]})
+        raise InvalidInput(fields={"valid_to": [_("The end date comes after the start date.")]})
     if not values["weekdays"]:
-        raise InvalidInput(fields={"weekdays": ["Pick at least one day of the week."]})
+        raise InvalidInput(fields={"weekdays": [_("Pick at least one day of the week.")]})
     if len(values["route"].stops) < 2:
-        raise InvalidInput(fields={"route_id": ["This route needs at least two stops."]})
+        raise InvalidInput(fields={"route_id": [_("This route needs at least two stops.")]})
     created = timetable is None
     before = None if created else snapshot(timetable, TIMETABLE_AUDITED)
     if created:
@@ -317,6 +368,11 @@ def save_timetable(actor, company: Company, timetable: Timetable | None, **value
     days = rules.weekdays_label(timetable.weekdays)
     summary = f"Timetable {timetable.route.name} at {timetable.departure_time:%H:%M}, {days}"
     action = "timetable.created" if created else "timetable.updated"
+    if not busy_driver_ok:
+        now = now or utcnow()
+        busy = busy_driver(company, timetable, today=today_for(company, now), days=company.days_ahead, now=now)
+        if busy:
+            raise DriverBusy(busy, _busy_sentence(busy))
     record(
         actor,
         action,
@@ -327,6 +383,42 @@ def save_timetable(actor, company: Company, timetable: Timetable | None, **value
         after=snapshot(timetable, TIMETABLE_AUDITED),
     )
     return timetable
+
+
+def _busy_sentence(busy: list[BusyDriver]) -> str:
+    name = busy[0].other.driver.name
+    return ngettext(
+        "%(name)s is already driving at the time of %(num)d trip this timetable would create.",
+        "%(name)s is already driving at the time of %(num)d trips this timetable would create.",
+        len(busy),
+        name=name,
+    )
+
+
+def busy_driver(company: Company, timetable: Timetable, *, today: date, days: int, now: datetime) -> list[BusyDriver]:
+    """The trips :func:`generate_trips` would create for ``timetable`` from ``today`` on whose
+    driver is on another trip at that time (and would be left off them)."""
+    route = timetable.route
+    if timetable.driver_id is None or not timetable.is_active or len(route.stops) < 2:
+        return []
+    made = set(
+        db.session.scalars(
+            select(Trip.service_date).where(Trip.timetable_id == timetable.id, Trip.service_date >= today)
+        )
+    )
+    length = timedelta(minutes=max(route.duration_minutes, 1))
+    busy = []
+    for offset in range(days):
+        day = today + timedelta(days=offset)
+        if not timetable.runs_on(day) or day in made:
+            continue
+        departs_at = local_datetime(company, day, timetable.departure_time)
+        if departs_at <= now:
+            continue
+        other = queries.driver_trip_between(timetable.driver_id, departs_at, departs_at + length)
+        if other is not None:
+            busy.append(BusyDriver(departs_at, other))
+    return busy
 
 
 def generate_trips(company: Company, *, today: date, days: int, now: datetime) -> list[Trip]:

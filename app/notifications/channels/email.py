@@ -31,6 +31,11 @@ def build(*, to: str, subject: str, text: str, html: str | None = None, attachme
     return message
 
 
+def provider_name() -> str:
+    """``smtp``, or ``log`` when no server is configured and messages are only written to the log."""
+    return "smtp" if current_app.config["MAIL_SERVER"] else "log"
+
+
 def send(*, to: str, subject: str, text: str, html: str | None = None, attachments=()) -> str:
     """Send one message and return its Message-ID, or raise :class:`DeliveryFailed`: refused
     recipients are permanent; an unreachable server, a dropped connection or a 4xx reply are

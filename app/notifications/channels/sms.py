@@ -5,6 +5,8 @@ demo). :func:`send` answers the gateway's message id or raises :class:`DeliveryF
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 import uuid
 from collections.abc import Callable
 
@@ -175,7 +177,7 @@ def segments(text: str) -> int:
     """How many SMS parts ``text`` takes: GSM-7 (extension characters count twice) fits 160 in one
     part, 153 per part when split; anything else goes as UCS-2, 70 in one part, 67 per part, counted
     in UTF-16 units (an emoji takes two). A part never splits an escape pair or a surrogate pair."""
-    if all(c in _GSM_BASIC or c in _GSM_EXTENSION for c in text):
+    if _is_gsm(text):
         units = [2 if c in _GSM_EXTENSION else 1 for c in text]
         single, per_part = 160, 153
     else:
@@ -189,3 +191,51 @@ def segments(text: str) -> int:
             parts, used = parts + 1, 0
         used += unit
     return parts
+
+
+# Characters a translation or a locale's formats bring in that the GSM alphabet writes another way:
+# French groups digits with a narrow no-break space ("5 850 RWF"), typography brings curly quotes.
+_GSM_LOOKALIKES = str.maketrans(
+    {
+        "\u00a0": " ",
+        "\u2007": " ",
+        "\u2009": " ",
+        "\u202f": " ",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u2026": "...",
+        "\u2192": "->",
+        "\u0153": "oe",
+        "\u0152": "OE",
+    }
+)
+
+
+_GUILLEMETS = re.compile(r"«\s*|\s*»")
+
+
+def to_gsm(text: str) -> str:
+    """``text`` in the GSM alphabet when it can be written so (accents the alphabet lacks dropped:
+    "arrêt" → "arret", "août" → "aout"), so a message goes as one 160-character part instead of
+    70-character UCS-2 parts; ``text`` unchanged when it holds letters with no such form."""
+    if _is_gsm(text):
+        return text
+    written = []
+    for char in _GUILLEMETS.sub('"', text).translate(_GSM_LOOKALIKES):
+        if char in _GSM_BASIC or char in _GSM_EXTENSION:
+            written.append(char)
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        if not base or not _is_gsm(base):
+            return text
+        written.append(base)
+    return "".join(written)
+
+
+def _is_gsm(text: str) -> bool:
+    return all(c in _GSM_BASIC or c in _GSM_EXTENSION for c in text)

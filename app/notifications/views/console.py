@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from app.audit.services import record
 from app.core.edge import has_control
@@ -16,14 +19,14 @@ from app.fleet.queries import company_object_or_404
 from app.notifications import admin_queries as queries
 from app.notifications import services
 from app.notifications.models import Notification
-from app.notifications.rules import CHANNEL_LABELS, KIND_LABELS, NEEDS_ATTENTION, STATUS_LABELS
+from app.notifications.rules import CHANNEL_LABELS, KIND_LABELS, LOG_PROVIDER, NEEDS_ATTENTION, STATUS_LABELS
 
 blueprint = Blueprint("notifications", __name__)
 
 
 class NotRetryable(DomainError):
     code = "not_retryable"
-    message = "This message is not waiting for a retry: it was sent, or it is on its way."
+    message = _l("This message is not waiting for a retry: it was sent, or it is on its way.")
 
 
 def log_context(surface: str, where: queries.LogFilter, companies: dict[int, str] | None = None) -> dict:
@@ -33,6 +36,7 @@ def log_context(surface: str, where: queries.LogFilter, companies: dict[int, str
         "surface": surface,
         "labels": {"kind": KIND_LABELS, "channel": CHANNEL_LABELS, "status": STATUS_LABELS},
         "attention": NEEDS_ATTENTION,
+        "log_provider": LOG_PROVIDER,
         "back": url_for(f"{surface}.notifications.notification_list", **where.args()),
         "companies": companies,
         "retry_at_once": queries.RETRY_AT_ONCE,
@@ -87,7 +91,7 @@ def retried(log: dict, notification: Notification) -> Response:
     """htmx swaps the record's row; a plain form goes back where it came from."""
     if is_htmx():
         return render("notifications/_row.html", n=notification, log={**log, "back": back_to(log)})
-    flash(f"Sending again to {notification.address}.", "success")
+    flash(_("Sending again to %(address)s.", address=notification.address), "success")
     return redirect(back_to(log), 303)
 
 
@@ -97,8 +101,14 @@ def retried_all(actor, log: dict, where: queries.LogFilter) -> Response:
     for notification in batch:
         retry_by_hand(actor, notification)
     left = queries.count_needing_attention(where) - len(batch)
-    more = f" {left} more need attention: press again to send them." if left > 0 else ""
-    flash(f"Sending {len(batch)} message{'s' if len(batch) != 1 else ''} again.{more}", "success")
+    sending = ngettext("Sending %(num)d message again.", "Sending %(num)d messages again.", len(batch))
+    if left > 0:
+        sending += " " + ngettext(
+            "%(num)d more needs attention: press again to send it.",
+            "%(num)d more need attention: press again to send them.",
+            left,
+        )
+    flash(sending, "success")
     return redirect(log["back"], 303)
 
 

@@ -93,7 +93,7 @@ def offered(company) -> list[str]:
 
 
 def label(name: str) -> str:
-    return PROVIDER_LABELS.get(name, name)
+    return str(PROVIDER_LABELS.get(name, name))
 
 
 def get(name: str) -> Provider:

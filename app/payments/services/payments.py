@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import phonenumbers
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -22,6 +23,7 @@ from app.booking.models import Order
 from app.booking.services import orders
 from app.core import events
 from app.core.errors import InvalidInput
+from app.core.i18n import N_, money
 from app.extensions import db
 from app.payments import providers, rules
 from app.payments.errors import PaymentInProgress
@@ -30,7 +32,7 @@ from app.payments.providers import Charge, Outcome, ProviderError
 
 log = logging.getLogger(__name__)
 MTN_RWANDA_PREFIXES = ("+25078", "+25079")
-TOO_LATE = "The booking's time to pay ran out before the payment was approved."
+TOO_LATE = N_("The booking's time to pay ran out before the payment was approved.")
 
 
 def momo_phone(raw: str | None) -> str:
@@ -44,9 +46,9 @@ def momo_phone(raw: str | None) -> str:
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     ):
-        raise InvalidInput(fields={"phone": ["Give the mobile number of the MTN Mobile Money account."]})
+        raise InvalidInput(fields={"phone": [_("Give the mobile number of the MTN Mobile Money account.")]})
     if phone.startswith("+250") and not phone.startswith(MTN_RWANDA_PREFIXES):
-        raise InvalidInput(fields={"phone": ["This is not an MTN number: MTN numbers start with 078 or 079."]})
+        raise InvalidInput(fields={"phone": [_("This is not an MTN number: MTN numbers start with 078 or 079.")]})
     return phone
 
 
@@ -58,26 +60,29 @@ def open_payment(
     request already on the payer's phone must be answered or time out first."""
     company = order_company(order)
     if provider not in providers.offered(company):
-        names = ", ".join(providers.offered(company)) or "none"
-        raise InvalidInput(fields={"provider": [f"Unknown or unavailable payment method. Choose one of: {names}."]})
+        names = ", ".join(providers.offered(company)) or _("none")
+        raise InvalidInput(
+            fields={"provider": [_("Unknown or unavailable payment method. Choose one of: %(names)s.", names=names)]}
+        )
     phone = momo_phone(phone) if provider == "momo" else None
     if amount is not None and (amount != order.total or (currency or order.currency) != order.currency):
+        costs = money(order.total, order.currency)
         raise InvalidInput(
-            f"The amount does not match this booking: it costs {order.total} {order.currency}.",
-            fields={"amount": [f"This booking costs {order.total} {order.currency}."]},
+            _("The amount does not match this booking: it costs %(total)s.", total=costs),
+            fields={"amount": [_("This booking costs %(total)s.", total=costs)]},
         )
     if order.total == 0:
-        raise InvalidInput(fields={"provider": ["This booking costs nothing: there is nothing to pay."]})
+        raise InvalidInput(fields={"provider": [_("This booking costs nothing: there is nothing to pay.")]})
     if order.status != "pending" or (order.expires_at is not None and order.expires_at <= now):
-        raise OrderNotPayable("This booking is already paid." if order.status == "paid" else OrderNotPayable.message)
+        raise OrderNotPayable(_("This booking is already paid.") if order.status == "paid" else OrderNotPayable.message)
     for earlier in open_payments(order):
         if earlier.provider == "momo" or earlier.status == "initiated":
             raise PaymentInProgress(
-                "A mobile money request for this booking is waiting on your phone. Approve or decline it first."
+                _("A mobile money request for this booking is waiting on your phone. Approve or decline it first.")
                 if earlier.provider == "momo"
                 else PaymentInProgress.message
             )
-        earlier.status, earlier.failure_reason = "cancelled", "Replaced by another payment attempt."
+        earlier.status, earlier.failure_reason = "cancelled", N_("Replaced by another payment attempt.")
     target, rate = _provider_currency(provider, order.currency)
     payment = Payment(
         reference=str(uuid.uuid4()),
@@ -125,7 +130,7 @@ def submit(payment: Payment, *, callback_url: str, return_url: str, cancel_url: 
             payment.status = "pending"  # it may have reached MTN: the lookup will tell
             payment.next_check_at = now + timedelta(seconds=rules.next_check_delay(0))
         else:
-            payment.status, payment.failure_reason = "failed", "The payment provider could not be reached."
+            payment.status, payment.failure_reason = "failed", N_("The payment provider could not be reached.")
         db.session.flush()
         return payment
     payment.status, payment.failure_reason = started.status, started.reason
@@ -141,7 +146,7 @@ def check(payment: Payment, *, now: datetime) -> Payment:
         return payment
     provider = providers.get(payment.provider)
     if payment.provider == "paypal" and not payment.provider_order_id:
-        outcome = Outcome("failed", reason="The order never reached PayPal.", never_reached=True)
+        outcome = Outcome("failed", reason=N_("The order never reached PayPal."), never_reached=True)
     else:
         outcome = provider.lookup(payment)
     if outcome.status == "approved":
@@ -179,9 +184,9 @@ def apply_outcome(payment: Payment, outcome: Outcome, *, now: datetime) -> Payme
         payment.failure_reason = outcome.reason or payment.failure_reason
         db.session.flush()
         order = payment.order
+        # Declined: the order keeps its seats until its time runs out, so the payer can try again
+        # or choose another method; the expiry then frees them as for any unpaid order.
         declined = outcome.status == "failed" and not outcome.never_reached
-        if declined and order.status == "pending" and not open_payments(order):
-            orders.mark_failed(order, now=now)  # declined: the seats are free for others again
         if declined:
             events.emit(
                 "payment.failed",
@@ -223,7 +228,7 @@ def payer_cancelled_on_provider(payment: Payment, *, now: datetime) -> Payment:
     cancelled and the order keeps its seats for another try. Safe to repeat; a payment that settled
     meanwhile (approved and captured in another tab) is left as it is."""
     if payment.provider == "paypal" and payment.status == "pending":
-        apply_outcome(payment, Outcome("cancelled", reason="Cancelled on PayPal."), now=now)
+        apply_outcome(payment, Outcome("cancelled", reason=N_("Cancelled on PayPal.")), now=now)
     return payment
 
 
@@ -250,7 +255,7 @@ def decide_sandbox(payment: Payment, decision: str, *, now: datetime) -> Payment
     if decision == "approve":
         outcome = Outcome("succeeded", payment.provider_amount, payment.provider_currency, _external_id(payment))
     else:
-        outcome = Outcome("failed", reason="Declined in the sandbox.")
+        outcome = Outcome("failed", reason=N_("Declined in the sandbox."))
     return apply_outcome(payment, outcome, now=now)
 
 
@@ -259,9 +264,11 @@ def record_cash(actor, order: Order, *, amount: int, now: datetime) -> Payment:
     the audit log says who took it. Callers check the actor is one of ``rules.CASH_ROLES`` of the
     order's company."""
     if amount != order.total:
-        raise InvalidInput(fields={"amount": [f"This booking costs {order.total:,} {order.currency}."]})
+        raise InvalidInput(
+            fields={"amount": [_("This booking costs %(total)s.", total=money(order.total, order.currency))]}
+        )
     if not orders.accept_payment(order, now=now):
-        raise OrderNotPayable("These seats are no longer available: do not take the money.")
+        raise OrderNotPayable(_("These seats are no longer available: do not take the money."))
     payment = Payment(
         reference=str(uuid.uuid4()),
         order_id=order.id,
@@ -280,6 +287,12 @@ def record_cash(actor, order: Order, *, amount: int, now: datetime) -> Payment:
     db.session.flush()
     record(actor, "payment.cash", payment, f"Cash {amount} for order {order.code}", company_id=order.company_id)
     return payment
+
+
+def last_failed(order: Order) -> Payment | None:
+    """The order's latest attempt, if it was declined or failed (the pay page says so)."""
+    latest = db.session.scalar(select(Payment).where(Payment.order_id == order.id).order_by(Payment.id.desc()).limit(1))
+    return latest if latest is not None and latest.status == "failed" else None
 
 
 def open_payments(order: Order) -> list[Payment]:

@@ -7,6 +7,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 
 from app.audit.services import record
 from app.booking import queries as booking_queries
@@ -89,15 +90,17 @@ def record_cash():
     try:
         order = booking_queries.order_for_company({company.id}, code)
         if not (amount.isascii() and amount.isdigit() and len(amount) <= 9):
-            raise InvalidInput("Enter the amount received, in RWF.")
+            raise InvalidInput(_("Enter the amount received, in RWF."))
         payments.record_cash(g.user, order, amount=int(amount), now=utcnow())
     except NotFound:
         tx.rollback()
-        return cash_desk(f"No booking {code or '(blank)'} in {company.name}.", status=422)
+        return cash_desk(
+            _("No booking %(code)s in %(company)s.", code=code or _("(blank)"), company=company.name), status=422
+        )
     except (InvalidInput, OrderNotPayable) as error:
         tx.rollback()
         return cash_desk(" ".join(m for ms in error.fields.values() for m in ms) or error.message, status=error.status)
-    flash(f"Cash recorded for order {order.code}: tickets issued.", "success")
+    flash(_("Cash recorded for order %(code)s: tickets issued.", code=order.code), "success")
     return redirect(url_for(".cash_desk"), 303)
 
 
@@ -107,5 +110,5 @@ def refund_paid_out(reference: str):
     refund = queries.refund_for_company(g.access.company, reference)
     refunds.pay_out_cash(refund, now=utcnow())
     record(g.user, "refund.paid_out", refund, f"Cash refund {refund.amount} handed over", company_id=refund.company_id)
-    flash("Cash refund marked as handed over.", "success")
+    flash(_("Cash refund marked as handed over."), "success")
     return redirect(url_for(".payment_list"), 303)

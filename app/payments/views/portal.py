@@ -8,6 +8,7 @@ act only through services that are safe to repeat."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, g, redirect, url_for
+from flask_babel import gettext as _
 
 from app.booking import queries as booking_queries
 from app.booking.models import Order
@@ -23,6 +24,7 @@ from app.payments.jobs import check_payment
 from app.payments.models import Payment
 from app.payments.services import payments
 from app.payments.views.api import provider_urls
+from app.web.surface import guests_welcome
 
 blueprint = Blueprint("payments", __name__)
 POLL_SECONDS = 2
@@ -31,7 +33,7 @@ POLL_SECONDS = 2
 def _pay_page(order: Order, form: PayForm, *, status: int = 200, error: str | None = None):
     now = utcnow()
     if not form.is_submitted():
-        form.phone.data = g.user.phone
+        form.phone.data = g.user.phone or order.contact_phone
     form.idempotency_key.data = f"pay-{order.code}-{len(queries.payments_of_order(order)) + 1}"
     return render(
         "payments/portal/pay.html",
@@ -39,6 +41,7 @@ def _pay_page(order: Order, form: PayForm, *, status: int = 200, error: str | No
         form=form,
         error=error,
         open_payment=next(iter(payments.open_payments(order)), None),
+        last_failed=payments.last_failed(order),
         seconds_left=max(int((order.expires_at - now).total_seconds()), 0) if order.expires_at else 0,
         status=status,
     )
@@ -49,6 +52,7 @@ def _methods(order: Order) -> dict[str, str]:
 
 
 @blueprint.get("/orders/<code>/pay")
+@guests_welcome
 def pay(code: str):
     order = booking_queries.order_for_user(g.user, code)
     if order.status != "pending":
@@ -59,6 +63,7 @@ def pay(code: str):
 
 
 @blueprint.post("/orders/<code>/pay")
+@guests_welcome
 @idempotent(wait=10)
 def start(code: str):
     order = booking_queries.order_for_user(g.user, code)
@@ -86,17 +91,25 @@ def start(code: str):
 
 def _status_page(payment: Payment) -> Response:
     if not payment.is_open and is_htmx():
-        return Response(status=200, headers={"HX-Redirect": url_for("portal.booking.order", code=payment.order.code)})
+        retry = payment.status != "succeeded" and payment.order.status == "pending"  # seats still kept: try again
+        target = (
+            url_for(".pay", code=payment.order.code)
+            if retry
+            else url_for("portal.booking.order", code=payment.order.code)
+        )
+        return Response(status=200, headers={"HX-Redirect": target})
     return render("payments/portal/status.html", "payment_status", payment=payment, poll=POLL_SECONDS)
 
 
 @blueprint.get("/payments/<reference>")
+@guests_welcome
 def status(reference: str):
     """The payment as it stands."""
     return _status_page(queries.payment_for_user(g.user, reference))
 
 
 @blueprint.post("/payments/<reference>")
+@guests_welcome
 def poll(reference: str):
     """The open payment page polls here (htmx, every few seconds): when a lookup is due, ask the
     provider ourselves (a callback may be lost); once the payment settles the page moves on."""
@@ -107,6 +120,7 @@ def poll(reference: str):
 
 
 @blueprint.route("/payments/<reference>/sandbox", methods=["GET", "POST"])
+@guests_welcome
 def sandbox(reference: str):
     """The sandbox provider's own page: approve or decline, as a wallet or a bank would ask."""
     payment = queries.payment_for_user(g.user, reference)
@@ -117,9 +131,9 @@ def sandbox(reference: str):
         decision = "approve" if form.decision.data == "approve" else "decline"
         payments.decide_sandbox(payment, decision, now=utcnow())
         if payment.status == "succeeded" and payment.order.status == "paid":
-            flash("Payment approved. Your tickets are ready.", "success")
-        elif payment.status == "failed":
-            flash("The payment was declined, so your seats were released.", "error")
+            flash(_("Payment approved. Your tickets are ready."), "success")
+        elif payment.status == "failed" and payment.order.status == "pending":
+            return redirect(url_for(".pay", code=payment.order.code), 303)  # the page says so, with the time left
         return redirect(url_for("portal.booking.order", code=payment.order.code), 303)
     if payment.status != "pending":
         return redirect(url_for("portal.booking.order", code=payment.order.code), 303)
@@ -132,17 +146,19 @@ def sandbox(reference: str):
 
 
 @blueprint.get("/payments/<reference>/paypal/return")
+@guests_welcome
 def paypal_return(reference: str):
     """Back from PayPal after approving: capture now (the reconciliation job would otherwise)."""
     payment = payments.payer_returned(queries.payment_for_user(g.user, reference), now=utcnow())
     if payment.status == "succeeded" and payment.order.status == "paid":
-        flash("Payment received. Your tickets are ready.", "success")
+        flash(_("Payment received. Your tickets are ready."), "success")
     return redirect(url_for("portal.booking.order", code=payment.order.code), 303)
 
 
 @blueprint.get("/payments/<reference>/paypal/cancel")
+@guests_welcome
 def paypal_cancel(reference: str):
     payment = payments.payer_cancelled_on_provider(queries.payment_for_user(g.user, reference), now=utcnow())
     if payment.provider == "paypal" and payment.status == "cancelled":
-        flash("You cancelled the PayPal payment. Nothing was charged; choose how to pay.", "info")
+        flash(_("You cancelled the PayPal payment. Nothing was charged; choose how to pay."), "info")
     return redirect(url_for(".pay", code=payment.order.code), 303)

@@ -77,20 +77,26 @@
   });
 })();
 
-// Countdown of a hold: minutes:seconds left; at zero the page says so and forms stop.
+// Countdown of a hold: "9 min 58 s" left (the words come from the page, in its language); at zero
+// the page says so and forms stop.
 (function () {
   "use strict";
 
   function start(element) {
     const deadline = Date.now() + Number(element.dataset.countdown) * 1000;
     const text = element.querySelector("[data-countdown-text]");
+    const format = element.dataset.countdownFormat || "%(minutes)s min %(seconds)s s";
     const tick = () => {
       const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
-      if (text) text.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+      if (text) {
+        text.textContent = format
+          .replace("%(minutes)s", String(Math.floor(left / 60)))
+          .replace("%(seconds)s", String(left % 60));
+      }
       if (left === 0) {
         clearInterval(timer);
         element.textContent =
-          element.dataset.expired || "Time ran out: your seats were released. Please choose them again.";
+          element.dataset.countdownOver || "Time ran out: your seats were released. Please choose them again.";
         element.classList.add("field-error");
         document.querySelectorAll("[data-countdown-form] button").forEach((button) => (button.disabled = true));
       }

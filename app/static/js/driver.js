@@ -24,8 +24,16 @@
     return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${url.pathname}${url.search}`;
   }
 
-  function clock(ts) {
-    return new Date(ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  // 24-hour time where the company's buses run (the page's data-time-zone, Kigali), in the page's
+  // language: never the phone's own 12-hour clock or time zone.
+  function clock(ts, zone) {
+    return new Intl.DateTimeFormat(document.documentElement.lang || "en", {
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+      hourCycle: "h23",
+      timeZone: zone || "Africa/Kigali",
+    }).format(new Date(ts));
   }
 
   function track(panel) {
@@ -99,7 +107,7 @@
       if (unsent.length > KEEP) unsent.splice(0, unsent.length - KEEP);
       save();
       send({ type: "fix", ...fix });
-      if (!isOpen()) part("last-fix").textContent = `Position taken at ${clock(fix.ts)}, waiting for the connection.`;
+      if (!isOpen()) part("last-fix").textContent = `Position taken at ${clock(fix.ts, panel.dataset.timeZone)}, waiting for the connection.`;
     }
 
     function settle(ts) {
@@ -114,7 +122,7 @@
         const fix = settle(message.ts);
         if (fix && fix.ts === lastQueued) {
           const accuracy = fix.accuracy === null ? "" : ` (±${Math.round(fix.accuracy)} m)`;
-          part("last-fix").textContent = `Last position sent at ${clock(fix.ts)}${accuracy}.`;
+          part("last-fix").textContent = `Last position sent at ${clock(fix.ts, panel.dataset.timeZone)}${accuracy}.`;
           problem("");
         }
       } else if (message.type === "error") {

@@ -4,6 +4,7 @@ failed jobs with their tracebacks, to queue again or delete."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, url_for
+from flask_babel import gettext as _
 
 from app.core.htmx import render
 from app.extensions import QUEUE_NAMES, get_queue
@@ -21,12 +22,12 @@ def job_list():
 @blueprint.post("/jobs/<queue_name>/<job_id>/requeue")
 def job_requeue(queue_name: str, job_id: str):
     job = services.requeue(g.user, queries.queue_named(queue_name), job_id)
-    flash(f"{job.function} is queued again on {queue_name}.", "success")
+    flash(_("%(job)s is queued again on %(queue)s.", job=job.function, queue=queue_name), "success")
     return redirect(url_for(".job_list"), 303)
 
 
 @blueprint.post("/jobs/<queue_name>/<job_id>/delete")
 def job_delete(queue_name: str, job_id: str):
     job = services.delete(g.user, queries.queue_named(queue_name), job_id)
-    flash(f"The failed {job.function} job is deleted.", "success")
+    flash(_("The failed %(job)s job is deleted.", job=job.function), "success")
     return redirect(url_for(".job_list"), 303)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, url_for
+from flask_babel import gettext as _
 
 from app.booking import queries as booking_queries
 from app.booking.models import Ticket
@@ -57,14 +58,16 @@ def _shares(ticket: Ticket, now: datetime, **extra) -> dict:
     }
 
 
-def live_section(ticket: Ticket, now: datetime) -> dict | None:
-    """For the ticket page: the live map and share links of a paid ticket whose trip has not ended."""
+def live_section(ticket: Ticket, now: datetime, *, guest_token: str | None = None) -> dict | None:
+    """For the ticket page: the live map and share links of a paid ticket whose trip has not ended.
+    A guest's page (``guest_token``, their magic link) has the map, its socket opened with the link."""
     if ticket.status != "paid" or ticket.trip.status not in queries.WATCHABLE:
         return None
     trip = ticket.trip
-    live = _live(
-        trip, board=ticket.origin_position, alight=ticket.destination_position, socket=trip_socket(trip), now=now
-    )
+    socket = f"/ws/trips/{trip.id}?token={guest_token}" if guest_token else trip_socket(trip)
+    live = _live(trip, board=ticket.origin_position, alight=ticket.destination_position, socket=socket, now=now)
+    if guest_token:
+        return {"live": live, "guest": True}
     return {"live": live, **_shares(ticket, now)}
 
 
@@ -84,10 +87,10 @@ def share(code: str):
     ticket = booking_queries.ticket_for_user(g.user, code)
     form = ShareForm()
     if not form.validate_on_submit():
-        return _share_links(ticket, status=422, message="Choose how long to share for.", form=form)
+        return _share_links(ticket, status=422, message=_("Choose how long to share for."), form=form)
     now = utcnow()
     link = services.share(g.user, ticket, hours=form.hours(ticket.trip, now), now=now)
-    return _share_links(ticket, message="Share link created: copy it below.", new_link=link)
+    return _share_links(ticket, message=_("Share link created: copy it below."), new_link=link)
 
 
 @blueprint.post("/tickets/<code>/shares/<int:link_id>/revoke")
@@ -95,7 +98,7 @@ def revoke(code: str, link_id: int):
     ticket = booking_queries.ticket_for_user(g.user, code)
     link = queries.share_link_for_user(g.user, ticket, link_id)
     services.revoke_share(g.user, link.id, now=utcnow())
-    return _share_links(ticket, message="Link revoked: it no longer works.", revoked=True)
+    return _share_links(ticket, message=_("Link revoked: it no longer works."), revoked=True)
 
 
 # --- The page behind a share link ----------------------------------------------------------------

@@ -27,7 +27,7 @@ from app.accounts import services as accounts
 from app.accounts.models import User
 from app.accounts.queries import membership_for
 from app.accounts.rules import CONSOLE_ROLES, SessionPolicy
-from app.core.errors import Forbidden, NotAuthenticated, NotFound
+from app.core.errors import DomainError, Forbidden, NotAuthenticated, NotFound
 from app.core.models import utcnow
 from app.core.realtime import hub
 from app.core.sockets import Socket, accept, caps_for
@@ -174,6 +174,9 @@ def _error(code: str, message: str, ts=None) -> dict:
 @public  # a share link needs no account; everyone else needs a paid ticket, checked here
 def watch(trip_id: int):
     now, user, token = utcnow(), session_user(), request.args.get("share")
+    guest_token = request.args.get("token")  # a guest's magic link (booking.services.guests)
+    if guest_token and token is None and user is None:
+        return _watch_as_guest(trip_id, guest_token, now)
     if user is None and token is None:
         raise NotAuthenticated()
     if not _may_watch(user, trip_id, token, now):
@@ -209,6 +212,43 @@ def watch(trip_id: int):
             shown=_for_watchers,
         ),
         caps=caps_for(user_id=user_id, share_token=token),
+    )
+
+
+def _guest_may_watch(trip_id: int, guest_token: str, now: datetime) -> bool:
+    from app.booking.services.guests import open_link
+
+    try:
+        link = open_link(guest_token, now=now)
+    except DomainError:
+        return False
+    return any(t.trip_id == trip_id and t.status == "paid" for t in link.order.tickets)
+
+
+def _watch_as_guest(trip_id: int, guest_token: str, now: datetime):
+    """A guest's ticket page: their magic link, while it lasts and holds a paid ticket on the trip."""
+    if not _guest_may_watch(trip_id, guest_token, now):
+        raise Forbidden("Only passengers with a ticket can follow this trip.")
+    trip = db.session.get(Trip, trip_id)
+    if trip is None:
+        raise NotFound()
+    facts = {"id": trip.id, "status": trip.status, "plate": trip.bus.plate if trip.bus else None, "bus": trip.bus_id}
+    shape = eta.shape_of(trip.id)
+
+    def snapshot() -> dict:
+        return {"type": "snapshot", "trip": facts, "position": _position_on(facts, shape)}
+
+    return accept(
+        lambda sock: _relay(
+            sock,
+            live.trip_channel(trip_id),
+            snapshot,
+            lambda: _guest_may_watch(trip_id, guest_token, utcnow()),
+            over=facts["status"] in ENDING_EVENTS.values(),
+            ends=lambda m: m.get("event") in ENDING_EVENTS,
+            shown=_for_watchers,
+        ),
+        caps=caps_for(user_id=None, share_token=guest_token),
     )
 
 

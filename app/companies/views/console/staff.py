@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, g, redirect, url_for
+from flask_babel import gettext as _
 
 from app.accounts.models import Membership
 from app.accounts.rules import Role
@@ -39,7 +40,14 @@ def staff_invite():
         ),
     )
     if membership is not None:
-        flash(f"{membership.user.name} is invited; we emailed {membership.user.email} a link to sign in.", "success")
+        flash(
+            _(
+                "%(name)s is invited; we emailed %(email)s a link to sign in.",
+                name=membership.user.name,
+                email=membership.user.email,
+            ),
+            "success",
+        )
         return redirect(url_for(".staff_list"), 303)
     return render("companies/console/staff_invite.html", form=form, status=status_of(form))
 
@@ -50,9 +58,9 @@ def staff_edit(membership_id: int):
     membership = company_object_or_404(Membership, g.access.company, membership_id)
     form = RoleForm()
     if not form.validate_on_submit():
-        raise InvalidInput("Choose one of the roles.", fields={"role": form.role.errors})
+        raise InvalidInput(_("Choose one of the roles."), fields={"role": form.role.errors})
     services.change_role(g.user, membership, form.role.data)
-    flash(f"{membership.user.name} is now {membership.role_label}.", "success")
+    flash(_("%(name)s is now %(role)s.", name=membership.user.name, role=membership.role_label), "success")
     return redirect(url_for(".staff_list"), 303)
 
 
@@ -61,6 +69,9 @@ def staff_edit(membership_id: int):
 def staff_toggle(membership_id: int):
     membership = company_object_or_404(Membership, g.access.company, membership_id)
     services.set_active(g.user, membership, not membership.is_enabled, now=utcnow())
-    state = "reactivated" if membership.is_enabled else "deactivated"
-    flash(f"{membership.user.name} is {state}.", "success")
+    name = membership.user.name
+    flash(
+        _("%(name)s is reactivated.", name=name) if membership.is_enabled else _("%(name)s is deactivated.", name=name),
+        "success",
+    )
     return redirect(url_for(".staff_list"), 303)

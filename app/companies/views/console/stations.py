@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 
 from app.companies import queries, services
 from app.companies.forms import StationForm
@@ -32,6 +33,6 @@ def station_new():
         ),
     )
     if station is not None:
-        flash(f"{station.name} ({station.city}) added for every operator.", "success")
+        flash(_("%(name)s (%(city)s) added for every operator.", name=station.name, city=station.city), "success")
         return redirect(url_for(".station_list", q=station.name), 303)
     return render("companies/console/station_new.html", form=form, status=status_of(form))

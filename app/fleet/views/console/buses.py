@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 
 from app.accounts.rules import Role
 from app.core.errors import DomainError
@@ -44,7 +45,7 @@ def _save(bus: Bus | None):
         catch=(DomainError,),
     )
     if saved is not None:
-        flash(f"Bus {saved.plate} saved with {saved.capacity} seats.", "success")
+        flash(_("Bus %(plate)s saved with %(seats)s seats.", plate=saved.plate, seats=saved.capacity), "success")
         return redirect(url_for(".bus_edit", bus_id=saved.id), 303)
     return bus_page(bus, form, status=status_of(form))
 
@@ -141,7 +142,9 @@ def tracker_add(bus_id: int):
     tracker = submit(form, lambda: trackers.register(g.user, bus, device_id=form.device_id.data, label=form.label.data))
     if tracker is None:
         return bus_page(bus, status=status_of(form), block="trackers", tracker_form=form)
-    return _trackers_changed(bus, f"Tracker {tracker.device_id} now reports for {bus.plate}.")
+    return _trackers_changed(
+        bus, _("Tracker %(device)s now reports for %(plate)s.", device=tracker.device_id, plate=bus.plate)
+    )
 
 
 @blueprint.post("/buses/<int:bus_id>/trackers/<int:tracker_id>/remove")
@@ -150,4 +153,6 @@ def tracker_remove(bus_id: int, tracker_id: int):
     bus = queries.company_object_or_404(Bus, g.access.company, bus_id)
     tracker = trackers.on_bus_or_404(bus, tracker_id)
     trackers.remove(g.user, tracker)
-    return _trackers_changed(bus, f"Tracker {tracker.device_id} removed from {bus.plate}.")
+    return _trackers_changed(
+        bus, _("Tracker %(device)s removed from %(plate)s.", device=tracker.device_id, plate=bus.plate)
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from flask import flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 
 from app.accounts.rules import Role
 from app.companies.queries import stations_by_city
@@ -103,7 +104,7 @@ def _save(route: Route | None):
             form.form_errors.append(error.message)
             status = error.status
         else:
-            flash(f"Route {saved.name} saved.", "success")
+            flash(_("Route %(name)s saved.", name=saved.name), "success")
             return redirect(url_for(".route_list"), 303)
     elif request.method == "POST":
         status = 422
@@ -146,7 +147,7 @@ def route_fares(route_id: int):
             tx.rollback()
             errors, status = error.fields, 422
         else:
-            flash("Fares saved.", "success")
+            flash(_("Fares saved."), "success")
             return redirect(url_for(".route_fares", route_id=route.id), 303)
     return render(
         "fleet/console/fares.html",

@@ -14,10 +14,14 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Response, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from app.core import edge, tx
 from app.core.forms import status_of, submit
 from app.core.htmx import is_htmx, render
+from app.core.i18n import local_time
 from app.core.models import utcnow
 from app.fleet import queries, rules
 from app.fleet.errors import AssignmentConflict, SwapRefused, TransitionRefused, TripNotEditable
@@ -100,7 +104,14 @@ def trip_new():
         catch=_refusals(),
     )
     if trip is not None:
-        return _done(trip, f"Trip created: {trip.route.name}, {form.day.data:%a %d %b} at {form.departure.data:%H:%M}.")
+        return _done(
+            trip,
+            _(
+                "Trip created: %(route)s, %(when)s.",
+                route=trip.route.name,
+                when=local_time(trip.departs_at, "%a %d %b %H:%M", zone=company.timezone),
+            ),
+        )
     if form.is_submitted():
         tx.rollback()
     return render("fleet/console/trip_new.html", form=form, status=status_of(form))
@@ -134,6 +145,9 @@ def _detail(trip: Trip, failed: str | None = None, form=None) -> Response:
         if failed == "status" or not shown[failed]:  # no field on the page to show these next to
             alerts += [message for name, errors in form.errors.items() if name for message in errors]
     occupancy = queries.occupancy_by_leg(trip)
+    next_statuses = [s for s in rules.TRIP_STATUSES if s != CANCELLED and rules.can_transition(trip.status, s)]
+    now = utcnow()
+    opens = {s: rules.earliest(s, trip.departs_at) for s in next_statuses}
     return render(
         "fleet/console/trip_detail.html",
         "trip",
@@ -142,7 +156,8 @@ def _detail(trip: Trip, failed: str | None = None, form=None) -> Response:
         legs=[(trip.stops[i], trip.stops[i + 1], taken) for i, taken in enumerate(occupancy)],
         capacity=trip.bus.capacity if trip.bus else 0,
         sold=queries.sold_count([trip.id]).get(trip.id, 0),
-        next_statuses=[s for s in rules.TRIP_STATUSES if s != CANCELLED and rules.can_transition(trip.status, s)],
+        next_statuses=next_statuses,
+        not_before={s: at for s, at in opens.items() if at is not None and at > now},
         shown=shown,
         forms=forms,
         failed=failed,
@@ -160,7 +175,7 @@ def trip_status(trip_id: int):
     trip, form = _trip(trip_id), StatusForm()
     done = submit(form, lambda: trips.change_status(g.user, trip, form.status.data, now=utcnow()), catch=_refusals())
     if done is not None:
-        return _done(done, f"The trip is now {done.status}.")
+        return _done(done, _("The trip is now %(status)s.", status=TripStatus(done.status).label.lower()))
     return _detail(trip, "status", form)
 
 
@@ -173,9 +188,9 @@ def trip_assign(trip_id: int):
         catch=_refusals(),
     )
     if done is not None:
-        bus = done.bus.plate if done.bus else "no bus yet"
-        driver = queries.driver_of_company(g.access.company, done.driver_id).name if done.driver_id else "none yet"
-        return _done(done, f"Saved: bus {bus}, driver {driver}.")
+        bus = done.bus.plate if done.bus else _("no bus yet")
+        driver = queries.driver_of_company(g.access.company, done.driver_id).name if done.driver_id else _("none yet")
+        return _done(done, _("Saved: bus %(bus)s, driver %(driver)s.", bus=bus, driver=driver))
     return _detail(trip, "assign", form)
 
 
@@ -194,7 +209,8 @@ def trip_delay(trip_id: int):
         catch=_refusals(),
     )
     if done is not None:
-        return _done(done, f"Delay saved: the trip now leaves {int(done.delay.total_seconds() // 60)} minutes late.")
+        minutes = int(done.delay.total_seconds() // 60)
+        return _done(done, _("Delay saved: the trip now leaves %(minutes)s minutes late.", minutes=minutes))
     return _detail(trip, "delay", form)
 
 
@@ -205,7 +221,7 @@ def trip_cancel(trip_id: int):
         form, lambda: trips.cancel_trip(g.user, trip, reason=form.reason.data, now=utcnow()), catch=_refusals()
     )
     if done is not None:
-        return _done(done, "The trip is cancelled. Its passengers will be told and refunded.")
+        return _done(done, _("The trip is cancelled. Its passengers will be told and refunded."))
     return _detail(trip, "cancel", form)
 
 
@@ -221,7 +237,9 @@ def _candidates(trip: Trip) -> list[dict]:
             continue
         busy = queries.overlapping_trip(trip, bus_id=bus.id)
         short = [
-            f"{needed[c]} {rules.SEAT_CLASS_LABELS[c]} needed" for c in needed if bus.seats_of_class(c) < needed[c]
+            _("%(count)s %(seat_class)s needed", count=needed[c], seat_class=rules.SEAT_CLASS_LABELS[c])
+            for c in needed
+            if bus.seats_of_class(c) < needed[c]
         ]
         rows.append({"bus": bus, "vip": bus.seats_of_class("vip"), "busy": busy, "short": short})
     return rows
@@ -237,7 +255,13 @@ def trip_swap(trip_id: int):
     done = submit(form, lambda: swap.swap_bus(g.user, trip, _bus(form.bus_id.data), now=utcnow()), catch=_refusals())
     if done is not None:
         moved = sum(1 for t in queries.active_tickets(done) if seats.get(t.id) != t.seat_label)
-        return _done(done, f"Bus changed to {done.bus.plate}; {moved} passenger{'s' if moved != 1 else ''} re-seated.")
+        changed = ngettext(
+            "Bus changed to %(plate)s; %(num)d passenger re-seated.",
+            "Bus changed to %(plate)s; %(num)d passengers re-seated.",
+            moved,
+            plate=done.bus.plate,
+        )
+        return _done(done, changed)
     if form.is_submitted():
         tx.rollback()
     return render(
@@ -261,7 +285,17 @@ def trip_manifest(trip_id: int):
     return render("fleet/console/manifest.html", trip=trip, tickets=queries.manifest(trip))
 
 
-MANIFEST_HEADER = ("Seat", "Passenger", "Phone", "From", "To", "Class", "Ticket", "Payment", "Boarded at")
+MANIFEST_HEADER = (
+    _l("Seat"),
+    _l("Passenger"),
+    _l("Phone"),
+    _l("From"),
+    _l("To"),
+    _l("Class"),
+    _l("Ticket"),
+    _l("Payment"),
+    _l("Boarded at"),
+)
 
 
 def _cell(value) -> str:
@@ -286,7 +320,7 @@ def trip_manifest_csv(trip_id: int):
             t.destination.name,
             rules.SEAT_CLASS_LABELS[t.seat_class],
             t.code,
-            "paid" if t.status == "paid" else "pending",
+            _("paid") if t.status == "paid" else _("pending"),
             t.boarded_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if t.boarded_at else "",
         )
         writer.writerow([_cell(value) for value in row])
