@@ -301,7 +301,7 @@ def test_a_declined_payment_keeps_the_seats_with_try_again_and_the_time_left(cli
     page = text(client.get(response.headers["Location"]))
     assert "The payment did not go through" in page and "Declined in the sandbox." in page
     assert "Try again" in page and "Choose another method" in page
-    assert re.search(r"held for you for <strong data-countdown-text>\d+:\d\d</strong> more minutes", page)
+    assert re.search(r"held for you for another <strong data-countdown-text>\d+ min \d+ s</strong>\.", page)
     assert order.status == "pending" and order.expires_at > now
     seats = text(client.get(seat_url(line)))
     assert 'aria-label="Seat 2A, taken"' in seats  # nobody else can take them meanwhile
