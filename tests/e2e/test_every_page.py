@@ -33,7 +33,7 @@ from app.accounts.models import SignupRequest, User
 from app.accounts.rules import Role
 from app.audit import services as audit
 from app.booking.errors import SeatUnavailable
-from app.booking.services import holds, orders
+from app.booking.services import guests, holds, orders
 from app.companies.models import Company
 from app.core import tx
 from app.core.models import utcnow
@@ -45,9 +45,10 @@ from app.notifications.models import Notification
 from app.payments.services import payments
 from app.tracking import live
 from app.tracking import services as tracking
+from app.web.surface import GUEST_KEY
 from tests import factories
 from tests.e2e.conftest import E2E_DATABASE_URL, E2E_REDIS_URL
-from tests.web.test_surfaces import ANONYMOUS
+from tests.web.test_surfaces import ANONYMOUS, GUESTS_WELCOME
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "pages"
@@ -67,6 +68,10 @@ NOT_PAGES = {
     "portal.home.manifest": "the web app manifest (JSON; every page links it)",
     "portal.payments.paypal_return": "PayPal's return: it acts and redirects to the order page (checked)",
     "portal.payments.paypal_cancel": "PayPal's cancel: it acts and redirects to the pay page (checked)",
+    "portal.guests.ticket_pdf": "a PDF (tests/e2e/test_guest_journey.py reads its QR code)",
+    "portal.guests.ticket_ics": "a calendar file",
+    "portal.companies.stylesheet": "an operator's colours (CSS; the branded pages link it)",
+    "portal.companies.logo": "an operator's logo (an image; the branded pages show it)",
 }
 # Endpoint → who opens it: a visitor (signed out), or the demo account of the surface's role.
 ACCOUNTS = {
@@ -76,8 +81,15 @@ ACCOUNTS = {
     "agent": "agent@virunga.rw",
 }
 SURFACE_ROLE = {"portal": "passenger", "console": "manager", "admin": "admin", "driver": "driver", "pos": "agent"}
-# Pages also worth seeing as another role: the portal's home and search as a signed-in passenger.
-ALSO = [("portal.home.index", "passenger"), ("portal.booking.search", "passenger")]
+# Pages also worth seeing as another role: the portal's home and search as a signed-in passenger,
+# and the buyer's pages as a guest (no account: the browser's session names the guest's booking).
+ALSO = [
+    ("portal.home.index", "passenger"),
+    ("portal.booking.search", "passenger"),
+    ("portal.booking.checkout", "guest"),
+    ("portal.payments.pay", "guest"),
+    ("portal.booking.order", "guest"),
+]
 # The main page of each thing a person does, checked with axe-core (every page is checked for
 # width and errors).
 MAIN = {
@@ -95,7 +107,14 @@ MAIN = {
     "portal.accounts.account",
     "portal.notifications.inbox",
     "portal.tracking.watch",
+    "portal.booking.cancel",
+    "portal.guests.order",
+    "portal.guests.ticket",
+    "portal.guests.cancel",
+    "portal.guests.lost",
+    "portal.guests.claim",
     "console.companies.dashboard",
+    "console.companies.brand",
     "console.fleet.trip_list",
     "console.fleet.trip_detail",
     "console.fleet.bus_edit",
@@ -134,6 +153,12 @@ class World:
     hold: str  # seats held, before the passengers' names
     payment: str  # a sandbox payment waiting for the payer's approval
     share_token: str
+    cancellable: str  # the passenger's paid ticket on tomorrow's trip, for the cancellation page
+    guest_key: str  # the guest's browser session names it
+    guest_hold: str  # a guest's seats held, before the contact and the passengers' names
+    guest_pending: str  # a guest's order waiting for payment
+    guest_token: str  # the magic link to a guest's paid order
+    guest_ticket: str
     inbox_item: int  # the passenger's bell
     message: int  # an SMS to a passenger of the company, in the console and the admin
     reset_token: str
@@ -153,6 +178,13 @@ ARGUMENTS: dict[str, Callable[[World], dict]] = {
     "portal.payments.sandbox": lambda w: {"reference": w.payment},
     "portal.booking.ticket": lambda w: {"code": w.ticket},
     "portal.tracking.watch": lambda w: {"token": w.share_token},
+    "portal.booking.cancel": lambda w: {"code": w.cancellable},
+    "portal.guests.order": lambda w: {"token": w.guest_token},
+    "portal.guests.ticket": lambda w: {"token": w.guest_token, "code": w.guest_ticket},
+    "portal.guests.cancel": lambda w: {"token": w.guest_token, "code": w.guest_ticket},
+    "portal.booking.checkout@guest": lambda w: {"code": w.guest_hold},
+    "portal.payments.pay@guest": lambda w: {"code": w.guest_pending},
+    "portal.booking.order@guest": lambda w: {"code": w.guest_pending},
     "portal.accounts.reset_password": lambda w: {"token": w.reset_token},
     "portal.accounts.confirm_signup": lambda w: {"token": w.signup_token},
     "console.fleet.bus_edit": lambda w: {"bus_id": w.bus_id},
@@ -171,7 +203,7 @@ ARGUMENTS: dict[str, Callable[[World], dict]] = {
 @dataclass(frozen=True)
 class Visit:
     endpoint: str
-    role: str  # "visitor" or a key of the role's login
+    role: str  # "visitor", "guest" (a visitor who booked without an account) or a key of the role's login
 
     @property
     def name(self) -> str:
@@ -193,16 +225,20 @@ def visits(app) -> list[Visit]:
     for rule in sorted(page_rules(app), key=lambda r: r.rule):
         if rule.endpoint in NOT_PAGES:
             continue
-        role = "visitor" if rule.endpoint in ANONYMOUS else SURFACE_ROLE[rule.endpoint.split(".")[0]]
+        # The buyer's pages guests also reach are seen as the passenger here, and as a guest in ALSO.
+        anonymous = rule.endpoint in ANONYMOUS - GUESTS_WELCOME
+        role = "visitor" if anonymous else SURFACE_ROLE[rule.endpoint.split(".")[0]]
         found.append(Visit(rule.endpoint, role))
     return found + [Visit(endpoint, role) for endpoint, role in ALSO]
 
 
-def url_of(app, world: World, endpoint: str) -> str:
+def url_of(app, world: World, visit: Visit) -> str:
+    endpoint = visit.endpoint
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-    values = ARGUMENTS[endpoint](world) if endpoint in ARGUMENTS else {}
+    teach = ARGUMENTS.get(visit.name, ARGUMENTS.get(endpoint))
+    values = teach(world) if teach else {}
     missing = rule.arguments - set(values)
-    assert not missing, f"{endpoint} ({rule.rule}): teach tests/e2e/test_every_page.py which {missing} to show"
+    assert not missing, f"{visit.name} ({rule.rule}): teach tests/e2e/test_every_page.py which {missing} to show"
     return rule.build(values, append_unknown=True)[1]
 
 
@@ -272,6 +308,40 @@ def world(live_app) -> World:
             lambda seats: holds.create_hold(passenger, trip.id, seats=seats, origin=0, destination=last, now=now),
         )
         payment = payments.open_payment(passenger, pending, "sandbox", now=now)
+        cancellable = _free_seats(
+            trip,
+            1,
+            lambda seats: orders.book_seats(
+                passenger,
+                trip.id,
+                seats=seats,
+                origin=0,
+                destination=last,
+                passengers=me,
+                channel="web",
+                paid=True,
+                now=now,
+            ),
+        )
+
+        # A guest (no account): a paid order with its magic link, an order waiting for payment and
+        # seats held before the checkout, all in the guest's browser (its session's guest key).
+        guest = holds.Guest(guests.new_guest_key())
+        contact = guests.Contact("Aline Uwase", "+250788200001", None, "en")
+        aline = [orders.Passenger("Aline Uwase")]
+
+        def guest_order(seats):
+            held = holds.create_hold(guest, trip.id, seats=seats, origin=0, destination=last, now=now)
+            return orders.checkout(guest, held.code, aline, channel="web", now=now, contact=contact)
+
+        guest_paid = orders.mark_paid(_free_seats(trip, 1, guest_order), now=now)
+        guest_token = guests.issue_link(guest_paid, now=now)
+        guest_pending = _free_seats(trip, 1, guest_order)
+        guest_hold = _free_seats(
+            trip,
+            1,
+            lambda seats: holds.create_hold(guest, trip.id, seats=seats, origin=0, destination=last, now=now),
+        )
         tx.commit()
         base = live_app.config["BASE_URL"]
         payments.submit(payment, callback_url=base, return_url=base, cancel_url=base, now=now)
@@ -358,6 +428,12 @@ def world(live_app) -> World:
             hold=hold.code,
             payment=payment.reference,
             share_token=link.token,
+            cancellable=cancellable.tickets[0].code,
+            guest_key=guest.key,
+            guest_hold=guest_hold.code,
+            guest_pending=guest_pending.code,
+            guest_token=guest_token,
+            guest_ticket=guest_paid.tickets[0].code,
             inbox_item=item.id,
             message=message.id,
             reset_token=accounts.make_reset_token(manager),
@@ -418,6 +494,7 @@ class Tab:
         )
         self.context.route(re.compile(r"/no-tiles/"), lambda route: route.fulfill(body=TILE, content_type="image/png"))
         self.page = self.context.new_page()
+        self.base_url = base_url
         self.seen = Seen()
         _watch(self.page, self.seen)
         if email:
@@ -426,6 +503,11 @@ class Tab:
             self.page.get_by_label("Password").fill(password)
             self.page.get_by_role("button", name="Log in").click()
             self.page.wait_for_url(lambda url: "/login" not in url)
+
+    def be_guest(self, app, key: str) -> None:
+        """The session a guest's browser has after holding seats without an account."""
+        cookie = app.session_interface.get_signing_serializer(app).dumps({GUEST_KEY: key})
+        self.context.add_cookies([{"name": app.config["SESSION_COOKIE_NAME"], "value": cookie, "url": self.base_url}])
 
     def open(self, url: str) -> tuple[int, str]:
         self.seen.errors.clear()
@@ -489,13 +571,16 @@ def _axe(page: Page) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def tabs(browser: Browser, base_url: str, world: World):
+def tabs(browser: Browser, base_url: str, live_app, world: World):
     made: dict[str, Tab] = {}
 
     def tab(role: str) -> Tab:
         if role not in made:
             if role == "visitor":
                 made[role] = Tab(browser, base_url, None, "")
+            elif role == "guest":
+                made[role] = Tab(browser, base_url, None, "")
+                made[role].be_guest(live_app, world.guest_key)
             elif role == "driver":
                 made[role] = Tab(browser, base_url, world.driver_email, factories.PASSWORD)
             else:
@@ -513,7 +598,8 @@ def tabs(browser: Browser, base_url: str, world: World):
 def test_every_page_route_is_visited_or_listed_with_a_reason(app):
     endpoints = {rule.endpoint for rule in page_rules(app)}
     assert set(NOT_PAGES) <= endpoints, f"listed but gone: {set(NOT_PAGES) - endpoints}"
-    assert set(ARGUMENTS) <= endpoints, f"taught but gone: {set(ARGUMENTS) - endpoints}"
+    taught = {name.split("@")[0] for name in ARGUMENTS}  # "endpoint@role": that role's own arguments
+    assert taught <= endpoints, f"taught but gone: {taught - endpoints}"
     assert not MAIN - (endpoints - set(NOT_PAGES)), f"main pages not visited: {MAIN - endpoints}"
     for rule in page_rules(app):
         if rule.arguments and rule.endpoint not in NOT_PAGES:
@@ -529,7 +615,7 @@ def test_every_page_fits_a_phone_and_a_laptop_without_errors(live_app, world, ta
     problems: list[str] = []
     checked = 0
     with live_app.test_request_context():
-        planned = [(visit, url_of(live_app, world, visit.endpoint)) for visit in visits(live_app)]
+        planned = [(visit, url_of(live_app, world, visit)) for visit in visits(live_app)]
     for visit, url in planned:
         tab = tabs(visit.role)
         status, content_type = tab.open(url)
