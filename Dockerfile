@@ -7,7 +7,7 @@
 FROM node:20-bookworm-slim AS assets
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --omit=dev --no-audit --no-fund
 COPY scripts/assets.sh scripts/assets.sh
 RUN mkdir -p app/static && sh scripts/assets.sh
 

@@ -9,4 +9,10 @@ cp node_modules/htmx.org/dist/htmx.min.js "$vendor/htmx.min.js"
 mkdir -p "$vendor/leaflet/images"
 cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css "$vendor/leaflet/"
 cp node_modules/leaflet/dist/images/*.png "$vendor/leaflet/images/"
+# axe-core, a development package, checks the pages' accessibility in the browser tests
+# (tests/e2e/test_every_page.py); it is never served, so it goes beside the tests.
+if [ -f node_modules/axe-core/axe.min.js ]; then
+  mkdir -p tests/e2e/vendor
+  cp node_modules/axe-core/axe.min.js tests/e2e/vendor/axe.min.js
+fi
 echo "assets: $(ls "$vendor" | tr '\n' ' ')"

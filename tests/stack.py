@@ -124,8 +124,9 @@ class Stack:
             raise
         return self
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        """Until the page and socket servers answer through the gateway."""
+    def wait_ready(self, timeout: float = 180.0) -> None:
+        """Until the page and socket servers answer through the gateway (on a loaded two-core
+        machine, booting four gunicorn workers and a worker has taken more than a minute)."""
         deadline = time.monotonic() + timeout
         pending = [f"{self.url}/readyz", f"http://127.0.0.1:{self.sockets_port}/healthz"]
         while pending and time.monotonic() < deadline:

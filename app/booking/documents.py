@@ -12,7 +12,7 @@ from fpdf import FPDF
 
 from app.booking import qr
 from app.booking.models import Ticket
-from app.companies.rules import Palette, palette, rgb
+from app.companies.rules import Palette, palette, parse_colour, rgb
 from app.core.i18n import local_time, money
 
 LAYOUTS = ("a4", "phone")
@@ -80,7 +80,7 @@ def _facts(ticket: Ticket) -> _Facts:
     terms.append(_("Times are Kigali time, 24-hour clock."))
     return _Facts(
         operator=company.name,
-        colours=palette(company.brand_colour or PLATFORM_COLOUR),
+        colours=palette(parse_colour(company.brand_colour or "") or PLATFORM_COLOUR),
         logo=company.logo_png,
         origin=ticket.origin.name,
         origin_city=ticket.origin.city,

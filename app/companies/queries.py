@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from itertools import groupby
@@ -21,6 +22,7 @@ from app.companies.rules import (
     Palette,
     fold,
     palette,
+    parse_colour,
     similarity,
     spellings,
 )
@@ -215,11 +217,31 @@ class Brand:
     @property
     def css_class(self) -> str:
         """The class whose element takes the brand (served by ``portal.companies.stylesheet``)."""
-        return f"brand-{re.sub(r'[^a-z0-9-]', '-', self.code.lower())}" if self.colour else ""
+        return f"brand-{re.sub(r'[^a-z0-9-]', '-', self.code.lower())}" if self.palette else ""
 
     @property
     def palette(self) -> Palette | None:
-        return palette(self.colour) if self.colour else None
+        """None without a colour (or with one that is not ``#rrggbb``, which nothing stores)."""
+        colour = parse_colour(self.colour or "")
+        return palette(colour) if colour and colour == self.colour else None
+
+    @property
+    def stylesheet(self) -> str:
+        """The design system's four brand colours (docs/design.md) scoped to ``css_class``, links
+        in the readable shade, and the colour itself for the operator's mark (``--operator``)."""
+        colours = self.palette
+        if colours is None:
+            return ""
+        return (
+            f".{self.css_class}{{--brand:{colours.text};--brand-contrast:#ffffff;--brand-strong:{colours.strong};"
+            f"--brand-tint:{colours.tint};--link:{colours.text};--brand-ink:#ffffff;"
+            f"--operator:{colours.brand};--operator-contrast:{colours.contrast}}}\n"
+        )
+
+    @property
+    def stylesheet_version(self) -> str:
+        """Names the stylesheet in its URL: a new colour, or new rules, make a new address."""
+        return hashlib.sha256(self.stylesheet.encode()).hexdigest()[:12]
 
 
 def brand_of(company: Company) -> Brand:

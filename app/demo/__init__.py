@@ -6,6 +6,9 @@ Loading twice changes nothing: rows are matched on their natural keys.
 
 from __future__ import annotations
 
+import hashlib
+import io
+
 from sqlalchemy import func, select
 
 from app.accounts.models import Membership, User
@@ -62,6 +65,9 @@ COMPANIES = [
     ("akagera-coaches", "Akagera Coaches", "+250788300200", "info@akagera.rw"),
     ("nyungwe-line", "Nyungwe Line", "+250788300300", "info@nyungwe.rw"),
 ]
+# Each operator's brand colour (its demo logo is drawn in it). Akagera's amber is too light for
+# white text: its pages show how a readable shade is derived.
+BRANDS = {"virunga-express": "#9a3412", "akagera-coaches": "#f59e0b", "nyungwe-line": "#15803d"}
 
 # (email, name, phone, super admin?, company code, role)
 ACCOUNTS = [
@@ -84,6 +90,21 @@ def _upsert(model, key: dict, **values):
     return row
 
 
+def _logo(name: str, colour: str) -> bytes:
+    """A demo logo: a disc of the brand colour with the initials, then the name, as a PNG."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGBA", (480, 120), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((4, 4, 116, 116), fill=colour)
+    initials = "".join(word[0] for word in name.split()[:2])
+    draw.text((60, 60), initials, fill="white", anchor="mm", font=ImageFont.load_default(size=52))
+    draw.text((132, 60), name.split()[0], fill=colour, anchor="lm", font=ImageFont.load_default(size=64))
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
 def load() -> list[tuple[str, str]]:
     """Load the demo data; return (email, what the account is) for each demo login."""
     towns = {name: _upsert(Town, {"code": code}, name=name, aliases=aliases) for code, name, aliases in TOWNS}
@@ -95,6 +116,12 @@ def load() -> list[tuple[str, str]]:
         for code, name, phone, email in COMPANIES
     }
     db.session.flush()
+    for code, colour in BRANDS.items():
+        company = companies[code]
+        if company.brand_colour is None and company.logo_version is None:  # never over an admin's choice
+            company.brand_colour = colour
+            company.logo_png = _logo(company.name, colour)
+            company.logo_version = hashlib.sha256(company.logo_png).hexdigest()[:12]
 
     password_hash = hash_password(DEMO_PASSWORD)
     logins = []

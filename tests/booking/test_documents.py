@@ -88,7 +88,7 @@ def test_the_date_is_written_in_the_passengers_language(client, ticket):
 
 
 def test_a_cancelled_ticket_has_no_qr_code_and_says_so(client, ticket):
-    assert client.submit(f"/tickets/{ticket.code}/cancel").status_code == 303
+    assert client.submit(f"/tickets/{ticket.code}/cancel", {"confirm": "yes"}).status_code == 303
     for layout in ("a4", "phone"):
         page, text, codes = read(client.get(f"/tickets/{ticket.code}/ticket.pdf?layout={layout}"))
         assert "CANCELLED" in text and codes == [] and len(page.images) == 1  # the logo only

@@ -22,7 +22,7 @@ def branded(line):  # noqa: F811  (the imported fixture)
     return line
 
 
-STYLESHEET = re.compile(r'<link rel="stylesheet" href="/brand/([^/]+)/c0392b\.css">')
+STYLESHEET = re.compile(r'<link rel="stylesheet" href="/brand/([^/]+)/[0-9a-f]{12}\.css">')
 
 
 def test_search_results_show_each_operators_logo_and_colour(client, branded):

@@ -105,6 +105,17 @@ def test_an_admin_uploads_a_logo_and_picks_a_colour(client, company):
     for served in (sheet, image):
         assert served.headers["X-Content-Type-Options"] == "nosniff"
         assert "immutable" in served.headers["Cache-Control"] and "max-age=31536000" in served.headers["Cache-Control"]
+        assert "private" in served.headers["Cache-Control"]  # it carries the session cookie: no shared cache
+
+
+def test_a_new_colour_gets_a_new_stylesheet_address(client, company):
+    upload(client, colour="#0b6e4f")
+    old = re.search(r'href="(/brand/[^"]+\.css)"', text(client.get("/console/settings/brand"))).group(1)
+    upload(client, colour="#1d4ed8")
+    new = re.search(r'href="(/brand/[^"]+\.css)"', text(client.get("/console/settings/brand"))).group(1)
+    assert new != old
+    stale = client.get(old)  # a page cached before the change still gets the current colour, briefly
+    assert "--operator:#1d4ed8" in stale.get_data(as_text=True) and "max-age=300" in stale.headers["Cache-Control"]
 
 
 def test_a_browser_with_the_logo_gets_not_modified(client, company):
@@ -170,11 +181,12 @@ def test_the_logo_can_be_removed_and_the_colour_cleared(client, company):
     upload(client, colour="#0b6e4f", logo=png())
     db.session.refresh(company)
     version = company.logo_version
+    css = re.search(r'href="(/brand/[^"]+\.css)"', text(client.get("/console/settings/brand"))).group(1)
     assert upload(client, colour="", remove_logo="y").status_code == 303
     db.session.refresh(company)
     assert company.brand_colour is None and company.logo_png is None
     assert client.get(f"/brand/{company.code}/logo-{version}.png").status_code == 404
-    assert client.get(f"/brand/{company.code}/0b6e4f.css").status_code == 404
+    assert client.get(css).status_code == 404
     assert "No brand yet" in text(client.get("/console/settings/brand"))
 
 

@@ -85,7 +85,7 @@ def test_sandbox_payment_declined_keeps_the_seats_and_tries_again(page: Page, ma
 
     failed = page.locator("#payment-failed")
     expect(failed).to_contain_text("The payment did not go through")
-    expect(failed).to_contain_text(re.compile(r"held for you for \d+:\d\d more minutes"))
+    expect(failed).to_contain_text(re.compile(r"held for you for another \d+ min \d+ s\."))
     expect(failed.get_by_role("link", name="Choose another method")).to_be_visible()
     expect(page).to_have_url(re.compile(rf"/orders/{booking.order}/pay$"))
 

@@ -1,7 +1,7 @@
 """An operator's brand for every page that shows it: the logo and a small stylesheet per company.
 
-Both are public (search results and tickets show them) and named by their content (the logo's
-digest, the colour), so a browser keeps each one for a year and a change gets a new URL."""
+Both are public (search results and tickets show them) and named by a digest of their content, so
+a browser keeps each one for a year and a change gets a new URL."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ YEAR = 365 * 24 * 3600
 
 def _cached(response: Response, version: str, asked: str) -> Response:
     """For good when the URL names the current version; a few minutes for an older one (a page
-    cached before the change), which gets the current content."""
+    cached before the change), which gets the current content. Kept by the browser only: a
+    signed-in browser's response carries its refreshed session cookie, which no shared cache may
+    hand to somebody else."""
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.cache_control.public = True
+    response.cache_control.private = True
     response.cache_control.max_age = YEAR if asked == version else 300
     if asked == version:
         response.cache_control.immutable = True
@@ -40,24 +42,13 @@ def logo(code: str, version: str):
     return _cached(response, current, version)
 
 
-@blueprint.get("/brand/<code>/<colour>.css")
+@blueprint.get("/brand/<code>/<version>.css")
 @public
-def stylesheet(code: str, colour: str):
+def stylesheet(code: str, version: str):
     brand = queries.brand_by_code(code)
     if brand is None or brand.palette is None:
         abort(404)
-    return _cached(Response(_css(brand), mimetype="text/css"), brand.colour[1:], colour)
-
-
-def _css(brand: Brand) -> str:
-    """The design system's four brand colours (docs/design.md), links in the readable shade, and
-    the operator's own colour for its mark (``--operator``, ``--operator-contrast``)."""
-    colours = brand.palette
-    return (
-        f".{brand.css_class}{{--brand:{colours.text};--brand-contrast:#ffffff;--brand-strong:{colours.strong};"
-        f"--brand-tint:{colours.tint};--link:{colours.text};--brand-ink:#ffffff;"
-        f"--operator:{colours.brand};--operator-contrast:{colours.contrast}}}\n"
-    )
+    return _cached(Response(brand.stylesheet, mimetype="text/css"), brand.stylesheet_version, version)
 
 
 @blueprint.app_context_processor

@@ -7,6 +7,7 @@ from flask import Blueprint, g
 from app.analytics import queries as analytics
 from app.core.htmx import render
 from app.core.models import utcnow
+from app.fleet.queries import local_day_bounds
 from app.fleet.services.trips import today_for
 
 blueprint = Blueprint("companies", __name__)
@@ -22,6 +23,7 @@ def dashboard():
         membership=g.access,
         company=company,
         day=day,
+        day_start=local_day_bounds(day, company.timezone)[0],
         today=analytics.today(company, day, now),
     )
 
