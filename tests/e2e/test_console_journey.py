@@ -244,7 +244,7 @@ def test_manager_sets_up_a_service_swaps_a_bus_and_exports_the_manifest(
 
     page.get_by_role("link", name="Swap bus").click()
     expect(console.heading()).to_have_text("Swap the bus")
-    expect(page.get_by_text("1 passenger with tickets")).to_be_visible()
+    expect(page.get_by_text("1 passenger with a ticket")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text=large)).to_contain_text("Free")
     page.get_by_role("radio", name=large).check()
     page.get_by_role("button", name="Put this bus on the trip").click()
