@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from babel.numbers import format_decimal
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import get_locale, get_translations
 from flask_login import current_user
 
@@ -54,14 +54,15 @@ def supported(code: str | None) -> str | None:
 
 
 def select_language() -> str:
-    """Flask-Babel's locale selector: the account, then the switcher, then the browser. The JSON
+    """Flask-Babel's locale selector: the account, then the switcher, then the language a guest link's
+    booking was made in (``g.language_hint``), then the browser. The JSON
     API (devices, partners, trackers) always gets English: its error bodies are read by programs
     and by the developers who write them, whatever the Accept-Language of the library they use."""
     if not has_request_context() or _is_api():
         return DEFAULT_LANGUAGE
     if current_user and current_user.is_authenticated and supported(getattr(current_user, "language", None)):
         return current_user.language
-    chosen = supported(request.cookies.get(LANGUAGE_COOKIE))
+    chosen = supported(request.cookies.get(LANGUAGE_COOKIE)) or supported(g.get("language_hint"))
     if chosen:
         return chosen
     return request.accept_languages.best_match(list(LANGUAGES)) or DEFAULT_LANGUAGE

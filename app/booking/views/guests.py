@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import ngettext, refresh
 
 from app.booking import documents, qr
 from app.booking.errors import LinkEnded
@@ -29,7 +29,12 @@ blueprint = Blueprint("guests", __name__)
 
 
 def _link(token: str):
-    return guests.open_link(token, now=utcnow())
+    """The guest link's order; its pages speak the language the booking was made in, unless this
+    browser chose another with the switcher."""
+    link = guests.open_link(token, now=utcnow())
+    g.language_hint = link.order.language
+    refresh()
+    return link
 
 
 def _ticket_of(link, code: str) -> Ticket:
