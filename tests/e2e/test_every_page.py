@@ -165,6 +165,8 @@ class World:
     signup_token: str
     search: dict[str, str]
     driver_email: str
+    station_id: int  # a bus park (stations and towns are shared by every operator)
+    town_id: int
 
 
 # Endpoint → its URL's arguments (and query string). A page with arguments not listed here fails.
@@ -188,6 +190,8 @@ ARGUMENTS: dict[str, Callable[[World], dict]] = {
     "portal.accounts.reset_password": lambda w: {"token": w.reset_token},
     "portal.accounts.confirm_signup": lambda w: {"token": w.signup_token},
     "console.fleet.bus_edit": lambda w: {"bus_id": w.bus_id},
+    "console.companies.station_edit": lambda w: {"station_id": w.station_id},
+    "console.companies.town_edit": lambda w: {"town_id": w.town_id},
     "console.fleet.route_edit": lambda w: {"route_id": w.route_id},
     "console.fleet.route_fares": lambda w: {"route_id": w.route_id},
     "console.fleet.timetable_edit": lambda w: {"timetable_id": w.timetable_id},
@@ -444,6 +448,8 @@ def world(live_app) -> World:
                 "date": trip.departs_at.date().isoformat(),
             },
             driver_email=driver.email,
+            station_id=trip.stops[0].station_id,
+            town_id=trip.stops[0].station.town_id,
         )
         tx.commit()
     return built
