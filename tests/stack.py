@@ -183,10 +183,10 @@ def seat_passengers(database_url: str, count: int) -> Audience:
             services.share(p, ticket_for(p, running.trip, seat=f"{n // 4 + 1}{'ABCD'[n % 4]}"), hours=2, now=now).token
             for n, p in enumerate(people)
         ]
-        stops = running.trip.stops
-        audience = Audience(
-            running.trip.id, stops[0].station.name, stops[-1].station.name, [p.email for p in people], links
-        )
+        first, last = running.trip.stops[0].station, running.trip.stops[-1].station
+        # "Nyabugogo, <its town>": other tests' stations (and the demo's bus park) share the name
+        where = [f"{station.name}, {station.town.name}" for station in (first, last)]
+        audience = Audience(running.trip.id, *where, [p.email for p in people], links)
         db.session.commit()
         db.engine.dispose()
     return audience
