@@ -480,6 +480,11 @@ def _watch(page: Page, seen: Seen) -> None:
             seen.add(f"{answer.status} {answer.request.method} {answer.url}")
 
     def failed(request: Request) -> None:
+        # The browser cancels what is still loading when the test moves to the next page (the
+        # favicon comes last): a cancelled request is no fault of the page. A missing file is a 404
+        # answer, caught above; a refused connection or a reset is another failure, caught here.
+        if request.failure == "net::ERR_ABORTED":
+            return
         seen.add(f"failed {request.method} {request.url}: {request.failure}")
 
     page.on("console", console)
