@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 
-import cv2
-import numpy as np
 import pytest
 from babel.dates import format_datetime
 from pypdf import PdfReader
@@ -14,6 +12,7 @@ from sqlalchemy import select
 from app.booking.models import Order, Ticket
 from app.booking.services import tickets
 from app.extensions import db
+from tests import qrcodes
 from tests.booking.test_views_portal import line, pay  # noqa: F401  (line: a fixture)
 from tests.companies.test_brand import png
 
@@ -24,11 +23,7 @@ def read(response) -> tuple[object, str, list[str]]:
     """The page, its text on one line, and the text of every QR code among its images."""
     assert response.mimetype == "application/pdf"
     page = PdfReader(io.BytesIO(response.data)).pages[0]
-    codes = []
-    for image in page.images:
-        decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(np.array(image.image.convert("L")))
-        if decoded:
-            codes.append(decoded)
+    codes = [code for image in page.images for code in qrcodes.read_all(image.image)]
     return page, " ".join(page.extract_text().split()), codes
 
 

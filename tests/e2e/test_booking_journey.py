@@ -9,19 +9,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import cv2
-import numpy as np
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
+from tests import qrcodes
 from tests.conftest import Mailbox
 from tests.e2e.test_accounts_journeys import sign_up, unique_email
-
-
-def decode(png: bytes) -> str:
-    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
-    text, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    return text
 
 
 def test_a_newcomer_books_pays_and_cancels_one_of_two_tickets(page: Page, live_server, mailbox: Mailbox):
@@ -65,7 +58,7 @@ def test_a_newcomer_books_pays_and_cancels_one_of_two_tickets(page: Page, live_s
 
     qr_code = page.get_by_role("img", name="QR code to show when boarding")
     expect(qr_code).to_be_visible()
-    text = decode(qr_code.screenshot())
+    text = qrcodes.read(qr_code.screenshot())
     assert re.fullmatch(r"[A-Za-z0-9_-]{40,}", text)
     verdict = page.request.post(f"{live_server.url}/api/v1/tickets/verify", data={"qr": text})
     assert verdict.status in (401, 403)  # only company staff may ask; the code itself was read
@@ -77,7 +70,7 @@ def test_a_newcomer_books_pays_and_cancels_one_of_two_tickets(page: Page, live_s
     for image in pdf.images:  # the QR code, and the operator's logo (the demo operators have one)
         png = io.BytesIO()
         image.image.save(png, format="PNG")
-        codes.append(decode(png.getvalue()))
+        codes.append(qrcodes.read(png.getvalue()))
     assert text in codes
 
     refund = page.get_by_text(re.compile(r"Cancelling now refunds")).inner_text()
