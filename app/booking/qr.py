@@ -6,8 +6,8 @@ The QR text is one base64url string (no padding, no delimiter anywhere) of a fix
     seat · from stop (1) · to stop (1) · class (1) · service date, days since 2000-01-01 (2) ·
     HMAC-SHA256 over everything before it, first 16 bytes
 
-The key id picks a master secret among ``QR_SIGNING_KEYS`` (the first signs, all verify), so keys
-can rotate while tickets already printed stay valid. Version 1 is MACed with the master secret
+The key id picks a master secret among ``QR_SIGNING_KEYS`` (the first signs, the others are
+retired), so keys can rotate while tickets already printed stay valid. Version 1 is MACed with the master secret
 itself. Version 2, made from now on, is MACed with a key derived for its trip (``trip_key``: HKDF
 over the key id and trip id), so a driver's phone can hold that trip's key and verify offline
 without ever holding the master secret: at worst a stolen phone forges tickets for its own trip.

@@ -102,7 +102,7 @@ def test_hkdf_is_rfc_5869s_test_case_1():
         info=bytes.fromhex("f0f1f2f3f4f5f6f7f8f9"),
         length=42,
     )
-    assert okm.hex() == ("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865")
+    assert okm.hex() == "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
 
 
 def test_a_trip_key_is_hkdf_of_the_master_secret_over_the_trip_and_key_id(app):
