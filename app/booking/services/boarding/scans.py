@@ -121,7 +121,7 @@ def upload(user, trip_id: int, scans: list[dict], *, device: str, now: datetime)
             scan_id=item["scan_id"],
             scanned_at=_instant(item.get("scanned_at")),
             offline=True,
-            boarded_on_device=item.get("result_on_device", "boarded") == "boarded",
+            boarded_on_device=item.get("result_on_device") in (None, "boarded"),
             now=now,
         )
         for item in scans
