@@ -251,3 +251,15 @@ def test_a_no_show_at_kigali_frees_the_seat_from_muhanga_and_is_told(line, now):
     (sms,) = db.session.scalars(select(Notification).where(Notification.address == "+250788555111")).all()
     assert (sms.kind, sms.channel, sms.status) == ("ticket_no_show", "sms", "sent")
     assert sms.body.startswith("Volcano Express: bus Kigali-Huye") and missing.code in sms.body
+
+
+def test_a_phones_clock_is_read_whatever_form_it_comes_in(line, now):
+    trip, driver, sold = line
+    batch = [
+        offline(sold["1A"], "t-1", (now - timedelta(minutes=1)).replace(tzinfo=None).isoformat()),  # no offset: UTC
+        offline(sold["1B"], "t-2", "yesterday-ish"),  # not a time: the server's now
+        offline(sold["2A"], "t-3", now + timedelta(hours=1)),  # a clock ahead: now
+    ]
+    answers = boarding.upload(driver, trip.id, batch, device="p" * 80, now=now)
+    assert [a.boarded_at for a in answers] == [now - timedelta(minutes=1), now, now]
+    assert answers[0].boarded_device == "p" * 64

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import uuid4
 
 from flask_babel import gettext as _
@@ -154,7 +154,7 @@ def _scan(
     boarded_on_device,
     now,
 ) -> ScanAnswer:
-    scan_id = scan_id or str(uuid4())
+    scan_id, device = scan_id or str(uuid4()), device[:64]  # a phone's name is kept to its column
     known = _stored(scan_id)
     if known is not None:
         return _answer(known)
@@ -194,8 +194,14 @@ def _stored(scan_id: str) -> BoardingScan | None:
 
 
 def _instant(value: datetime | str | None) -> datetime | None:
-    """A phone's time, as the API gives it or as JSON from the driver page."""
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
+    """A phone's time, as the API gives it or as JSON text from the driver page (UTC when it has
+    no offset); None, so the server's now, when it is not a time at all."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _read(trip: Trip, text: str | None, code: str | None) -> tuple[Ticket | None, str | None]:
