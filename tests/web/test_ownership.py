@@ -35,6 +35,9 @@ OWNED = {
 # Arguments that name nobody's object.
 NOT_OWNED = {
     ("trips", "trip_id"): "trips are the public timetable",
+    # Undoing a boarding: refused before any lookup to all but the trip's driver and its company's
+    # admins and dispatchers (tests/web/test_api_boarding.py).
+    ("boardings", "code"): "a ticket of the trip being boarded, for its staff only",
 }
 # Who tries another user's object: a passenger, except where the object is scoped to a company's
 # staff (a passenger is refused there before anything is looked up: 403).
