@@ -502,16 +502,7 @@
         return answer;
       },
       // The on-phone check of one text, n times: the median in milliseconds (nothing is queued).
-      async timeVerify(text, n) {
-        const times = [];
-        for (let i = 0; i < n; i += 1) {
-          const start = performance.now();
-          await offline.verify(pack, text, queued, words.messages);
-          times.push(performance.now() - start);
-        }
-        times.sort((a, b) => a - b);
-        return times[Math.floor(times.length / 2)];
-      },
+      timeVerify: (text, n) => offline.timeVerify(pack, text, n, words.messages),
     };
   }
 
