@@ -1,10 +1,13 @@
 """Command-line tools: ``flask demo load``, ``flask accounts create-superadmin|disable|enable``,
-``flask fleet generate-trips``."""
+``flask fleet generate-trips``, ``flask qr rotate|keys``."""
 
 from __future__ import annotations
 
 import logging
+import secrets
+import string
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import click
 from flask import Flask, current_app
@@ -15,6 +18,10 @@ from app.core import tx
 demo = AppGroup("demo", help="Demo data for trying TMS out.")
 accounts = AppGroup("accounts", help="Account administration.")
 fleet = AppGroup("fleet", help="Fleet operations.")
+qr = AppGroup("qr", help="The keys that sign ticket QR codes.")
+
+# Six characters at most: with a four-character seat the ticket's QR stays at version 4.
+KEY_ID_CHARACTERS, KEY_ID_LENGTH = string.ascii_lowercase + string.digits, 6
 
 
 @demo.command("load")
@@ -114,7 +121,51 @@ def generate_trips() -> None:
     click.echo(f"{generate_upcoming_trips()} trips created.")
 
 
+@qr.command("rotate")
+def qr_rotate() -> None:
+    """Make a new signing key and print the QR_SIGNING_KEYS value that puts it first."""
+    keys = current_app.config["QR_SIGNING_KEYS"]
+    kid = next(kid for kid in iter(_new_key_id, None) if kid not in keys)
+    secret = secrets.token_urlsafe(48)
+    value = ",".join([f"{kid}:{secret}", *(f"{old}:{master.decode()}" for old, master in keys.items())])
+    click.echo(f"New key {kid}:{secret}")
+    click.echo("Set this value in every web and worker process and restart them; the other keys are then retired:")
+    click.echo(f"QR_SIGNING_KEYS={value}")
+
+
+def _new_key_id() -> str:
+    return "".join(secrets.choice(KEY_ID_CHARACTERS) for _ in range(KEY_ID_LENGTH))
+
+
+@qr.command("keys")
+@click.option(
+    "--since",
+    type=datetime.fromisoformat,
+    help="When the signing key was deployed (ISO 8601, UTC unless an offset is given): only tickets "
+    "bought before then can carry a retired key id.",
+)
+def qr_keys(since: datetime | None) -> None:
+    """List the key ids, which one signs, and what each retired one still vouches for."""
+    from app.booking.queries import unended_trips_with_paid_tickets
+
+    signing, *retired = current_app.config["QR_SIGNING_KEYS"]
+    click.echo(f"{signing}  signs new tickets")
+    if not retired:
+        return
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    trips = unended_trips_with_paid_tickets(bought_before=since)
+    if trips:
+        bought = f" bought before {since.isoformat()}" if since else ""
+        state = f"paid tickets{bought} on {trips} trip{'s' * (trips != 1)} not yet ended"
+    else:
+        state = "no trip not yet ended needs it: it can be removed"
+    for kid in retired:
+        click.echo(f"{kid}  retired: {state}")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(accounts)
     app.cli.add_command(fleet)
+    app.cli.add_command(qr)

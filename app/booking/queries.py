@@ -265,3 +265,16 @@ def order_for_company(company_ids, code: str) -> Order:
     if order is None:
         raise NotFound(_("No such order in your company."))
     return order
+
+
+def unended_trips_with_paid_tickets(*, bought_before: datetime | None = None) -> int:
+    """How many trips not yet ended have paid tickets (bought before ``bought_before``): their codes
+    may carry a retired QR key id, which must stay configured until this is 0."""
+    query = (
+        select(func.count(func.distinct(Ticket.trip_id)))
+        .join(Trip, Trip.id == Ticket.trip_id)
+        .where(Ticket.status == "paid", Trip.status.not_in(rules.ENDED))
+    )
+    if bought_before is not None:
+        query = query.where(Ticket.created_at < bought_before)
+    return db.session.scalar(query)

@@ -58,6 +58,8 @@ def earliest(target: str, departs_at: datetime) -> datetime | None:
 
 # Once a bus has left, or the trip is over, nothing about it may be edited any more.
 EDITABLE = frozenset({TripStatus.SCHEDULED, TripStatus.BOARDING})
+# A trip that has ended carries no one any more: a retired QR key stops vouching for its tickets.
+ENDED = frozenset({TripStatus.ARRIVED, TripStatus.CANCELLED})
 # Seats can be sold while the trip has not left.
 ON_SALE = EDITABLE
 

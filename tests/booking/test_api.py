@@ -247,6 +247,16 @@ def test_staff_verify_codes_with_a_reason(api, line):
     assert customer.status_code == 403
 
 
+def test_a_retired_keys_code_for_an_ended_trip_is_refused_with_its_reason(app, api, line, monkeypatch):
+    ticket = factories.order(line, ["2A"]).tickets[0]
+    text = qr.text_for(ticket)
+    monkeypatch.setitem(app.config, "QR_SIGNING_KEYS", {"k2027a": b"n" * 40, **app.config["QR_SIGNING_KEYS"]})
+    line.status = "arrived"
+    db.session.flush()
+    answer = api("POST", "/tickets/verify", factories.member("driver", of=line.route.company), json={"qr": text})
+    assert (answer.status_code, answer.get_json()["valid"], answer.get_json()["reason"]) == (200, False, "retired_key")
+
+
 # --- OpenAPI -------------------------------------------------------------------------------------
 
 

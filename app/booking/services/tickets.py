@@ -21,29 +21,37 @@ from app.fleet import queries, rules
 @dataclass(frozen=True)
 class Verdict:
     valid: bool
-    reason: str  # "valid", or why not: malformed, forged, unknown_key, unknown_ticket, cancelled, unpaid, wrong_trip
+    # "valid", or why not: malformed, forged, unknown_key, retired_key, unknown_ticket, cancelled,
+    # unpaid, wrong_trip
+    reason: str
     message: str
     ticket: Ticket | None = None
+    claims: qr.Claims | None = None  # whenever the signature verified: callers compare them to the record
 
 
 def verify_ticket(text: str, *, trip_id: int | None = None) -> Verdict:
     """Is this QR text a ticket to travel (on ``trip_id`` when a scanner names its trip)? The
-    signature first, then the record: a genuine code for a cancelled or unpaid ticket is refused."""
+    signature first, then the record: a genuine code for a cancelled or unpaid ticket is refused.
+    A retired key (any but the first of ``QR_SIGNING_KEYS``) vouches only for trips not yet ended,
+    so it can be removed once they have."""
     try:
         claims = qr.verify(text)
     except qr.QRInvalid as error:
         return Verdict(False, error.reason, str(error))
     ticket = db.session.scalar(select(Ticket).where(Ticket.code == claims.ticket_code))
     if ticket is None or ticket.trip_id != claims.trip_id:
-        return Verdict(False, "unknown_ticket", "No ticket matches this code.")
+        return Verdict(False, "unknown_ticket", "No ticket matches this code.", claims=claims)
+    if claims.key_id != qr.signing_key_id() and ticket.trip.status in rules.ENDED:
+        message = _("This ticket's trip has ended and the key it was signed with is retired.")
+        return Verdict(False, "retired_key", message, ticket, claims)
     if trip_id is not None and ticket.trip_id != trip_id:
-        return Verdict(False, "wrong_trip", "This ticket is for another trip.", ticket)
+        return Verdict(False, "wrong_trip", "This ticket is for another trip.", ticket, claims)
     if ticket.status == "cancelled":
-        return Verdict(False, "cancelled", "This ticket was cancelled.", ticket)
+        return Verdict(False, "cancelled", "This ticket was cancelled.", ticket, claims)
     if ticket.status != "paid":
-        return Verdict(False, "unpaid", "This ticket has not been paid.", ticket)
+        return Verdict(False, "unpaid", "This ticket has not been paid.", ticket, claims)
     # The seat on the record wins: a bus swap may have moved the passenger since the code was made.
-    return Verdict(True, "valid", f"Valid: {ticket.passenger_name}, seat {ticket.seat_label}.", ticket)
+    return Verdict(True, "valid", f"Valid: {ticket.passenger_name}, seat {ticket.seat_label}.", ticket, claims)
 
 
 def refund_for(ticket: Ticket, departs_at: datetime, now: datetime) -> int:

@@ -492,7 +492,15 @@ class VerifyRequest(Model):
 class VerifyAnswer(Model):
     valid: bool
     reason: Literal[
-        "valid", "malformed", "forged", "unknown_key", "unknown_ticket", "cancelled", "unpaid", "wrong_trip"
+        "valid",
+        "malformed",
+        "forged",
+        "unknown_key",
+        "retired_key",
+        "unknown_ticket",
+        "cancelled",
+        "unpaid",
+        "wrong_trip",
     ]
     message: str
     ticket: TicketOut | None
