@@ -110,8 +110,9 @@ def main() -> int:
         browser.close()
     print(f"On-phone verify in Chromium, pack of {args.tickets} tickets, median of {args.rounds}:")
     for name, ms in timings.items():
-        print(f"  {name:13} {ms:7.3f} ms  → {answers[name]}")
-    worst = max(timings.values())
+        print(f"  {name:13} median {ms['median']:6.3f} ms, mean {ms['mean']:6.3f} ms  → {answers[name]}")
+    print("  (Chromium rounds its clock to 0.1 ms: a median of 0 is under that.)")
+    worst = max(max(ms.values()) for ms in timings.values())
     print(f"target ≤ {TARGET_MS} ms: {'met' if worst <= TARGET_MS else 'MISSED'}")
     assert answers == {"version 2 QR": "boarded", "typed code": "boarded", "forged QR": "forged"}, answers
     return 0 if worst <= TARGET_MS else 1
