@@ -12,6 +12,8 @@ import pytest
 
 from app.booking import qr
 from app.booking.services import orders
+from app.companies.models import Company
+from app.extensions import db
 from app.fleet.rules import TripStatus
 from tests import factories
 from tests.tracking.conftest import southern_route
@@ -72,7 +74,7 @@ def test_the_driver_opens_the_scanner_from_the_trip(client, boarding):
 
 def test_another_drivers_trip_is_not_found(client, boarding):
     trip, _, tickets = boarding
-    other = factories.member("driver", of=trip.company)
+    other = factories.member("driver", of=db.session.get(Company, trip.company_id))
     client.login(other.email)
     assert client.get(f"/driver/trips/{trip.id}/scan").status_code == 404
     assert client.get(f"/driver/trips/{trip.id}/pack", headers={"Accept": "application/json"}).status_code == 404
