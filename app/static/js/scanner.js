@@ -144,6 +144,7 @@
         root.dataset.network = "up";
         for (const answer of data.answers) {
           await offline.store.dequeue(answer.scan_id);
+          queued = queued.filter((scan) => scan.scan_id !== answer.scan_id);
           remember({ ...answer, offline: true }, answer.scan_id);
         }
         await loadQueue();
