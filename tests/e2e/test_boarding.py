@@ -11,6 +11,7 @@ import itertools
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -30,6 +31,7 @@ from tests.e2e.conftest import E2E_DATABASE_URL, E2E_REDIS_URL
 from tests.tracking.conftest import southern_route
 
 PHONE = {"width": 390, "height": 844}
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "boarding"  # what the driver saw
 NAMES = ("Aline Uwase", "Jean Bosco", "Claudine Mukamana", "Eric Nshuti", "Diane Ingabire", "Patrick Habimana")
 _runs = itertools.count(1)
 
@@ -142,6 +144,10 @@ class ScanPage:
         for detail in details:
             expect(self.answer).to_contain_text(detail)
 
+    def snapshot(self, name: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=ARTIFACTS / f"{name}.png")
+
     def next_passenger(self) -> None:
         self.answer.get_by_role("button", name="Next passenger").click()
         expect(self.answer).to_be_hidden()
@@ -170,6 +176,7 @@ def test_driver_boards_online_then_offline_and_the_queue_drains(browser: Browser
     # Online: two passengers, one by the code printed on the ticket, one by the QR on their phone.
     phone.type_code(t[0].lower())
     phone.expect_answer("BOARDED", NAMES[0], "1A", "Nyabugogo → Huye", "Standard")
+    phone.snapshot("boarded")
     phone.next_passenger()
     phone.show_qr(setting.qrs[1])
     phone.expect_answer("BOARDED", NAMES[1], "1B")
@@ -177,6 +184,7 @@ def test_driver_boards_online_then_offline_and_the_queue_drains(browser: Browser
     phone.boarded_count("2 of 6 boarded")
     phone.type_code(t[0])
     phone.expect_answer("ALREADY BOARDED", NAMES[0])
+    phone.snapshot("already-boarded")
     phone.next_passenger()
 
     # No network: the phone checks the tickets itself and keeps them.
@@ -197,8 +205,10 @@ def test_driver_boards_online_then_offline_and_the_queue_drains(browser: Browser
     phone.next_passenger()
     phone.show_qr(forged(setting.qrs[4]))
     phone.expect_answer("FORGED")
+    phone.snapshot("forged-offline")
     phone.next_passenger()
     expect(phone.banner).to_have_text("Offline — 2 scans waiting")
+    phone.snapshot("offline-queue")
     assert not stored(live_db, t[2:4])[t[2]].boarded_at, "an offline scan reached the server"
 
     # Back online: the queue drains and the manifest counts all four.
@@ -228,6 +238,8 @@ def test_undo_and_depart_stop_let_the_passengers_who_did_not_come_go(browser: Br
 
     phone.manifest.get_by_role("button", name="Depart stop…").click()
     dialog = phone.page.get_by_role("dialog", name="Leave Nyabugogo?")
+    expect(dialog).to_be_visible()
+    phone.snapshot("depart-stop")
     for name in NAMES[3:]:
         expect(dialog.get_by_role("checkbox", name=name)).to_be_checked()
     dialog.get_by_role("checkbox", name=NAMES[5]).uncheck()  # Patrick phoned: he is on the way
@@ -237,6 +249,21 @@ def test_undo_and_depart_stop_let_the_passengers_who_did_not_come_go(browser: Br
     expect(stop.locator("[data-count]")).to_have_text("3 of 4 boarded · 2 no-shows")
     tickets = stored(live_db, t)
     assert [tickets[code].status for code in t] == ["paid", "paid", "paid", "no_show", "no_show", "paid"]
+
+    # Patrick runs after the bus and boards at Muhanga, on a phone with no signal: the phone knows
+    # the bus has left his stop, and that the no-shows' tickets are gone.
+    phone.context.set_offline(True)
+    phone.type_code(t[5])
+    phone.expect_answer("BOARDED", NAMES[5])
+    expect(phone.answer.locator("[data-answer-warning]")).to_have_text(
+        "WRONG STOP: this passenger boards at another stop."
+    )
+    phone.snapshot("wrong-stop-offline")
+    phone.next_passenger()
+    phone.context.set_offline(False)
+    expect(phone.banner).to_be_hidden()
+    expect(stop.locator("[data-count]")).to_have_text("4 of 4 boarded · 2 no-shows")
+    assert stored(live_db, [t[5]])[t[5]].boarded_stop == 1
     phone.close()
 
 

@@ -12,6 +12,7 @@
   const UNDO_MS = 120000;
   const FETCH_MS = 5000; // longer than this and the phone answers by itself
   const SYNC_EVERY_MS = 15000;
+  const PACK_EVERY_MS = 300000;
   const FRAME_MS = 150;
   const RECENT = 20;
   const DEVICE_KEY = "tms.device";
@@ -99,8 +100,10 @@
       } catch (error) {
         // no network: the pack kept from before, if any
       }
-      if (!pack) pack = (await offline.store.pack(tripId)) || null;
-      if (pack && root.dataset.stop !== undefined) pack.trip.current_stop = Number(root.dataset.stop);
+      if (!pack) {
+        pack = (await offline.store.pack(tripId)) || null;
+        if (pack) pack.trip.current_stop = Number(root.dataset.stop); // the page knows better than an old pack
+      }
       part("pack").textContent = pack ? words.pack_ready : words.pack_missing;
       root.dataset.pack = pack ? "ready" : "missing";
     }
@@ -145,7 +148,7 @@
         for (const answer of data.answers) {
           await offline.store.dequeue(answer.scan_id);
           queued = queued.filter((scan) => scan.scan_id !== answer.scan_id);
-          remember({ ...answer, offline: true }, answer.scan_id);
+          remember({ ...answer, offline: true, synced: true }, answer.scan_id);
         }
         await loadQueue();
         refreshManifest();
@@ -329,7 +332,10 @@
           who.textContent = a.ticket ? ` ${a.ticket.name || a.ticket.code} · ${a.ticket.seat}` : "";
           li.append(word, who);
           const waiting = queued.some((scan) => scan.scan_id === item.scanId);
-          const note = waiting ? words.queued : a.duplicate ? words.duplicate : a.offline ? words.synced : "";
+          let note = a.offline ? words.checked_here : "";
+          if (waiting) note = words.queued;
+          else if (a.duplicate) note = words.duplicate;
+          else if (a.synced) note = words.synced;
           if (note) {
             const small = document.createElement("span");
             small.className = "recent-note";
@@ -472,11 +478,19 @@
       sync();
     });
     window.addEventListener("offline", banner);
-    document.body.addEventListener("htmx:afterSwap", (event) => {
-      const manifest = document.getElementById("driver-manifest");
-      if (manifest && pack && manifest.contains(event.detail.elt)) pack.trip.current_stop = Number(manifest.dataset.currentStop);
+    document.body.addEventListener("htmx:afterSettle", () => {
+      const manifest = document.getElementById("driver-manifest"); // Depart stop moves the bus on
+      if (!manifest) return;
+      if (root.dataset.stop === manifest.dataset.currentStop) return;
+      root.dataset.stop = manifest.dataset.currentStop;
+      if (pack) pack.trip.current_stop = Number(manifest.dataset.currentStop);
+      if (!isOffline()) loadPack(); // the no-shows just made are revoked
     });
     setInterval(sync, SYNC_EVERY_MS);
+    // Tickets sold since: a fresh pack now and then while the network is there.
+    setInterval(() => {
+      if (!isOffline() && !queued.length) loadPack();
+    }, PACK_EVERY_MS);
 
     const ready = (async () => {
       await loadQueue();
