@@ -9,6 +9,7 @@ from uuid import uuid4
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, lazyload
 
 from app.accounts.queries import active_memberships
 from app.accounts.rules import Role
@@ -22,7 +23,7 @@ from app.core import events
 from app.core.errors import InvalidInput, NotFound
 from app.core.i18n import local_time
 from app.extensions import db
-from app.fleet.models import Trip
+from app.fleet.models import Bus, Route, Trip
 
 BOARDING_FIELDS = ("boarded_at", "boarded_by_id", "boarded_device", "boarded_stop", "boarded_offline")
 # The signature held and the record decides; any other refusal of verify_ticket is a forgery
@@ -63,7 +64,18 @@ def may_board(user, trip: Trip) -> bool:
 
 
 def boarding_trip(user, trip_id: int) -> Trip:
-    trip = db.session.get(Trip, trip_id)
+    """The trip, if ``user`` may board it. Read lean, as the scan path needs it: its route and
+    company and its bus's plate; not the bus's seats nor the stops (loaded if asked for)."""
+    trip = db.session.scalar(
+        select(Trip)
+        .where(Trip.id == trip_id)
+        .options(
+            joinedload(Trip.route).options(joinedload(Route.company), lazyload(Route.stops)),
+            joinedload(Trip.bus).lazyload(Bus.seats),
+            lazyload(Trip.driver),
+            lazyload(Trip.stops),
+        )
+    )
     if trip is None:
         raise NotFound(_("No such trip."))
     if not may_board(user, trip):
@@ -121,7 +133,7 @@ def upload(user, trip_id: int, scans: list[dict], *, device: str, now: datetime)
             scan_id=item["scan_id"],
             scanned_at=_instant(item.get("scanned_at")),
             offline=True,
-            boarded_on_device=item.get("result_on_device", "boarded") == "boarded",
+            boarded_on_device=item.get("result_on_device") in (None, "boarded"),
             now=now,
         )
         for item in scans
