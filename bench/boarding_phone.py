@@ -7,6 +7,8 @@ the pack; also a typed code and a forged QR (refused). The pack and the QR are m
 app/booking/qr.py, as the server makes them. Nothing else runs: no server, no database.
 
     .venv/bin/python bench/boarding_phone.py [--tickets 300] [--rounds 500]
+
+bench/boarding.py prints the same after its online figures.
 """
 
 from __future__ import annotations
@@ -79,12 +81,10 @@ def pack_and_texts(tickets: int) -> tuple[dict, str, str, str]:
     return pack, text, codes[-1], b64(bytes(raw))
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tickets", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=500)
-    args = parser.parse_args()
-    pack, text, code, forged = pack_and_texts(args.tickets)
+def on_phone(tickets: int = 300, rounds: int = 500) -> bool:
+    """Time the check in Chromium and print it; True when the target is met."""
+    pack, text, code, forged = pack_and_texts(tickets)
+    cases = (("version 2 QR", text), ("typed code", code), ("forged QR", forged))
     script = (ROOT / "app/static/js/scanner-offline.js").read_text()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
@@ -96,26 +96,34 @@ def main() -> int:
         page.goto(f"{ORIGIN}/")
         page.add_script_tag(content=script)
         timings = {}
-        for name, value in (("version 2 QR", text), ("typed code", code), ("forged QR", forged)):
+        for name, value in cases:
             page.evaluate("([pack, text]) => tmsOffline.timeVerify(pack, text, 20)", [pack, value])  # warm up
             timings[name] = page.evaluate(
-                "([pack, text, n]) => tmsOffline.timeVerify(pack, text, n)", [pack, value, args.rounds]
+                "([pack, text, n]) => tmsOffline.timeVerify(pack, text, n)", [pack, value, rounds]
             )
         answers = {
             name: page.evaluate(
                 "([pack, text]) => tmsOffline.verify(pack, text, [], {}).then(a => a.result)", [pack, value]
             )
-            for name, value in (("version 2 QR", text), ("typed code", code), ("forged QR", forged))
+            for name, value in cases
         }
         browser.close()
-    print(f"On-phone verify in Chromium, pack of {args.tickets} tickets, median of {args.rounds}:")
+    print(f"on-phone verify in Chromium (offline scans), pack of {tickets} tickets, {rounds} rounds:")
     for name, ms in timings.items():
         print(f"  {name:13} median {ms['median']:6.3f} ms, mean {ms['mean']:6.3f} ms  → {answers[name]}")
     print("  (Chromium rounds its clock to 0.1 ms: a median of 0 is under that.)")
     worst = max(max(ms.values()) for ms in timings.values())
-    print(f"target ≤ {TARGET_MS} ms: {'met' if worst <= TARGET_MS else 'MISSED'}")
+    print(f"  target <= {TARGET_MS:.0f} ms: {'met' if worst <= TARGET_MS else 'MISSED'}")
     assert answers == {"version 2 QR": "boarded", "typed code": "boarded", "forged QR": "forged"}, answers
-    return 0 if worst <= TARGET_MS else 1
+    return worst <= TARGET_MS
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=500)
+    args = parser.parse_args()
+    return 0 if on_phone(args.tickets, args.rounds) else 1
 
 
 if __name__ == "__main__":
