@@ -14,6 +14,7 @@
   const SYNC_EVERY_MS = 15000;
   const PACK_EVERY_MS = 300000;
   const FRAME_MS = 150;
+  const SAME_TICKET_MS = 6000;
   const RECENT = 20;
   const DEVICE_KEY = "tms.device";
   const TONES = {
@@ -84,6 +85,7 @@
     let stream = null;
     let frameTimer = null;
     let reading = false;
+    let lastRead = { text: null, at: 0 };
     let audio = null;
     let detector = null;
     const canvas = document.createElement("canvas");
@@ -419,7 +421,9 @@
       reading = true;
       try {
         const text = await read(video, video.videoWidth, video.videoHeight);
-        if (text) await scan(text);
+        // The ticket still held up after its answer is not a second scan.
+        if (text && !(text === lastRead.text && Date.now() - lastRead.at < SAME_TICKET_MS)) await scan(text);
+        if (text) lastRead = { text, at: Date.now() };
       } finally {
         reading = false;
       }
