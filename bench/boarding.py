@@ -12,8 +12,8 @@ the two. Target: p95 ≤ 100 ms per scan with 8 devices on this machine.
 
     .venv/bin/python bench/boarding.py [--devices 8] [--seconds 15]
 
-The on-phone verify time (offline scans in Chromium, target ≤ 10 ms) is measured by the driver
-page's bench and printed after these figures (the place is marked in ``main``).
+Then the on-phone verify time (offline scans in Chromium, target ≤ 10 ms), measured by
+``bench/boarding_phone.py`` (which also runs alone).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.boarding_phone import on_phone  # noqa: E402
 from bench.booking import call, floor, percentile  # noqa: E402
 from bench.server import gunicorn  # noqa: E402
 
@@ -252,8 +253,8 @@ def main() -> None:
         f"{floor_rate:.0f} requests/s, p95 {floor_p95:.0f} ms"
     )
     print(f"ratio: scans/s {rate / floor_rate:.2f} of the bare rate; p95 {p95 / floor_p95:.1f} x the bare p95")
-    # on_phone: the offline verify time in Chromium (target <= 10 ms) is printed here by the driver
-    # page's bench once it lands; it needs no server.
+    print()
+    on_phone()  # the offline verify time in Chromium (target <= 10 ms); it needs no server
 
 
 if __name__ == "__main__":

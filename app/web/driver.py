@@ -1,11 +1,12 @@
-"""Driver's mobile page at ``/driver``: today's trips, starting and ending them, and sharing the
-bus's position while one runs."""
+"""Driver's mobile page at ``/driver``: today's trips, starting and ending them, sharing the
+bus's position while one runs, and boarding its passengers (scanning their tickets)."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 
 from app.accounts.rules import Role
+from app.booking.views.driver import blueprint as boarding
 from app.tracking.views.driver import blueprint as tracking
 from app.tracking.views.driver import today_page
 from app.web.surface import company_member, make_surface
@@ -21,3 +22,4 @@ def index():
 
 blueprint.register_blueprint(home)
 blueprint.register_blueprint(tracking)
+blueprint.register_blueprint(boarding)

@@ -72,6 +72,7 @@ NOT_PAGES = {
     "portal.guests.ticket_ics": "a calendar file",
     "portal.companies.stylesheet": "an operator's colours (CSS; the branded pages link it)",
     "portal.companies.logo": "an operator's logo (an image; the branded pages show it)",
+    "driver.boarding.pack": "a trip's offline pack (JSON the scan page keeps; tests/e2e/test_boarding.py)",
 }
 # Endpoint → who opens it: a visitor (signed out), or the demo account of the surface's role.
 ACCOUNTS = {
@@ -129,6 +130,7 @@ MAIN = {
     "admin.notifications.notification_list",
     "admin.system.job_list",
     "driver.home.index",
+    "driver.boarding.scan_page",
     "pos.home.index",
     "console.design.styleguide",
 }
@@ -165,6 +167,7 @@ class World:
     signup_token: str
     search: dict[str, str]
     driver_email: str
+    running_trip_id: int  # the driver's trip on the road, the passenger aboard
     station_id: int  # a bus park (stations and towns are shared by every operator)
     town_id: int
 
@@ -201,6 +204,8 @@ ARGUMENTS: dict[str, Callable[[World], dict]] = {
     "console.notifications.notification_detail": lambda w: {"notification_id": w.message},
     "admin.notifications.notification_detail": lambda w: {"notification_id": w.message},
     "portal.notifications.inbox": lambda w: {},
+    "driver.boarding.scan_page": lambda w: {"trip_id": w.running_trip_id},
+    "driver.boarding.manifest": lambda w: {"trip_id": w.running_trip_id},
 }
 
 
@@ -448,6 +453,7 @@ def world(live_app) -> World:
                 "date": trip.departs_at.date().isoformat(),
             },
             driver_email=driver.email,
+            running_trip_id=running.id,
             station_id=trip.stops[0].station_id,
             town_id=trip.stops[0].station.town_id,
         )

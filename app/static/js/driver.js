@@ -2,7 +2,9 @@
 // /ws/driver/trips/<id>: the newest fix, at most every 5 s. Every fix waits in localStorage until
 // the server answers it (at most 720, an hour's worth), so fixes taken offline follow, oldest
 // first and with their own times, as soon as the connection is back. The screen is kept on where
-// the Wake Lock API exists. No inline scripts: the CSP forbids them.
+// the Wake Lock API exists. The offline packs of today's trips are fetched into IndexedDB as soon
+// as the page opens (scanner-offline.js), so the scanner checks tickets where there is no signal.
+// No inline scripts: the CSP forbids them.
 (function () {
   "use strict";
 
@@ -267,7 +269,18 @@
     connect();
   }
 
+  // A trip's offline pack onto the phone; with no network, the copy kept from before stays.
+  async function keepPack(holder) {
+    try {
+      const response = await fetch(holder.dataset.offlinePack, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      if (response.ok && window.tmsOffline) await window.tmsOffline.store.savePack(await response.json());
+    } catch (error) {
+      // offline or storage off: the scan page tries again when it opens
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("[data-driver-tracking]").forEach(track);
+    document.querySelectorAll("[data-offline-pack]").forEach(keepPack);
   });
 })();

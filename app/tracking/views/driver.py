@@ -25,6 +25,7 @@ from app.fleet.services import trips
 blueprint = Blueprint("tracking", __name__)
 
 STARTABLE = (TripStatus.SCHEDULED, TripStatus.BOARDING)
+BOARDABLE = (*STARTABLE, TripStatus.DEPARTED)  # passengers board at every stop until the bus arrives
 
 
 def trips_today(membership, now: datetime) -> list[Trip]:
@@ -78,6 +79,7 @@ def today_page(*, error: str | None = None, status: int = 200) -> Response:
         membership=g.access,
         trips=in_page_order(trips_today(g.access, now)),
         startable=STARTABLE,
+        boardable=BOARDABLE,
         earliest_start=earliest_start,
         error=error,
     )

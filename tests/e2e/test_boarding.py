@@ -1,0 +1,289 @@
+"""Boarding on the driver's phone against the live server: tickets scanned by typed code and by a
+QR picture fed to the page's reader (no camera needed), online and with the network cut
+(``context.set_offline``), where the phone checks them itself and queues them until it is back;
+a ticket boarded on two offline phones is flagged once; a forged QR is FORGED offline; Depart stop
+lets the passengers who did not come go."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from sqlalchemy import select
+
+from app import create_app
+from app.accounts.rules import Role
+from app.booking import qr
+from app.booking.models import BoardingScan, Ticket
+from app.booking.services import orders
+from app.core import tx
+from app.core.models import utcnow
+from app.extensions import db
+from app.fleet.rules import TripStatus
+from tests import factories
+from tests.e2e.conftest import E2E_DATABASE_URL, E2E_REDIS_URL
+from tests.tracking.conftest import southern_route
+
+PHONE = {"width": 390, "height": 844}
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "boarding"  # what the driver saw
+NAMES = ("Aline Uwase", "Jean Bosco", "Claudine Mukamana", "Eric Nshuti", "Diane Ingabire", "Patrick Habimana")
+_runs = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Boarding:
+    trip_id: int
+    driver: str  # email
+    tickets: list[str]  # codes, in NAMES order: seats 1A, 1B, 1C, 1D, 2A, 2B from Nyabugogo to Huye
+    qrs: list[str]  # their QR texts
+
+
+@pytest.fixture(scope="module")
+def live_db(live_server):
+    app = create_app(
+        {
+            "TMS_ENV": "test",
+            "SQLALCHEMY_DATABASE_URI": E2E_DATABASE_URL,
+            "SQLALCHEMY_ENGINE_OPTIONS": {},
+            "REDIS_URL": E2E_REDIS_URL,
+            "JOBS_INLINE": False,
+            "BASE_URL": live_server.url,
+            "QR_SIGNING_KEYS": {
+                kid: secret.encode()
+                for kid, secret in (entry.split(":", 1) for entry in live_server.env["QR_SIGNING_KEYS"].split(","))
+            },
+        }
+    )
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def boarding_trip(live_db) -> Boarding:
+    """A Kigali – Huye bus boarding at Nyabugogo, its driver, and six paid tickets on it."""
+    run, n = time.time_ns(), next(_runs)
+    with live_db.app_context():
+        company = factories.company(code=f"boarding-{run}", name=f"Door Express {n}")
+        driver = factories.member(Role.DRIVER, of=company, email=f"door{run}@door.rw", name="Eric Driver")
+        passenger = factories.user(email=f"buyer{run}@example.rw", name="Aline Uwase")
+        trip = factories.trip(
+            southern_route(company),
+            bus_=factories.bus(company, plate=f"RAD {n:03d}B"),
+            driver=driver,
+            departs_at=utcnow() + timedelta(minutes=20),
+        )
+        trip.status = TripStatus.BOARDING
+        order = orders.book_seats(
+            passenger,
+            trip.id,
+            seats=["1A", "1B", "1C", "1D", "2A", "2B"],
+            origin=0,
+            destination=2,
+            passengers=[orders.Passenger(name, f"+25078811{i:04d}") for i, name in enumerate(NAMES)],
+            channel="web",
+            paid=True,
+            now=utcnow(),
+        )
+        tickets = sorted(order.tickets, key=lambda t: t.seat_label)
+        found = Boarding(trip.id, driver.email, [t.code for t in tickets], [qr.text_for(t) for t in tickets])
+        tx.commit()
+    return found
+
+
+def qr_picture(text: str) -> str:
+    """The QR of ``text`` as the passenger's screen shows it, as a data: URL."""
+    return "data:image/png;base64," + base64.b64encode(qr.png(text)).decode()
+
+
+def forged(text: str) -> str:
+    """The same QR text with one byte of its signature changed."""
+    raw = bytearray(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    raw[-1] ^= 0x01
+    return base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+
+
+class ScanPage:
+    """The driver's Scan tickets page on a phone."""
+
+    def __init__(self, browser: Browser, base_url: str, setting: Boarding):
+        self.context: BrowserContext = browser.new_context(base_url=base_url, viewport=PHONE)
+        self.page: Page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page = self.page
+        page.goto("/login")
+        page.get_by_label("Email").fill(setting.driver)
+        page.get_by_label("Password").fill(factories.PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(lambda url: "/login" not in url)
+        page.locator(f"#trip-{setting.trip_id}").get_by_role("link", name="Scan tickets").click()
+        expect(page.get_by_role("heading", name="Scan tickets", level=1)).to_be_visible()
+        expect(page.locator("[data-scanner]")).to_have_attribute("data-ready", "true")
+        expect(page.get_by_text("Ready to check tickets with no network.")).to_be_visible()
+        self.answer = page.locator("[data-answer]")
+        self.banner = page.locator("[data-banner]")
+        self.manifest = page.locator("#driver-manifest")
+
+    def type_code(self, code: str) -> None:
+        self.page.get_by_label("Or type the ticket code").fill(code)
+        self.page.get_by_role("button", name="Check").click()
+
+    def show_qr(self, text: str) -> None:
+        """Hold the ticket's QR in front of the reader (the page's decode-from-picture hook)."""
+        self.page.evaluate("url => window.tmsScanner.decodeImage(url)", qr_picture(text))
+
+    def expect_answer(self, word: str, *details: str) -> None:
+        expect(self.answer).to_be_visible()
+        expect(self.answer.locator("[data-answer-word]")).to_have_text(word)
+        for detail in details:
+            expect(self.answer).to_contain_text(detail)
+
+    def snapshot(self, name: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=ARTIFACTS / f"{name}.png")
+
+    def next_passenger(self) -> None:
+        self.answer.get_by_role("button", name="Next passenger").click()
+        expect(self.answer).to_be_hidden()
+
+    def boarded_count(self, text: str) -> None:
+        expect(self.manifest.locator(".manifest-stop", has_text="Nyabugogo").locator("[data-count]")).to_have_text(text)
+
+    def close(self) -> None:
+        self.context.close()
+        assert not self.errors, self.errors
+
+
+def stored(live_db, codes: list[str]) -> dict[str, Ticket]:
+    with live_db.app_context():
+        found = {t.code: t for t in db.session.scalars(select(Ticket).where(Ticket.code.in_(codes)))}
+        db.session.expunge_all()
+        return found
+
+
+def test_driver_boards_online_then_offline_and_the_queue_drains(browser: Browser, base_url, live_db):
+    setting = boarding_trip(live_db)
+    phone = ScanPage(browser, base_url, setting)
+    t = setting.tickets
+    phone.boarded_count("0 of 6 boarded")
+
+    # Online: two passengers, one by the code printed on the ticket, one by the QR on their phone.
+    phone.type_code(t[0].lower())
+    phone.expect_answer("BOARDED", NAMES[0], "1A", "Nyabugogo → Huye", "Standard")
+    phone.snapshot("boarded")
+    phone.next_passenger()
+    phone.show_qr(setting.qrs[1])
+    phone.expect_answer("BOARDED", NAMES[1], "1B")
+    phone.next_passenger()
+    phone.boarded_count("2 of 6 boarded")
+    phone.type_code(t[0])
+    phone.expect_answer("ALREADY BOARDED", NAMES[0])
+    phone.snapshot("already-boarded")
+    phone.next_passenger()
+
+    # No network: the phone checks the tickets itself and keeps them.
+    phone.context.set_offline(True)
+    expect(phone.banner).to_have_text("Offline — tickets are checked on this phone")
+    phone.type_code(t[2])
+    phone.expect_answer("BOARDED", NAMES[2], "1C", "Checked on this phone")
+    phone.next_passenger()
+    phone.show_qr(setting.qrs[3])
+    phone.expect_answer("BOARDED", NAMES[3], "1D")
+    phone.next_passenger()
+    expect(phone.banner).to_have_text("Offline — 2 scans waiting")
+    phone.show_qr(setting.qrs[2])  # twice offline: the queue knows
+    phone.expect_answer("ALREADY BOARDED", NAMES[2])
+    phone.next_passenger()
+    phone.type_code(t[1])  # boarded online before the network went: the pack knows
+    phone.expect_answer("ALREADY BOARDED", NAMES[1])
+    phone.next_passenger()
+    phone.show_qr(forged(setting.qrs[4]))
+    phone.expect_answer("FORGED")
+    phone.snapshot("forged-offline")
+    phone.next_passenger()
+    expect(phone.banner).to_have_text("Offline — 2 scans waiting")
+    phone.snapshot("offline-queue")
+    assert not stored(live_db, t[2:4])[t[2]].boarded_at, "an offline scan reached the server"
+
+    # Back online: the queue drains and the manifest counts all four.
+    phone.context.set_offline(False)
+    expect(phone.banner).to_be_hidden()
+    phone.boarded_count("4 of 6 boarded")
+    expect(phone.page.locator("[data-recent] li", has_text=NAMES[3])).to_contain_text("sent")
+    tickets = stored(live_db, t)
+    assert [bool(tickets[code].boarded_at) for code in t] == [True, True, True, True, False, False]
+    assert [tickets[code].boarded_offline for code in t[:4]] == [False, False, True, True]
+    phone.close()
+
+
+def test_undo_and_depart_stop_let_the_passengers_who_did_not_come_go(browser: Browser, base_url, live_db):
+    setting = boarding_trip(live_db)
+    phone = ScanPage(browser, base_url, setting)
+    t = setting.tickets
+    for code in t[:4]:
+        phone.type_code(code)
+        phone.expect_answer("BOARDED")
+        if code != t[3]:
+            phone.next_passenger()
+    phone.answer.get_by_role("button", name="Undo").click()  # the wrong passenger: 1D stays outside
+    expect(phone.answer).to_be_hidden()
+    expect(phone.page.get_by_text(f"Boarding of {t[3]} undone.")).to_be_visible()
+    phone.boarded_count("3 of 6 boarded")
+
+    phone.manifest.get_by_role("button", name="Depart stop…").click()
+    dialog = phone.page.get_by_role("dialog", name="Leave Nyabugogo?")
+    expect(dialog).to_be_visible()
+    phone.snapshot("depart-stop")
+    for name in NAMES[3:]:
+        expect(dialog.get_by_role("checkbox", name=name)).to_be_checked()
+    dialog.get_by_role("checkbox", name=NAMES[5]).uncheck()  # Patrick phoned: he is on the way
+    dialog.get_by_role("button", name="Depart stop", exact=True).click()
+    stop = phone.manifest.locator(".manifest-stop", has_text="Nyabugogo")
+    expect(stop).to_contain_text("Departed")
+    expect(stop.locator("[data-count]")).to_have_text("3 of 4 boarded · 2 no-shows")
+    tickets = stored(live_db, t)
+    assert [tickets[code].status for code in t] == ["paid", "paid", "paid", "no_show", "no_show", "paid"]
+
+    # Patrick runs after the bus and boards at Muhanga, on a phone with no signal: the phone knows
+    # the bus has left his stop, and that the no-shows' tickets are gone.
+    phone.context.set_offline(True)
+    phone.type_code(t[5])
+    phone.expect_answer("BOARDED", NAMES[5])
+    expect(phone.answer.locator("[data-answer-warning]")).to_have_text(
+        "WRONG STOP: this passenger boards at another stop."
+    )
+    phone.snapshot("wrong-stop-offline")
+    phone.next_passenger()
+    phone.context.set_offline(False)
+    expect(phone.banner).to_be_hidden()
+    expect(stop.locator("[data-count]")).to_have_text("4 of 4 boarded · 2 no-shows")
+    assert stored(live_db, [t[5]])[t[5]].boarded_stop == 1
+    phone.close()
+
+
+def test_a_ticket_boarded_on_two_offline_phones_is_flagged_once(browser: Browser, base_url, live_db):
+    setting = boarding_trip(live_db)
+    first, second = ScanPage(browser, base_url, setting), ScanPage(browser, base_url, setting)
+    for phone in (first, second):
+        phone.context.set_offline(True)
+        phone.show_qr(setting.qrs[0])
+        phone.expect_answer("BOARDED", NAMES[0])
+        phone.next_passenger()
+        expect(phone.banner).to_have_text("Offline — 1 scan waiting")
+    for phone in (first, second):
+        phone.context.set_offline(False)
+        expect(phone.banner).to_be_hidden()
+    expect(second.page.locator("[data-recent] li", has_text=NAMES[0])).to_contain_text("boarded on two phones")
+    expect(first.page.locator("[data-recent] li", has_text=NAMES[0])).not_to_contain_text("two phones")
+    with live_db.app_context():
+        scans = db.session.scalars(select(BoardingScan).where(BoardingScan.trip_id == setting.trip_id)).all()
+        assert sorted(scan.duplicate for scan in scans) == [False, True]
+        assert len({scan.device for scan in scans}) == 2  # each phone named by its own id
+    first.close()
+    second.close()
