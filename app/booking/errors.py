@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from app.core.errors import DomainError
+from app.core.errors import DomainError, Forbidden
 
 
 class SeatUnavailable(DomainError):
@@ -43,3 +43,23 @@ class LinkEnded(DomainError):
     status = 410
     code = "link_ended"
     message = _l("This ticket link has ended: it was replaced by a newer one, revoked, or the trip is long over.")
+
+
+class NotYourBoarding(Forbidden):
+    code = "not_your_trip"
+    message = _l("Only this trip's driver and its company's admins and dispatchers board its passengers.")
+
+
+class NotBoarded(DomainError):
+    code = "not_boarded"
+    message = _l("This passenger has not boarded: there is nothing to undo.")
+
+
+class UndoTooLate(DomainError):
+    code = "undo_too_late"
+    message = _l("This boarding was more than 2 minutes ago: it can no longer be undone.")
+
+
+class TripOver(DomainError):
+    code = "trip_over"
+    message = _l("This trip has ended: its boarding is closed.")

@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, SmallInteger, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.booking.rules import HOLD_STATUSES, ORDER_STATUSES, TICKET_STATUSES
-from app.core.models import TimestampMixin, one_of
+from app.booking.rules import HOLD_STATUSES, ORDER_STATUSES, SCAN_RESULTS, TICKET_STATUSES
+from app.core.models import TimestampMixin, one_of, utcnow
 from app.extensions import db
 from app.fleet.rules import SEAT_CLASSES
 
@@ -82,7 +82,13 @@ class Ticket(TimestampMixin, db.Model):
     price: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(12), default="pending")
+    # Boarding, set by one conditional UPDATE (services.boarding): who scanned it, on which phone,
+    # at which stop position, and whether the phone had no signal (then boarded_at is its clock).
     boarded_at: Mapped[datetime | None]
+    boarded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    boarded_device: Mapped[str | None] = mapped_column(String(64))
+    boarded_stop: Mapped[int | None] = mapped_column(SmallInteger)
+    boarded_offline: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     cancelled_at: Mapped[datetime | None]
     # The company's refund tiers when the ticket was bought: [[hours before departure, percent], ...]
     refund_policy: Mapped[list] = mapped_column(JSON, default=list)
@@ -163,3 +169,32 @@ class GuestLink(TimestampMixin, db.Model):
     revoked_at: Mapped[datetime | None]
 
     order: Mapped[Order] = relationship()
+
+
+class BoardingScan(db.Model):
+    """Every scan at a bus door, whatever it answered, online or uploaded from a phone that had no
+    signal. ``scan_id`` is the phone's own id for the scan, so an upload sent twice adds nothing.
+    ``duplicate`` flags an offline boarding of a ticket another device boarded first (the trip's
+    report shows it); ``undone_at`` a boarding undone as a mistake."""
+
+    __tablename__ = "boarding_scans"
+    __table_args__ = (
+        CheckConstraint(one_of("result", SCAN_RESULTS), name="result"),
+        Index("ix_boarding_scans_trip_id_scanned_at", "trip_id", "scanned_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scan_id: Mapped[str] = mapped_column(String(36), unique=True)
+    trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    device: Mapped[str] = mapped_column(String(64))
+    stop: Mapped[int] = mapped_column(SmallInteger)  # the stop position the bus was at
+    scanned_at: Mapped[datetime]  # the phone's clock for an offline scan, else the server's
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    offline: Mapped[bool] = mapped_column(Boolean, default=False)
+    result: Mapped[str] = mapped_column(String(20))
+    duplicate: Mapped[bool] = mapped_column(Boolean, default=False)
+    undone_at: Mapped[datetime | None]
+
+    ticket: Mapped[Ticket | None] = relationship()

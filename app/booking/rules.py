@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 
 ORDER_STATUSES = ("pending", "paid", "failed", "expired", "cancelled", "refunded", "partially_refunded")
-TICKET_STATUSES = ("pending", "paid", "cancelled", "expired")
+# A paid ticket whose passenger was not there when the bus left their stop becomes a no_show: its
+# seat is sold again for the rest of the trip (services.boarding.depart_stop).
+TICKET_STATUSES = ("pending", "paid", "cancelled", "expired", "no_show")
 # Tickets that hold a seat: a pending one is being paid for, a paid one is sold.
 ACTIVE_TICKET_STATUSES = ("pending", "paid")
 # Tickets a buyer holds as issued: paid ones, and cancelled ones kept as a record (no QR, the refund
@@ -26,6 +28,21 @@ def is_upcoming(ticket_status: str, trip_status: str, arrives_at: datetime, now:
     if ticket_status != "paid" or trip_status in ("arrived", "cancelled"):
         return False
     return now < arrives_at + (UNMARKED_ARRIVAL_GRACE if trip_status == "departed" else timedelta(0))
+
+
+# What a scan at the bus door answers (an undo answers "undone", and is no scan of its own).
+SCAN_RESULTS = (
+    "boarded",
+    "already_boarded",
+    "wrong_trip",
+    "not_paid",
+    "cancelled",
+    "forged",
+    "unreadable",
+)
+UNDO_WINDOW = timedelta(minutes=2)  # a mistaken scan can be undone this long after the boarding
+# The offline pack stays usable this long after the trip's expected arrival.
+PACK_VALID_AFTER_ARRIVAL = timedelta(hours=6)
 
 
 # A hold keeps seats for a buyer while they fill in names and pay; it ends released (the buyer

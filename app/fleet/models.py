@@ -221,6 +221,9 @@ class Trip(TimestampMixin, db.Model):
     departed_at: Mapped[datetime | None]
     arrived_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    # The stop the bus is at (a position in ``stops``): boarding there is expected; the driver's
+    # "Depart stop" moves it on. A scan for a passenger boarding elsewhere is warned "wrong stop".
+    current_stop: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
     route: Mapped[Route] = relationship(lazy="joined")
     bus: Mapped[Bus | None] = relationship(lazy="joined")

@@ -307,6 +307,16 @@ def on_bus_changed(event: Event) -> None:
     queue(audience("bus_changed", f"event{event.id}", tickets, context, extra=seats))
 
 
+@events.subscribe("ticket.no_show")
+def on_no_show(event: Event) -> None:
+    """The bus left a stop without these passengers: their tickets are void, their seats resold."""
+    trip = db.session.get(Trip, event.payload["trip_id"])
+    if trip is None:
+        return
+    tickets = [t for t in _tickets(event.payload.get("tickets", ())) if t.status == "no_show"]
+    queue(audience("ticket_no_show", f"event{event.id}", tickets, trip_context(trip)))
+
+
 # --- Boarding reminders ------------------------------------------------------------------------
 
 

@@ -337,6 +337,7 @@ EXTRA = {
     },
     "ticket_issued": {},
     "boarding_reminder": {},
+    "ticket_no_show": {},
 }
 
 

@@ -1,5 +1,5 @@
 """The booking journey over JSON: stations, trip search, seat maps, holds, orders, tickets, and
-ticket verification for company staff. Every message is a model below (``core.schema``)."""
+ticket verification and boarding for company staff. Every message is a model below (``core.schema``)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,20 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, g, url_for
 from flask_babel import gettext as _
-from pydantic import Field
+from pydantic import AwareDatetime, Field, WithJsonSchema
 
 from app.accounts.queries import active_memberships
 from app.booking import qr, queries
 from app.booking.models import Hold, Order, Ticket
-from app.booking.rules import HOLD_STATUSES, MAX_SEATS_PER_ORDER, ORDER_STATUSES, TICKET_STATUSES, search_problems
-from app.booking.services import holds, inventory, orders, tickets
+from app.booking.rules import (
+    HOLD_STATUSES,
+    MAX_SEATS_PER_ORDER,
+    ORDER_STATUSES,
+    SCAN_RESULTS,
+    TICKET_STATUSES,
+    search_problems,
+)
+from app.booking.services import boarding, holds, inventory, orders, tickets
 from app.companies.models import Station
 from app.companies.queries import Place, find_place, place_problem, search_stations
 from app.core.errors import Forbidden, InvalidInput, NotFound
@@ -525,3 +532,169 @@ def verify(body: VerifyRequest):
         message=verdict.message,
         ticket=_ticket_out(verdict.ticket) if verdict.ticket is not None else None,
     )
+
+
+# --- Boarding ------------------------------------------------------------------------------------
+
+Device = Annotated[text(64), Field(description="This scanner's name: the next scanner of a boarded ticket is told it")]
+StopPosition = Annotated[int, Field(ge=0, le=255, description="A stop's position on the trip, 0 for the first")]
+# The phone's clock as ISO 8601 text with its offset (JSON has no time type).
+Instant = Annotated[AwareDatetime, Field(strict=False), WithJsonSchema({"type": "string", "format": "date-time"})]
+
+
+class BoardingRequest(Model):
+    """Give the QR text or the typed code."""
+
+    qr: text(400) | None = None
+    """The text read from the ticket's QR code"""
+    code: text(12) | None = None
+    """The ticket's short code, typed when the QR cannot be read"""
+    device: Device
+    stop: StopPosition | None = None
+    """Where the bus is; the trip's current stop when left out"""
+    scan_id: text(36) | None = None
+    """The scanner's own id for this scan: sent again, it answers the same and boards nothing"""
+
+
+class OfflineScan(Model):
+    scan_id: text(36)
+    """The scanner's own id for this scan: sent again, it answers the same and boards nothing"""
+    qr: text(400) | None = None
+    code: text(12) | None = None
+    stop: StopPosition | None = None
+    scanned_at: Instant
+    """When the phone scanned it (a time ahead of the server's counts as now)"""
+    result_on_device: Literal[SCAN_RESULTS] | None = None
+    """What the phone showed; boarded when left out"""
+
+
+class BatchRequest(Model):
+    device: Device
+    scans: Annotated[list[OfflineScan], Field(min_length=1, max_length=500)]
+
+
+class ScanTicket(Model):
+    code: str
+    name: str
+    seat: str
+    seat_class: Literal[SEAT_CLASSES] = Field(alias="class")
+    origin: str = Field(alias="from")
+    destination: str = Field(alias="to")
+
+
+class OtherTrip(Model):
+    id: Id
+    day: Day = Field(alias="date")
+    departs_at: Timestamp
+    route: str
+    plate: str | None
+
+
+class ScanOut(Model):
+    scan_id: str | None
+    result: Literal[(*SCAN_RESULTS, "undone")]
+    warning: Literal["wrong_stop"] | None
+    """The passenger boards at another stop than the bus is at"""
+    message: str
+    """One sentence for the scanner's screen"""
+    ticket: ScanTicket | None
+    """Never for another company's ticket, a forgery or unreadable text"""
+    boarded_at: Timestamp | None
+    """The boarding (for already_boarded: the first one)"""
+    boarded_device: str | None
+    other_trip: OtherTrip | None
+    """wrong_trip: the trip the ticket is for, when it is the same company's"""
+    offline: bool
+    duplicate: bool
+    """A second phone boarded this ticket with no signal after the first"""
+
+
+class BatchAnswer(Model):
+    answers: list[ScanOut]
+    """One per scan sent, in the same order"""
+
+
+class PackStop(Model):
+    position: int
+    name: str
+    town: str
+
+
+class PackTrip(OtherTrip):
+    current_stop: int
+    stops: list[PackStop]
+
+
+class PackTicket(Model):
+    code: str
+    seat: str
+    seat_class: Literal[SEAT_CLASSES] = Field(alias="class")
+    origin: int = Field(alias="from")
+    """Stop position where the passenger boards"""
+    destination: int = Field(alias="to")
+    name: str
+    status: Literal["paid"]
+    boarded_at: Timestamp | None
+    boarded_device: str | None
+
+
+class OfflinePack(Model):
+    trip: PackTrip
+    keys: dict[str, str]
+    """Key id → this trip's own verification key, base64url without padding"""
+    tickets: list[PackTicket]
+    revoked: list[str]
+    """Codes of this trip's cancelled, expired and no-show tickets"""
+    issued_at: Timestamp
+    valid_until: Timestamp
+
+
+class UndoQuery(QueryModel):
+    device: text(64) = "api"
+
+
+def _scan_out(answer: boarding.ScanAnswer) -> ScanOut:
+    return ScanOut.model_validate(answer.as_json(), strict=False)
+
+
+@blueprint.post("/trips/<int:trip_id>/boardings")
+@operation(body=BoardingRequest, answers={200: ScanOut}, errors=(403, 404))
+def board(trip_id: int, body: BoardingRequest):
+    """Scan a ticket at the door: boards it once, or says why not
+
+    For the trip's driver and its company's admins and dispatchers. Answers 200 whatever the
+    result; a ticket of another company is `wrong_trip` with nothing about it.
+    """
+    fields = body.model_dump(include={"qr", "code", "device", "stop", "scan_id"})
+    return _scan_out(boarding.scan(g.user, trip_id, **fields, now=utcnow()))
+
+
+@blueprint.post("/trips/<int:trip_id>/boardings/batch")
+@operation(body=BatchRequest, answers={200: BatchAnswer}, errors=(403, 404))
+def board_offline(trip_id: int, body: BatchRequest):
+    """Upload the scans a phone made with no signal; one answer each
+
+    Idempotent by `scan_id`. When two phones boarded a ticket, the earlier scan keeps it and the
+    later one is flagged `duplicate` on the trip's report.
+    """
+    scans = [scan.model_dump() for scan in body.scans]
+    answers = boarding.upload(g.user, trip_id, scans, device=body.device, now=utcnow())
+    return BatchAnswer(answers=[_scan_out(answer) for answer in answers])
+
+
+@blueprint.get("/trips/<int:trip_id>/offline-pack")
+@operation(answers={200: OfflinePack}, errors=(403, 404))
+def offline_pack(trip_id: int):
+    """What a scanner keeps to board this trip with no signal
+
+    Its tickets, the revoked codes and the trip's own keys (never the signing key). For the trip's
+    driver and its company's admins and dispatchers only.
+    """
+    return OfflinePack.model_validate(boarding.offline_pack(g.user, trip_id, now=utcnow()), strict=False)
+
+
+@blueprint.delete("/trips/<int:trip_id>/boardings/<code>")
+@operation(query=UndoQuery, answers={200: ScanOut}, errors=(403, 404, 409))
+def undo_boarding(trip_id: int, code: str, query: UndoQuery):
+    """Undo a mistaken boarding, within 2 minutes of it"""
+    return _scan_out(boarding.undo(g.user, trip_id, code, device=query.device, now=utcnow()))
