@@ -183,6 +183,13 @@ def sold_count(trip_ids: list[int]) -> dict[int, int]:
     return dict(rows.all())
 
 
+def boarded_count(trip: Trip) -> int:
+    """Passengers of the trip who have boarded."""
+    return db.session.scalar(
+        select(func.count()).where(Ticket.trip_id == trip.id, Ticket.status == "paid", Ticket.boarded_at.is_not(None))
+    )
+
+
 def occupancy_by_leg(trip: Trip) -> list[int]:
     """Seats taken on each leg of the trip."""
     rows = dict(

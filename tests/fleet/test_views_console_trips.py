@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.booking.models import Ticket
+from app.booking.services import boarding
 from app.booking.services import orders as booking
 from app.extensions import db
 from app.fleet import rules
@@ -73,12 +74,12 @@ def a_trip(company, *, status="scheduled", hours=5, bus=True, **kwargs) -> Trip:
     )
 
 
-def book(trip: Trip, names: list[str], seats: list[str], *, paid: bool = True):
+def book(trip: Trip, names: list[str], seats: list[str], *, paid: bool = True, origin: int = 0):
     return booking.book_seats(
         None,
         trip.id,
         seats=seats,
-        origin=0,
+        origin=origin,
         destination=len(trip.stops) - 1,
         passengers=[booking.Passenger(name=name, phone="0788123456") for name in names],
         channel="console",
@@ -503,17 +504,27 @@ def test_one_passenger_is_one_passenger(client, company):
     assert "· 1 passenger" in manifest and "1 passengers" not in manifest
 
 
-def test_the_manifest_lists_every_passenger(client, company):
+def manifest_stop(client, trip: Trip, position: int) -> str:
+    """The text of one stop's section of the manifest page."""
+    html = client.get(f"/console/trips/{trip.id}/manifest").get_data(as_text=True)
+    section = re.search(rf'<section [^>]*data-manifest-stop="{position}">(.*?)</section>', html, re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", section.group(1)).split())
+
+
+def test_the_manifest_lists_every_paid_passenger_under_the_stop_they_board_at(client, company):
     trip = a_trip(company)
     paid = book(trip, ["Grace Mukamana", "Patrick Ndayisaba"], ["2A", "2B"])
+    later = book(trip, ["Eric Habimana"], ["3A"], origin=1)
     book(trip, ["Diane Iradukunda"], ["3D"], paid=False)
     page = text(client.get(f"/console/trips/{trip.id}/manifest"))
-    for name in ("Grace Mukamana", "Patrick Ndayisaba", "Diane Iradukunda"):
-        assert name in page
-    assert paid.tickets[0].code in page
-    assert trip.stops[0].station.name in page and trip.stops[-1].station.name in page
-    assert "Paid" in page and "Pending" in page and "Standard" in page
-    assert page.index("Grace Mukamana") < page.index("Patrick Ndayisaba") < page.index("Diane Iradukunda")
+    first, second = (manifest_stop(client, trip, position) for position in (0, 1))
+    assert trip.stops[0].station.name in first and trip.stops[1].station.name in second
+    assert "Grace Mukamana" in first and "Patrick Ndayisaba" in first and "Eric Habimana" not in first
+    assert "Eric Habimana" in second
+    assert "Diane Iradukunda" not in page  # not paid: nobody to board yet (the CSV lists the pending seat)
+    assert paid.tickets[0].code in page and later.tickets[0].code in page
+    assert "· 3 passengers" in page and "0 boarded · 2 not yet" in page and "0 boarded · 1 not yet" in page
+    assert page.index("Grace Mukamana") < page.index("Patrick Ndayisaba")
 
 
 def test_the_manifest_csv_has_a_header_and_one_row_per_ticket_with_formulas_defused(client, company):
@@ -544,6 +555,29 @@ def test_boarding_shows_on_the_manifest(now, client, company):
     assert local.strftime("%H:%M") in text(client.get(f"/console/trips/{trip.id}/manifest"))
     rows = list(csv.reader(io.StringIO(client.get(f"/console/trips/{trip.id}/manifest.csv").get_data(as_text=True))))
     assert rows[1][8] == local.strftime("%Y-%m-%d %H:%M")
+
+
+def test_the_manifest_shows_who_boarded_the_no_shows_and_the_offline_duplicates(now, client, admin, company):
+    trip = a_trip(company, status="boarding", hours=1)
+    order = book(trip, ["Bosco Nshimiyimana", "Claudine Mutesi", "Jean Bosco"], ["1A", "1B", "1C"])
+    bosco, claudine, jean = order.tickets
+    boarding.scan(admin, trip.id, code=bosco.code, device="door phone", now=now)
+    for device, seconds in (("front phone", 0), ("back phone", 40)):
+        at = (now + timedelta(seconds=seconds)).isoformat()
+        scan = {"scan_id": f"{device}-1", "code": claudine.code, "scanned_at": at, "result_on_device": "boarded"}
+        boarding.upload(admin, trip.id, [scan], device=device, now=now + timedelta(minutes=1))
+    boarding.depart_stop(admin, trip.id, 0, no_shows=[jean.code], now=now + timedelta(minutes=2))
+    db.session.commit()
+
+    page = text(client.get(f"/console/trips/{trip.id}/manifest"))
+    assert re.search(r"Boarded 2 Not yet boarded 0 No-shows 1", " ".join(re.sub(r"<[^>]+>", " ", page).split()))
+    stop = manifest_stop(client, trip, 0)
+    assert "2 boarded · 0 not yet · 1 no-show" in stop
+    assert re.search(r"Bosco Nshimiyimana .*? Boarded", stop) and re.search(r"Jean Bosco .*? No-show", stop)
+    duplicates = page.split("Boarded twice with no signal", 1)[1].split("</section>", 1)[0]
+    assert claudine.code in duplicates and "front phone" in duplicates and "back phone" in duplicates
+    assert bosco.code not in duplicates
+    assert "2 boarded" in text(client.get(f"/console/trips/{trip.id}"))  # the trip page links to it
 
 
 # --- Tenant isolation ----------------------------------------------------------------------------

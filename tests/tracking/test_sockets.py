@@ -11,9 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis as redis_lib
 import simple_websocket
+from sqlalchemy import select
 
 from app.accounts import services as accounts
 from app.accounts.queries import user_by_email
+from app.booking.models import Ticket
+from app.booking.services import boarding
 from app.core import tx
 from app.core.realtime import Hub
 from app.core.sockets import Cap, Leases, Slots
@@ -133,6 +136,15 @@ def test_the_fleet_socket_is_for_the_companys_admins_and_dispatchers(client, run
         assert upgrade(client, "/ws/fleet").status_code == status, role
     client.login(factories.user().email)
     assert upgrade(client, "/ws/fleet").status_code == 403
+
+
+def test_a_trips_boarding_socket_is_for_its_companys_admins_and_dispatchers(client, running):
+    company, url = running.trip.route.company, f"/ws/console/trips/{running.trip.id}"
+    for role, status in (("driver", 403), ("agent", 403), ("dispatcher", PASSED), ("admin", PASSED)):
+        client.login(factories.member(role, of=company).email)
+        assert upgrade(client, url).status_code == status, role
+    client.login(factories.member("admin", of=factories.company(name="Other Line")).email)
+    assert upgrade(client, url).status_code == 403
 
 
 def test_a_plain_request_to_a_socket_address_is_not_served(client, running):
@@ -349,6 +361,24 @@ def test_console_staff_follow_every_bus_of_their_company(live_tms):
     assert console.next("position", where=lambda m: m["bus"] == trip.bus_id)["ts"] == second["ts"]
 
     assert live_tms.refusal("/ws/fleet", cookie=live_tms.login(trip.passenger)) == 403
+
+
+@live_server
+def test_the_console_hears_that_a_passenger_boarded_but_not_who(live_tms):
+    trip = running_live_trip(live_tms)
+    with live_tms.app.app_context():
+        company = db.session.get(Trip, trip.id).route.company
+        dispatcher = factories.member("dispatcher", of=company)
+        email = dispatcher.email
+        db.session.commit()
+    console = live_tms.connect(f"/ws/console/trips/{trip.id}", cookie=live_tms.login(email))
+    assert console.next("snapshot")["trip"] == trip.id
+    with live_tms.app.app_context():
+        ticket = db.session.scalar(select(Ticket).where(Ticket.trip_id == trip.id))
+        boarding.scan(db.session.merge(dispatcher), trip.id, code=ticket.code, device="door", now=datetime.now(UTC))
+        tx.commit()  # the event is published once the boarding is stored
+    heard = console.next(None, where=lambda m: m.get("event") == "boarding.scanned")
+    assert heard == {"event": "boarding.scanned", "trip_id": trip.id}  # the page reloads; no name travels
 
 
 @live_server

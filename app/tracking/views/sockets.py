@@ -4,6 +4,8 @@
 - ``/ws/trips/<id>`` (``?share=<token>``): a passenger with a paid ticket, or anyone holding a valid
   share link, gets a snapshot and then every position and event of the trip.
 - ``/ws/fleet``: a company's admins and dispatchers get every position of its buses.
+- ``/ws/console/trips/<id>``: the same people hear when one of their trips' passengers board (the
+  console's manifest refreshes itself on each).
 
 Every check runs before the handshake (``app.core.sockets``). Messages come from the process's one
 Redis subscription (``app.core.realtime``); each socket keeps only the newest position per bus and
@@ -291,6 +293,44 @@ def fleet():
     def snapshot() -> dict:
         return {"type": "snapshot", "positions": list(live.latest_many(bus_ids).values())}
 
+    allowed = _still_console_member(user_id, company_id)
+    return accept(
+        lambda sock: _relay(sock, live.fleet_channel(company_id), snapshot, allowed), caps=caps_for(user_id=user_id)
+    )
+
+
+# What the console's manifest hears of a trip: that boarding changed, never who (it reloads itself).
+MANIFEST_EVENTS = frozenset(
+    {"boarding.scanned", "boarding.undone", "boarding.stop_departed", "ticket.no_show", "ticket.cancelled"}
+    | set(ENDING_EVENTS)
+    | {"trip.departed", "trip.bus_changed"}
+)
+
+
+@blueprint.get("/console/trips/<int:trip_id>", websocket=True)
+def console_trip(trip_id: int):
+    membership = membership_for(g.user, CONSOLE_ROLES, session.get("company_id"))
+    trip = db.session.get(Trip, trip_id)
+    if membership is None or trip is None or trip.company_id != membership.company_id:
+        raise Forbidden("Only the trip's company follows its boarding.")
+    user_id = g.user.id
+    allowed = _still_console_member(user_id, membership.company_id)
+
+    def shown(message: dict) -> dict | None:
+        name = message.get("event")
+        return {"event": name, "trip_id": trip_id} if name in MANIFEST_EVENTS else None
+
+    return accept(
+        lambda sock: _relay(
+            sock, live.trip_channel(trip_id), lambda: {"type": "snapshot", "trip": trip_id}, allowed, shown=shown
+        ),
+        caps=caps_for(user_id=user_id),
+    )
+
+
+def _still_console_member(user_id: int, company_id: int) -> Callable[[], bool]:
+    """For a console socket: whether its viewer is still signed in and still an admin or
+    dispatcher of the company."""
     signed_in = _signed_in_check()
 
     def allowed() -> bool:
@@ -298,9 +338,7 @@ def fleet():
         member = membership_for(viewer, CONSOLE_ROLES, company_id) if viewer else None
         return signed_in(utcnow()) and member is not None and member.company_id == company_id
 
-    return accept(
-        lambda sock: _relay(sock, live.fleet_channel(company_id), snapshot, allowed), caps=caps_for(user_id=user_id)
-    )
+    return allowed
 
 
 def _signed_in_check() -> Callable[[datetime], bool]:

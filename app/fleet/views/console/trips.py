@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
+from app.booking.services import boarding
 from app.core import edge, tx
 from app.core.forms import status_of, submit
 from app.core.htmx import is_htmx, render
@@ -156,6 +157,7 @@ def _detail(trip: Trip, failed: str | None = None, form=None) -> Response:
         legs=[(trip.stops[i], trip.stops[i + 1], taken) for i, taken in enumerate(occupancy)],
         capacity=trip.bus.capacity if trip.bus else 0,
         sold=queries.sold_count([trip.id]).get(trip.id, 0),
+        boarded=queries.boarded_count(trip),
         next_statuses=next_statuses,
         not_before={s: at for s, at in opens.items() if at is not None and at > now},
         shown=shown,
@@ -282,7 +284,16 @@ def trip_swap(trip_id: int):
 @blueprint.get("/trips/<int:trip_id>/manifest")
 def trip_manifest(trip_id: int):
     trip = _trip(trip_id)
-    return render("fleet/console/manifest.html", trip=trip, tickets=queries.manifest(trip))
+    passengers = boarding.manifest(trip)
+    statuses = ("boarded", "not_yet", "no_show")
+    totals = {status: sum(stop.count(status) for stop in passengers.stops) for status in statuses}
+    return render(
+        "fleet/console/manifest.html",
+        trip=trip,
+        manifest=passengers,
+        totals=totals,
+        socket=url_for("ws.tracking.console_trip", trip_id=trip.id),
+    )
 
 
 MANIFEST_HEADER = (
