@@ -36,7 +36,7 @@ def offline_pack(user, trip_id: int, *, now: datetime) -> dict:
                 for stop in trip.stops
             ],
         },
-        "keys": {kid: base64.urlsafe_b64encode(key).rstrip(b"=").decode() for kid, key in _trip_keys(trip).items()},
+        "keys": {kid: _text(key) for kid, key in qr.trip_keys(trip.id).items()},
         "tickets": [
             {
                 "code": t.code,
@@ -58,11 +58,8 @@ def offline_pack(user, trip_id: int, *, now: datetime) -> dict:
     }
 
 
-def _trip_keys(trip: Trip) -> dict[str, bytes]:
-    # qr.trip_keys arrives with branch qrkeys; until then the pack holds no key and the phone
-    # boards version 1 tickets by the pack's list alone.
-    trip_keys = getattr(qr, "trip_keys", None)
-    return trip_keys(trip.id) if trip_keys else {}
+def _text(key: bytes) -> str:
+    return base64.urlsafe_b64encode(key).rstrip(b"=").decode()
 
 
 # --- The manifest --------------------------------------------------------------------------------------
