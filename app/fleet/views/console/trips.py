@@ -292,7 +292,7 @@ def trip_manifest(trip_id: int):
         trip=trip,
         manifest=passengers,
         totals=totals,
-        socket=url_for("ws.tracking.console_trip", trip_id=trip.id),
+        socket=f"/ws/console/trips/{trip.id}",
     )
 
 
