@@ -8,7 +8,7 @@
 (function () {
   "use strict";
 
-  const SHOW_MS = 4000;
+  const SHOW_MS = 4000; // the page may set another time in data-answer-ms
   const UNDO_MS = 120000;
   const FETCH_MS = 5000; // longer than this and the phone answers by itself
   const SYNC_EVERY_MS = 15000;
@@ -237,7 +237,7 @@
       undo.hidden ? part("answer-close").focus() : undo.focus();
       buzz(tone);
       clearTimeout(hideTimer);
-      hideTimer = setTimeout(hide, SHOW_MS);
+      hideTimer = setTimeout(hide, Number(root.dataset.answerMs) || SHOW_MS);
     }
 
     function details(answer) {
