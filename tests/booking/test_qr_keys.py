@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from app.booking import qr
-from app.booking.services import tickets
+from app.booking.services import boarding, tickets
 from app.cli import KEY_ID_LENGTH
 from app.extensions import db
 from config import parse_signing_keys
@@ -44,6 +44,23 @@ def test_codes_made_before_and_after_a_rotation_both_verify(ticket, rotated):
     for text in (before, after):
         verdict = tickets.verify_ticket(text, trip_id=ticket.trip_id)
         assert (verdict.valid, verdict.reason, verdict.ticket) == (True, "valid", ticket)
+
+
+def test_tickets_issued_before_and_after_a_rotation_both_board(now, rotated):
+    company = factories.company()
+    driver = factories.member("driver", of=company)
+    trip = factories.trip(
+        factories.route(company), bus_=factories.bus(company), driver=driver, departs_at=now + timedelta(hours=1)
+    )
+    early = factories.order(trip, ["1A"]).tickets[0]
+    printed = qr.text_for(early)  # the passenger printed it before the rotation
+    rotated()
+    late = factories.order(trip, ["1B"]).tickets[0]
+    pack = boarding.offline_pack(driver, trip.id, now=now)
+    assert set(pack["keys"]) == {"k2027a", qr.verify(printed).key_id}  # the phone checks both offline
+    for ticket, text in ((early, printed), (late, qr.text_for(late))):
+        answer = boarding.scan(driver, trip.id, qr=text, device="door", now=now)
+        assert (answer.result, answer.ticket["code"]) == ("boarded", ticket.code)
 
 
 @pytest.mark.parametrize("ended", ["arrived", "cancelled"])
