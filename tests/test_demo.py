@@ -99,6 +99,10 @@ def test_the_demo_passenger_rides_with_the_demo_driver_soon_and_has_an_unread_me
     assert trip.driver.email == "driver@virunga.rw" and trip.status == "scheduled"
     assert utcnow() + timedelta(minutes=15) < trip.departs_at < utcnow() + timedelta(days=1)
     assert notifications.unread_count(passenger.id) == 1
+    from app.booking.services import boarding
+
+    aboard = boarding.manifest(trip).stops[0].passengers  # the driver has people to scan at the door
+    assert len(aboard) == 5 and {p.status for p in aboard} == {"not_yet"}
 
 
 def test_make_run_prints_a_short_summary_with_the_logins_not_the_demo_messages(app, caplog):

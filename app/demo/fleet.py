@@ -280,6 +280,14 @@ def _paid_with(order, provider: str, now) -> Payment:
     )
 
 
+FELLOW_TRAVELLERS = (
+    ("Claudine Mukamana", "+250788200011"),
+    ("Eric Nshuti", "+250788200012"),
+    ("Diane Ingabire", "+250788200013"),
+    ("Patrick Habimana", "+250788200014"),
+)
+
+
 def passenger_booking(user: User, driver: User, company: Company, now: datetime) -> None:
     """The demo passenger's own trip: a paid ticket on the demo driver's next trip, added for the
     demo about twenty minutes from now (or after the driver's trips today), so that whenever the
@@ -304,6 +312,19 @@ def passenger_booking(user: User, driver: User, company: Company, now: datetime)
     )
     db.session.add(_paid_with(order, "sandbox", now))
     booking.mark_paid(order, now=now)
+    # Fellow travellers sold at the counter, so the driver's manifest and Scan tickets have people
+    # to board (their codes are on the console's manifest).
+    booking.book_seats(
+        None,
+        trip.id,
+        seats=[seat.label for seat in trip.bus.seats[1 : 1 + len(FELLOW_TRAVELLERS)]],
+        origin=0,
+        destination=len(trip.stops) - 1,
+        passengers=[booking.Passenger(name, phone) for name, phone in FELLOW_TRAVELLERS],
+        channel="console",
+        paid=True,
+        now=now,
+    )
 
 
 def _driver_next_trip(driver: User, company: Company, now: datetime) -> Trip | None:
