@@ -47,7 +47,7 @@ class LinkEnded(DomainError):
 
 class NotYourBoarding(Forbidden):
     code = "not_your_trip"
-    message = _l("Only this trip's driver and its company's admins and dispatchers board its passengers.")
+    message = _l("Only this trip's driver and its company's staff may do this.")
 
 
 class NotBoarded(DomainError):

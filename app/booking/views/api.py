@@ -662,8 +662,9 @@ def _scan_out(answer: boarding.ScanAnswer) -> ScanOut:
 def board(trip_id: int, body: BoardingRequest):
     """Scan a ticket at the door: boards it once, or says why not
 
-    For the trip's driver and its company's admins and dispatchers. Answers 200 whatever the
-    result; a ticket of another company is `wrong_trip` with nothing about it.
+    For the trip's driver and its company's admins, dispatchers and station agents (a partner's
+    scanner signs in as one of them). Answers 200 whatever the result; a ticket of another company
+    is `wrong_trip` with nothing about it.
     """
     fields = body.model_dump(include={"qr", "code", "device", "stop", "scan_id"})
     return _scan_out(boarding.scan(g.user, trip_id, **fields, now=utcnow()))
@@ -688,7 +689,7 @@ def offline_pack(trip_id: int):
     """What a scanner keeps to board this trip with no signal
 
     Its tickets, the revoked codes and the trip's own keys (never the signing key). For the trip's
-    driver and its company's admins and dispatchers only.
+    driver and its company's admins and dispatchers only (not its agents).
     """
     return OfflinePack.model_validate(boarding.offline_pack(g.user, trip_id, now=utcnow()), strict=False)
 

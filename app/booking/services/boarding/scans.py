@@ -55,16 +55,20 @@ class ScanAnswer:
 # --- Who boards a trip -----------------------------------------------------------------------------
 
 
-def may_board(user, trip: Trip) -> bool:
-    """The trip's driver, and the admins and dispatchers of its company (drivers of its other
-    trips, agents and other companies may not)."""
+def may_board(user, trip: Trip, *, at_the_door: bool = False) -> bool:
+    """The trip's driver, and the admins and dispatchers of its company; ``at_the_door`` (scans,
+    uploads, undo) also its station agents, who board passengers at the bus park. Drivers of its
+    other trips and other companies may not; neither may agents take the trip's offline pack (its
+    key) or let the bus leave a stop."""
     roles = {m.role for m in active_memberships(user) if m.company_id == trip.company_id}
-    return bool(roles) and (trip.driver_id == user.id or bool(roles & {Role.ADMIN, Role.DISPATCHER}))
+    allowed = {Role.ADMIN, Role.DISPATCHER} | ({Role.AGENT} if at_the_door else set())
+    return bool(roles) and (trip.driver_id == user.id or bool(roles & allowed))
 
 
-def boarding_trip(user, trip_id: int) -> Trip:
-    """The trip, if ``user`` may board it. Read lean, as the scan path needs it: its route and
-    company and its bus's plate; not the bus's seats nor the stops (loaded if asked for)."""
+def boarding_trip(user, trip_id: int, *, at_the_door: bool = False) -> Trip:
+    """The trip, if ``user`` may board it (``may_board``). Read lean, as the scan path needs it:
+    its route and company and its bus's plate; not the bus's seats nor the stops (loaded if asked
+    for)."""
     trip = db.session.scalar(
         select(Trip)
         .where(Trip.id == trip_id)
@@ -77,7 +81,7 @@ def boarding_trip(user, trip_id: int) -> Trip:
     )
     if trip is None:
         raise NotFound(_("No such trip."))
-    if not may_board(user, trip):
+    if not may_board(user, trip, at_the_door=at_the_door):
         raise NotYourBoarding()
     return trip
 
@@ -104,7 +108,7 @@ def scan(
     ``scanned_at`` (its clock), which it showed as boarded unless ``boarded_on_device`` is false."""
     return _scan(
         user,
-        boarding_trip(user, trip_id),
+        boarding_trip(user, trip_id, at_the_door=True),
         text=qr,
         code=code,
         device=device,
@@ -120,7 +124,7 @@ def scan(
 def upload(user, trip_id: int, scans: list[dict], *, device: str, now: datetime) -> list[ScanAnswer]:
     """A phone's queued offline scans, one answer each. Sending the same batch again changes
     nothing and answers the same (scans are known by ``scan_id``)."""
-    trip = boarding_trip(user, trip_id)
+    trip = boarding_trip(user, trip_id, at_the_door=True)
     return [
         _scan(
             user,
@@ -366,7 +370,7 @@ def _message(result: str, ticket: Ticket | None, trip: Trip, warning: str | None
 
 def undo(user, trip_id: int, ticket_code: str, *, device: str, now: datetime) -> ScanAnswer:
     """Take back a mistaken boarding, within ``UNDO_WINDOW`` of it; audited."""
-    trip = boarding_trip(user, trip_id)
+    trip = boarding_trip(user, trip_id, at_the_door=True)
     ticket = db.session.scalar(
         select(Ticket).where(Ticket.code == ticket_code.strip().upper(), Ticket.trip_id == trip.id)
     )
