@@ -23,7 +23,8 @@
     },
     onState(state) {
       root.dataset.live = state;
-      if (status) status.textContent = state === "open" ? words.open : words.other;
+      const down = state === "waiting" || state === "refused" || state === "stopped";
+      if (status) status.textContent = down ? words.other : words.open;
       if (state === "open") refresh(); // catch up on what happened while the socket was down
     },
   });
