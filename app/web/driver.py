@@ -3,7 +3,7 @@ bus's position while one runs, and boarding its passengers (scanning their ticke
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app, send_from_directory
 
 from app.accounts.rules import Role
 from app.booking.views.driver import blueprint as boarding
@@ -18,6 +18,16 @@ home = Blueprint("home", __name__)
 @home.get("/")
 def index():
     return today_page()
+
+
+@home.get("/sw.js")
+def worker():
+    """The service worker of the driver's pages (static/js/driver-sw.js). Served from here because a
+    worker answers only for pages under its own folder; never cached, so a new one reaches phones
+    on their next visit."""
+    response = send_from_directory(current_app.static_folder + "/js", "driver-sw.js")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 blueprint.register_blueprint(home)
