@@ -2,7 +2,8 @@
 QR picture fed to the page's reader (no camera needed), online and with the network cut
 (``context.set_offline``), where the phone checks them itself and queues them until it is back;
 a ticket boarded on two offline phones is flagged once; a forged QR is FORGED offline; Depart stop
-lets the passengers who did not come go."""
+lets the passengers who did not come go; a scan page never opened opens with no network (the
+service worker's copy, kept while online), and signing out leaves nothing of it on the phone."""
 
 from __future__ import annotations
 
@@ -126,12 +127,10 @@ def signed_in(browser: Browser, base_url: str, email: str, **options) -> tuple[B
 
 
 class ScanPage:
-    """The driver's Scan tickets page on a phone."""
+    """The driver's Scan tickets page on a phone, once its trip's tickets are on it."""
 
-    def __init__(self, browser: Browser, base_url: str, setting: Boarding):
-        self.context, self.page, self.errors = signed_in(browser, base_url, setting.driver, viewport=PHONE)
-        page = self.page
-        page.locator(f"#trip-{setting.trip_id}").get_by_role("link", name="Scan tickets").click()
+    def __init__(self, context: BrowserContext, page: Page, errors: list[str]):
+        self.context, self.page, self.errors = context, page, errors
         expect(page.get_by_role("heading", name="Scan tickets", level=1)).to_be_visible()
         expect(page.locator("[data-scanner]")).to_have_attribute("data-ready", "true")
         expect(page.get_by_text("Ready to check tickets with no network.")).to_be_visible()
@@ -140,6 +139,13 @@ class ScanPage:
         self.answer = page.locator("[data-answer]")
         self.banner = page.locator("[data-banner]")
         self.manifest = page.locator("#driver-manifest")
+
+    @classmethod
+    def opened(cls, browser: Browser, base_url: str, setting: Boarding) -> ScanPage:
+        """Signed in as the trip's driver, from My trips."""
+        context, page, errors = signed_in(browser, base_url, setting.driver, viewport=PHONE)
+        page.locator(f"#trip-{setting.trip_id}").get_by_role("link", name="Scan tickets").click()
+        return cls(context, page, errors)
 
     def type_code(self, code: str) -> None:
         self.page.get_by_label("Or type the ticket code").fill(code)
@@ -185,7 +191,7 @@ def test_driver_boards_online_then_offline_and_the_queue_drains(browser: Browser
     expect(office.locator("#manifest[data-live=open]")).to_be_attached()
     boarded_at_the_office = office.locator("#manifest-boarded .stat-value")
     expect(boarded_at_the_office).to_have_text("0")
-    phone = ScanPage(browser, base_url, setting)
+    phone = ScanPage.opened(browser, base_url, setting)
     t = setting.tickets
     phone.boarded_count("0 of 6 boarded")
 
@@ -247,7 +253,7 @@ def test_driver_boards_online_then_offline_and_the_queue_drains(browser: Browser
 
 def test_undo_and_depart_stop_let_the_passengers_who_did_not_come_go(browser: Browser, base_url, live_db):
     setting = boarding_trip(live_db)
-    phone = ScanPage(browser, base_url, setting)
+    phone = ScanPage.opened(browser, base_url, setting)
     t = setting.tickets
     for code in t[:4]:
         phone.type_code(code)
@@ -292,7 +298,7 @@ def test_undo_and_depart_stop_let_the_passengers_who_did_not_come_go(browser: Br
 
 def test_a_ticket_boarded_on_two_offline_phones_is_flagged_once(browser: Browser, base_url, live_db):
     setting = boarding_trip(live_db)
-    first, second = ScanPage(browser, base_url, setting), ScanPage(browser, base_url, setting)
+    first, second = ScanPage.opened(browser, base_url, setting), ScanPage.opened(browser, base_url, setting)
     for phone in (first, second):
         phone.context.set_offline(True)
         phone.show_qr(setting.qrs[0])
@@ -315,3 +321,66 @@ def test_a_ticket_boarded_on_two_offline_phones_is_flagged_once(browser: Browser
     office_context.close()
     first.close()
     second.close()
+
+
+# The phone's copies for a dead zone, as the service worker and the scanner see them.
+WARM = """async ([scanUrl, tripId]) => {
+  const registration = await navigator.serviceWorker.getRegistration(scanUrl);
+  if (!registration || !registration.active || !(await caches.has("tms-driver"))) return false;
+  const cache = await caches.open("tms-driver");
+  const files = [scanUrl, "/static/js/scanner.js", "/static/js/scanner-offline.js", "/static/vendor/jsQR.js",
+                 "/static/css/scanner.css", "/static/vendor/htmx.min.js", "/static/js/app.js"];
+  const kept = await Promise.all(files.map((file) => cache.match(file)));
+  return kept.every(Boolean) && Boolean(await window.tmsOffline.store.pack(tripId));
+}"""
+NOTHING_KEPT = """async () => (await caches.keys()).length === 0 && (await indexedDB.databases()).length === 0"""
+
+
+def until(page: Page, check: str, arg=None, timeout_s: float = 15) -> None:
+    """Poll an asynchronous check in the page (wait_for_function does not wait for its promise)."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(check, arg):
+        assert time.monotonic() < deadline, f"never true: {check}"
+        page.wait_for_timeout(200)
+
+
+def test_a_scan_page_never_opened_opens_with_no_network_and_sign_out_leaves_nothing(
+    browser: Browser, base_url, live_db
+):
+    setting = boarding_trip(live_db)
+    context, page, errors = signed_in(browser, base_url, setting.driver, viewport=PHONE)
+    scan_url = f"/driver/trips/{setting.trip_id}/scan"
+    expect(page.locator(f"#trip-{setting.trip_id}").get_by_role("link", name="Scan tickets")).to_have_attribute(
+        "href", scan_url
+    )
+    until(page, WARM, [scan_url, setting.trip_id])
+
+    # The tab was dropped; the driver opens the scan page, never opened before, in a dead zone.
+    context.set_offline(True)
+    page.goto(scan_url)
+    phone = ScanPage(context, page, errors)
+    expect(phone.banner).to_have_text("Offline — tickets are checked on this phone")
+    phone.type_code(setting.tickets[0])
+    phone.expect_answer("BOARDED", NAMES[0], "1A", "Checked on this phone")
+    phone.next_passenger()
+    expect(phone.banner).to_have_text("Offline — 1 scan waiting")
+    phone.snapshot("opened-offline")
+    # A driver's page the phone has no copy of: a short offline answer, not the browser's error.
+    other = context.new_page()
+    answer = other.goto(f"/driver/trips/{setting.trip_id}/manifest")
+    assert answer is not None and answer.status == 503
+    expect(other.get_by_role("link", name="↻")).to_be_visible()
+    other.close()
+
+    context.set_offline(False)
+    expect(phone.banner).to_be_hidden()
+    phone.boarded_count("1 of 6 boarded")
+    ticket = stored(live_db, setting.tickets[:1])[setting.tickets[0]]
+    assert ticket.boarded_at and ticket.boarded_offline
+
+    # Signing out leaves no passenger's name on the phone.
+    page.get_by_role("button", name="Menu").click()
+    page.get_by_role("navigation", name="Main").get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("link", name="Create an account")).to_be_visible()  # the home page of a visitor
+    until(page, NOTHING_KEPT)
+    phone.close()

@@ -73,6 +73,7 @@ NOT_PAGES = {
     "portal.companies.stylesheet": "an operator's colours (CSS; the branded pages link it)",
     "portal.companies.logo": "an operator's logo (an image; the branded pages show it)",
     "driver.boarding.pack": "a trip's offline pack (JSON the scan page keeps; tests/e2e/test_boarding.py)",
+    "driver.home.worker": "the driver pages' service worker (JavaScript; tests/e2e/test_boarding.py)",
 }
 # Endpoint → who opens it: a visitor (signed out), or the demo account of the surface's role.
 ACCOUNTS = {

@@ -153,3 +153,15 @@ def test_the_running_trip_comes_first_then_the_coming_ones_then_the_finished_one
         response
     )
     assert later.status == TripStatus.SCHEDULED
+
+
+def test_the_service_worker_of_the_driver_pages_is_served_under_driver_and_checked_on_every_visit(client):
+    driver = factories.member("driver", of=factories.company())
+    client.login(driver.email)
+    response = client.get("/driver/sw.js")
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert response.headers["Cache-Control"] == "no-cache"  # a new worker reaches the phones at once
+    assert 'self.addEventListener("fetch"' in response.get_data(as_text=True)
+    again = client.get("/driver/sw.js", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304

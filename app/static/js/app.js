@@ -9,6 +9,14 @@
     if (notice) notice.hidden = !isOffline;
   }
 
+  // A shared phone keeps no passenger's name once its driver signs out: on a signed-out visitor's
+  // page, the driver's pages kept for a dead zone (driver.js, driver-sw.js) and the scanner's
+  // tickets and waiting scans (scanner-offline.js) go.
+  if (document.body.hasAttribute("data-signed-out")) {
+    if ("caches" in window) caches.delete("tms-driver").catch(() => {});
+    if ("indexedDB" in window) indexedDB.deleteDatabase("tms-boarding");
+  }
+
   window.addEventListener("online", () => setOffline(false));
   window.addEventListener("offline", () => setOffline(true));
 

@@ -3,10 +3,12 @@
 // the server answers it (at most 720, an hour's worth), so fixes taken offline follow, oldest
 // first and with their own times, as soon as the connection is back. The screen is kept on where
 // the Wake Lock API exists. The offline packs of today's trips are fetched into IndexedDB as soon
-// as the page opens (scanner-offline.js), so the scanner checks tickets where there is no signal.
-// No inline scripts: the CSP forbids them.
+// as the page opens (scanner-offline.js), so the scanner checks tickets where there is no signal;
+// and the driver's pages are kept for a dead zone (see warm). No inline scripts: the CSP forbids them.
 (function () {
   "use strict";
+
+  const script = document.currentScript; // its data-worker and data-home: see warm
 
   const EVERY_MS = 5000;
   const KEEP = 720;
@@ -279,8 +281,45 @@
     }
   }
 
+  // Cheap phones drop background tabs, so a driver may reopen a scan page where there is no
+  // network. The service worker (driver-sw.js, scope: the driver's pages) answers from a cache;
+  // here, while the network is there, that cache gets today's trips page, the scan page of each
+  // of its trips (opened before or not) and the files those pages load. An answer that is not the
+  // page itself (a redirect to the login page) is never kept. app.js empties it at sign-out.
+  const CACHE = "tms-driver";
+
+  async function keep(cache, url) {
+    const response = await fetch(url, { credentials: "same-origin" });
+    if (!response.ok || response.redirected) throw new Error(`${url}: ${response.status}`);
+    await cache.put(url, response.clone());
+    return response;
+  }
+
+  async function keepPage(cache, url) {
+    const html = await (await keep(cache, url)).text();
+    return new DOMParser().parseFromString(html, "text/html");
+  }
+
+  function staticFiles(doc) {
+    return [...doc.querySelectorAll("script[src], link[rel~=stylesheet][href], link[rel~=icon][href], img[src]")]
+      .map((element) => new URL(element.getAttribute("src") || element.getAttribute("href"), location.href))
+      .filter((url) => url.origin === location.origin && url.pathname.startsWith("/static/"))
+      .map((url) => url.pathname + url.search);
+  }
+
+  async function warm() {
+    const cache = await caches.open(CACHE);
+    const home = await keepPage(cache, script.dataset.home);
+    const scanPages = [...home.querySelectorAll("[data-offline-page]")].map((element) => element.dataset.offlinePage);
+    const pages = [home, ...(await Promise.all(scanPages.map((url) => keepPage(cache, url))))];
+    await Promise.all([...new Set(pages.flatMap(staticFiles))].map((url) => keep(cache, url)));
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("[data-driver-tracking]").forEach(track);
     document.querySelectorAll("[data-offline-pack]").forEach(keepPack);
+    if (!("serviceWorker" in navigator && "caches" in window)) return; // an old browser: online only
+    navigator.serviceWorker.register(script.dataset.worker, { scope: script.dataset.home }).catch(() => {});
+    if (navigator.onLine) warm().catch(() => {}); // failed midway: the copies kept before stay
   });
 })();
