@@ -118,12 +118,22 @@ def signed_in(browser: Browser, base_url: str, email: str, **options) -> tuple[B
     context = browser.new_context(base_url=base_url, **options)
     page, errors = context.new_page(), []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, email)
+    return context, page, errors
+
+
+def sign_in(page: Page, email: str) -> None:
     page.goto("/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(lambda url: "/login" not in url)
-    return context, page, errors
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("button", name="Menu").click()
+    page.get_by_role("navigation", name="Main").get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("link", name="Create an account")).to_be_visible()  # the home page of a visitor
 
 
 class ScanPage:
@@ -379,8 +389,42 @@ def test_a_scan_page_never_opened_opens_with_no_network_and_sign_out_leaves_noth
     assert ticket.boarded_at and ticket.boarded_offline
 
     # Signing out leaves no passenger's name on the phone.
-    page.get_by_role("button", name="Menu").click()
-    page.get_by_role("navigation", name="Main").get_by_role("button", name="Log out").click()
-    expect(page.get_by_role("link", name="Create an account")).to_be_visible()  # the home page of a visitor
+    sign_out(page)
     until(page, NOTHING_KEPT)
+    phone.close()
+
+
+# What the scanner's database holds after a sign-out: packs and queued scans, as plain data.
+KEPT = """() => new Promise((resolve) => {
+  const request = indexedDB.open("tms-boarding", 1);
+  request.onsuccess = () => {
+    const tx = request.result.transaction(["packs", "queue"], "readonly");
+    const packs = tx.objectStore("packs").getAll(), queue = tx.objectStore("queue").getAll();
+    tx.oncomplete = () => { request.result.close(); resolve({ packs: packs.result, queue: queue.result }); };
+  };
+})"""
+
+
+def test_a_scan_still_waiting_at_sign_out_is_kept_without_names_and_sent_later(browser: Browser, base_url, live_db):
+    setting = boarding_trip(live_db)
+    phone = ScanPage.opened(browser, base_url, setting)
+    page = phone.page
+    page.route("**/scans**", lambda route: route.abort())  # signal for pages, none for the server
+    phone.type_code(setting.tickets[0])
+    phone.expect_answer("BOARDED", NAMES[0], "Checked on this phone")
+    phone.next_passenger()
+    expect(phone.banner).to_contain_text("1 scan waiting")
+    page.unroute("**/scans**")
+
+    sign_out(page)
+    until(page, "async () => (await caches.keys()).length === 0")
+    kept = page.evaluate(KEPT)
+    assert kept["packs"] == [] and len(kept["queue"]) == 1
+    assert NAMES[0] not in str(kept["queue"])  # the boarding stays; the passenger's name does not
+    assert not stored(live_db, setting.tickets[:1])[setting.tickets[0]].boarded_at
+
+    sign_in(page, setting.driver)
+    page.locator(f"#trip-{setting.trip_id}").get_by_role("link", name="Scan tickets").click()
+    ScanPage(phone.context, page, phone.errors).boarded_count("1 of 6 boarded")
+    assert stored(live_db, setting.tickets[:1])[setting.tickets[0]].boarded_offline
     phone.close()

@@ -11,10 +11,37 @@
 
   // A shared phone keeps no passenger's name once its driver signs out: on a signed-out visitor's
   // page, the driver's pages kept for a dead zone (driver.js, driver-sw.js) and the scanner's
-  // tickets and waiting scans (scanner-offline.js) go.
+  // offline packs (scanner-offline.js) go. Scans still waiting to be sent are boardings the server
+  // has not heard of: they stay, without the names, and go up the next time a driver opens that
+  // trip's scan page with signal; with none waiting the whole database goes.
+  function forgetPassengers() {
+    const request = indexedDB.open("tms-boarding"); // no version: opens what is there, if anything
+    request.onupgradeneeded = () => request.transaction.abort(); // nothing there: create nothing
+    request.onerror = () => {};
+    request.onsuccess = () => {
+      const db = request.result;
+      const tx = db.transaction(["packs", "queue"], "readwrite");
+      tx.objectStore("packs").clear();
+      let waiting = 0;
+      tx.objectStore("queue").openCursor().onsuccess = (event) => {
+        const cursor = event.target.result;
+        if (!cursor) return;
+        waiting += 1;
+        const scan = cursor.value;
+        if (scan.answer && scan.answer.ticket) scan.answer.ticket = { code: scan.answer.ticket.code };
+        cursor.update(scan);
+        cursor.continue();
+      };
+      tx.oncomplete = () => {
+        db.close();
+        if (!waiting) indexedDB.deleteDatabase("tms-boarding");
+      };
+    };
+  }
+
   if (document.body.hasAttribute("data-signed-out")) {
     if ("caches" in window) caches.delete("tms-driver").catch(() => {});
-    if ("indexedDB" in window) indexedDB.deleteDatabase("tms-boarding");
+    if ("indexedDB" in window) forgetPassengers();
   }
 
   window.addEventListener("online", () => setOffline(false));
