@@ -136,6 +136,9 @@ def find_place(text: str) -> tuple[Place | None, list[str]]:
     typed = fold(text)
     if not typed:
         return None, []
+    exact = [place for place, names in places if typed in names]
+    if len({place.town for place in exact}) == 1:  # spelled out whole, within one town
+        return min(exact, key=lambda place: not place.is_town), []  # the town if it is named so
     ranked = _ranked(typed, places)
     best = ranked[0][0] if ranked else 0
     if best >= MATCH_AT:

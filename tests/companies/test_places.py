@@ -101,3 +101,17 @@ def test_folding_and_similarity():
     assert fold("  Butaré—Huye ") == "butare huye"
     assert similarity("kigari", "kigali") >= 0.8 > similarity("kigari", "gicumbi")
     assert similarity("kig", "kigali") > similarity("kig", "nyanza")
+
+
+def test_a_name_typed_whole_wins_over_places_whose_names_only_start_with_it(network):
+    factories.station(name="Huye Gate", city="Huye Gate town")  # another town's bus park
+    place, _ = find_place("Huye")
+    assert place.is_town and place.name == "Huye"
+    gate, _ = find_place("Huye Gate")
+    assert not gate.is_town and gate.name == "Huye Gate"
+
+
+def test_a_name_two_towns_share_asks_which(network):
+    factories.station(name="Huye", city="Huye town")  # a bus park called Huye in another town
+    place, suggestions = find_place("Huye")
+    assert place is None and "Huye" in suggestions and "Huye, Huye town" in suggestions

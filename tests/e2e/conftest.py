@@ -9,9 +9,12 @@ Pages are driven by Debian's Chromium through Playwright; nothing is downloaded 
 from __future__ import annotations
 
 import os
+import re
+import time
 
 import pytest
 import redis as redis_lib
+from playwright.sync_api import Browser
 from sqlalchemy.engine import make_url
 
 from tests.conftest import DATABASE_URL, REDIS_URL, recreate_database
@@ -108,3 +111,40 @@ def live_server(smtp_server, momo_fake, sms_fake, tmp_path_factory):
 @pytest.fixture(scope="session")
 def base_url(live_server) -> str:
     return live_server.url
+
+
+# --- Signing in through the gateway --------------------------------------------------------------
+
+LOGIN = re.compile(r"/login(\?.*)?$")
+GATEWAY_PATIENCE_SECONDS = 60
+
+
+def _sign_in_when_the_gateway_lets_us(route) -> None:
+    """The gateway lets one address try to sign in 30 times a minute (burst 10), as in production,
+    and every browser here is 127.0.0.1: a sign-in it refuses with 429 is sent again a moment
+    later, as a person would, until it goes through."""
+    if route.request.method != "POST":
+        route.fallback()
+        return
+    deadline = time.monotonic() + GATEWAY_PATIENCE_SECONDS
+    while True:
+        answer = route.fetch(max_redirects=0)
+        if answer.status != 429 or time.monotonic() > deadline:
+            route.fulfill(response=answer)
+            return
+        time.sleep(1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sign_ins_wait_for_the_gateway():
+    """Every browser context of these tests, made by pytest-playwright or by a test itself."""
+    new_context = Browser.new_context
+
+    def patient(self, *args, **kwargs):
+        context = new_context(self, *args, **kwargs)
+        context.route(LOGIN, _sign_in_when_the_gateway_lets_us)
+        return context
+
+    Browser.new_context = patient
+    yield
+    Browser.new_context = new_context

@@ -49,10 +49,11 @@ class Running:
     departed: datetime
 
 
-def southern_route(company) -> Route:
+def southern_route(company, names: tuple[str, str, str] = ("Nyabugogo", "Muhanga", "Huye")) -> Route:
+    """Kigali – Huye by Muhanga, at the real places; its stations are found by ``names`` or made."""
     route = Route(company=company, name="Kigali – Huye")
     for position, (name, (lat, lon), minutes, km) in enumerate(
-        [("Nyabugogo", KIGALI, 0, 0.0), ("Muhanga", MUHANGA, 60, 50.0), ("Huye", HUYE, 150, 130.0)]
+        zip(names, (KIGALI, MUHANGA, HUYE), (0, 60, 150), (0.0, 50.0, 130.0), strict=True)
     ):
         station = db.session.scalar(select(Station).where(Station.name == name)) or factories.station(
             name=name, latitude=lat, longitude=lon

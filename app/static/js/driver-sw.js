@@ -40,11 +40,9 @@ function keepable(response) {
 
 async function page(event) {
   const cache = await caches.open(CACHE);
+  // Copies of pages are made by driver.js alone, without one-time notices; a page the driver
+  // opens is not copied, or "Trip started." would greet them again in a dead zone.
   const network = fetch(event.request);
-  // The copy is taken before the page reads the answer; kept even if it came too late to be shown.
-  event.waitUntil(
-    network.then((response) => (keepable(response) ? cache.put(event.request.url, response.clone()) : null)).catch(() => {}),
-  );
   const late = new Promise((resolve) => setTimeout(resolve, NETWORK_MS, null));
   const first = await Promise.race([network.catch(() => null), late]);
   if (first) return first;

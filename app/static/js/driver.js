@@ -289,7 +289,9 @@
   const CACHE = "tms-driver";
 
   async function keep(cache, url) {
-    const response = await fetch(url, { credentials: "same-origin" });
+    // The header asks for the page without its one-time notices ("Trip started."): this request
+    // must not take them from the page the driver opens next, nor keep them in the copy.
+    const response = await fetch(url, { credentials: "same-origin", headers: { "X-TMS-Offline-Copy": "1" } });
     if (!response.ok || response.redirected) throw new Error(`${url}: ${response.status}`);
     await cache.put(url, response.clone());
     return response;
