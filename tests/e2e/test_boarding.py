@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import re
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -429,4 +430,29 @@ def test_a_scan_still_waiting_at_sign_out_is_kept_without_names_and_sent_later(b
     page.locator(f"#trip-{setting.trip_id}").get_by_role("link", name="Scan tickets").click()
     ScanPage(phone.context, page, phone.errors).boarded_count("1 of 6 boarded")
     assert stored(live_db, setting.tickets[:1])[setting.tickets[0]].boarded_offline
+    phone.close()
+
+
+def test_a_browser_without_random_uuid_still_names_its_scans(browser: Browser, base_url, live_db):
+    """crypto.randomUUID exists on secure pages only (a phone on plain http has none)."""
+    setting = boarding_trip(live_db)
+    context, page, errors = signed_in(browser, base_url, setting.driver, viewport=PHONE)
+    context.add_init_script("delete Crypto.prototype.randomUUID")
+    page.goto(f"/driver/trips/{setting.trip_id}/scan")
+    phone = ScanPage(context, page, errors)
+    assert page.evaluate("() => typeof crypto.randomUUID") == "undefined"
+    phone.type_code(setting.tickets[0])
+    phone.expect_answer("BOARDED", NAMES[0])
+    phone.next_passenger()
+    context.set_offline(True)
+    phone.type_code(setting.tickets[1])
+    phone.expect_answer("BOARDED", NAMES[1], "Checked on this phone")
+    phone.next_passenger()
+    context.set_offline(False)
+    expect(phone.banner).to_be_hidden()
+    phone.boarded_count("2 of 6 boarded")
+    with live_db.app_context():
+        ids = db.session.scalars(select(BoardingScan.scan_id).where(BoardingScan.trip_id == setting.trip_id)).all()
+    version_4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+    assert len(ids) == 2 and all(version_4.fullmatch(scan_id) for scan_id in ids)
     phone.close()

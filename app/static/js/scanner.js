@@ -29,16 +29,27 @@
   };
   const ICONS = { success: "✓", warning: "!", danger: "✕" };
 
+  // A random UUID. crypto.randomUUID is for secure pages only; getRandomValues works everywhere,
+  // so a scan page reached over plain http still names its scans.
+  function uuid() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
+    bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
+    const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+
   function deviceId() {
     let id = null;
     try {
       id = localStorage.getItem(DEVICE_KEY);
       if (!id) {
-        id = `phone-${crypto.randomUUID()}`;
+        id = `phone-${uuid()}`;
         localStorage.setItem(DEVICE_KEY, id);
       }
     } catch (error) {
-      id = id || `phone-${crypto.randomUUID()}`; // storage off: one id for this page's life
+      id = id || `phone-${uuid()}`; // storage off: one id for this page's life
     }
     return id;
   }
@@ -168,7 +179,7 @@
       const value = text.trim();
       if (!value) return;
       const isCode = value.length <= 12;
-      const scanId = crypto.randomUUID();
+      const scanId = uuid();
       const body = { scan_id: scanId, device, stop: pack ? pack.trip.current_stop : Number(root.dataset.stop || 0) };
       body[isCode ? "code" : "qr"] = isCode ? value.toUpperCase() : value;
       let answer = null;
@@ -517,7 +528,7 @@
         const text = await read(image, image.naturalWidth, image.naturalHeight);
         if (text) return scan(text);
         const answer = { result: "unreadable", message: words.messages.unreadable, ticket: null, offline: false };
-        show(answer, crypto.randomUUID());
+        show(answer, uuid());
         return answer;
       },
       // The on-phone check of one text, n times: the median in milliseconds (nothing is queued).
