@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -37,6 +38,10 @@ def line(now):
     return trip, driver, {t.seat_label: t for t in [*whole.tickets, *later.tickets]}
 
 
+def local_hhmm(at, trip) -> str:
+    return at.astimezone(ZoneInfo(trip.route.company.timezone)).strftime("%H:%M")
+
+
 def scan(user, trip, ticket=None, *, text=None, now, device="phone-1", **values):
     return boarding.scan(
         user, trip.id, qr=qr.text_for(ticket) if text is None else text, device=device, now=now, **values
@@ -60,7 +65,8 @@ def test_a_ticket_boards_once_and_the_second_phone_is_told_when_and_by_whom(line
     again = scan(driver, trip, sold["1A"], now=now + timedelta(seconds=30), device="phone-2")
     assert again.result == "already_boarded"
     assert (again.boarded_at, again.boarded_device) == (now, "phone-1")
-    assert "phone-1" in again.message and again.as_json()["boarded_at"] == now.isoformat()
+    assert again.message == f"Already boarded at {local_hhmm(now, trip)}, scanned by Eric Driver on phone-1."
+    assert again.as_json()["boarded_at"] == now.isoformat()
     ticket = db.session.get(Ticket, sold["1A"].id)
     assert (ticket.boarded_by_id, ticket.boarded_device, ticket.boarded_stop) == (driver.id, "phone-1", 0)
     results = db.session.scalars(select(BoardingScan.result).where(BoardingScan.trip_id == trip.id)).all()

@@ -40,16 +40,18 @@
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   }
 
+  // The phone's name on answers and the manifest ("phone-3f2a91c0"): short enough to read out,
+  // and 32 random bits tell one company's phones apart.
   function deviceId() {
     let id = null;
     try {
       id = localStorage.getItem(DEVICE_KEY);
       if (!id) {
-        id = `phone-${uuid()}`;
+        id = `phone-${uuid().slice(0, 8)}`;
         localStorage.setItem(DEVICE_KEY, id);
       }
     } catch (error) {
-      id = id || `phone-${uuid()}`; // storage off: one id for this page's life
+      id = id || `phone-${uuid().slice(0, 8)}`; // storage off: one id for this page's life
     }
     return id;
   }

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload
 
+from app.accounts.models import User
 from app.accounts.queries import active_memberships
 from app.accounts.rules import Role
 from app.audit import services as audit
@@ -345,7 +346,15 @@ def _message(result: str, ticket: Ticket | None, trip: Trip, warning: str | None
         return said
     if result == "already_boarded":
         when = local_time(ticket.boarded_at, "%H:%M", zone=zone)
-        return _("Already boarded at %(time)s, scanned on %(device)s.", time=when, device=ticket.boarded_device)
+        scanner = db.session.get(User, ticket.boarded_by_id) if ticket.boarded_by_id else None
+        if scanner is None:
+            return _("Already boarded at %(time)s, scanned on %(device)s.", time=when, device=ticket.boarded_device)
+        return _(
+            "Already boarded at %(time)s, scanned by %(person)s on %(device)s.",
+            time=when,
+            person=scanner.name,
+            device=ticket.boarded_device,
+        )
     if result == "wrong_trip" and ticket is not None:
         other = ticket.trip
         return _(
