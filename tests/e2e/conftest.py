@@ -115,14 +115,15 @@ def base_url(live_server) -> str:
 
 # --- Signing in through the gateway --------------------------------------------------------------
 
-LOGIN = re.compile(r"/login(\?.*)?$")
+# The forms the gateway paces per address (deploy/nginx/tms.conf.template, zone "logins").
+PACED_FORMS = re.compile(r"/(login|signup|password/forgot)(\?.*)?$")
 GATEWAY_PATIENCE_SECONDS = 60
 
 
-def _sign_in_when_the_gateway_lets_us(route) -> None:
-    """The gateway lets one address try to sign in 30 times a minute (burst 10), as in production,
-    and every browser here is 127.0.0.1: a sign-in it refuses with 429 is sent again a moment
-    later, as a person would, until it goes through."""
+def _send_when_the_gateway_lets_us(route) -> None:
+    """The gateway lets one address sign in, sign up or ask for a password reset 30 times a minute
+    (burst 10), as in production, and every browser here is 127.0.0.1: a form it refuses with 429
+    is sent again a moment later, as a person would, until it goes through."""
     if route.request.method != "POST":
         route.fallback()
         return
@@ -136,13 +137,13 @@ def _sign_in_when_the_gateway_lets_us(route) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def sign_ins_wait_for_the_gateway():
+def paced_forms_wait_for_the_gateway():
     """Every browser context of these tests, made by pytest-playwright or by a test itself."""
     new_context = Browser.new_context
 
     def patient(self, *args, **kwargs):
         context = new_context(self, *args, **kwargs)
-        context.route(LOGIN, _sign_in_when_the_gateway_lets_us)
+        context.route(PACED_FORMS, _send_when_the_gateway_lets_us)
         return context
 
     Browser.new_context = patient
