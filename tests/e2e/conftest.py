@@ -11,12 +11,18 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import redis as redis_lib
+from flask import Flask
 from playwright.sync_api import Browser
 from sqlalchemy.engine import make_url
 
+from app import create_app
+from app.extensions import db
+from config import parse_signing_keys
 from tests.conftest import DATABASE_URL, REDIS_URL, recreate_database
 from tests.fakes.momo import FakeMomo
 from tests.fakes.sms import FakeAfricasTalking
@@ -106,6 +112,32 @@ def live_server(smtp_server, momo_fake, sms_fake, tmp_path_factory):
         yield stack
     finally:
         stack.stop()
+
+
+@contextmanager
+def data_app(live_server: Stack, **config) -> Iterator[Flask]:
+    """The app bound to the live server's database and Redis, with its secrets (emailed links'
+    tokens, ticket QR keys), for what a journey sets up or checks besides the browser. Events go
+    to the live worker."""
+    env = live_server.env
+    app = create_app(
+        {
+            "TMS_ENV": "test",
+            "SQLALCHEMY_DATABASE_URI": E2E_DATABASE_URL,
+            "SQLALCHEMY_ENGINE_OPTIONS": {},
+            "REDIS_URL": E2E_REDIS_URL,
+            "JOBS_INLINE": False,
+            "BASE_URL": live_server.url,
+            "SECRET_KEY": env["SECRET_KEY"],
+            "QR_SIGNING_KEYS": parse_signing_keys(env["QR_SIGNING_KEYS"]),
+            **config,
+        }
+    )
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,6 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
-from app import create_app
 from app.accounts.rules import Role
 from app.booking import qr
 from app.booking.models import BoardingScan, Ticket
@@ -29,7 +28,7 @@ from app.core.models import utcnow
 from app.extensions import db
 from app.fleet.rules import TripStatus
 from tests import factories
-from tests.e2e.conftest import E2E_DATABASE_URL, E2E_REDIS_URL
+from tests.e2e.conftest import data_app
 from tests.tracking.conftest import southern_route
 
 PHONE = {"width": 390, "height": 844}
@@ -49,23 +48,8 @@ class Boarding:
 
 @pytest.fixture(scope="module")
 def live_db(live_server):
-    app = create_app(
-        {
-            "TMS_ENV": "test",
-            "SQLALCHEMY_DATABASE_URI": E2E_DATABASE_URL,
-            "SQLALCHEMY_ENGINE_OPTIONS": {},
-            "REDIS_URL": E2E_REDIS_URL,
-            "JOBS_INLINE": False,
-            "BASE_URL": live_server.url,
-            "QR_SIGNING_KEYS": {
-                kid: secret.encode()
-                for kid, secret in (entry.split(":", 1) for entry in live_server.env["QR_SIGNING_KEYS"].split(","))
-            },
-        }
-    )
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    with data_app(live_server) as app:
+        yield app
 
 
 def boarding_trip(live_db) -> Boarding:

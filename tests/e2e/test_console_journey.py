@@ -16,14 +16,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Page, expect
 
-from app import create_app
 from app.accounts.rules import Role
 from app.booking.services import orders
 from app.core import tx
 from app.core.models import utcnow
-from app.extensions import db
 from tests import factories
-from tests.e2e.conftest import E2E_DATABASE_URL, E2E_REDIS_URL
+from tests.e2e.conftest import data_app
 
 # Bus one has a five-seat back bench; bus two does not, so seat 4E is not on it.
 SMALL_LAYOUT = "1A* 1B* _ 1C*\n2A 2B _ 2C\n3A 3B _ 3C\n4A 4B 4C 4D 4E"
@@ -40,19 +38,8 @@ class Manager:
 def live_db(live_server):
     """The app bound to the live server's database, for what the journey needs besides the console:
     the manager's account, and a ticket sold at another counter."""
-    app = create_app(
-        {
-            "TMS_ENV": "test",
-            "SQLALCHEMY_DATABASE_URI": E2E_DATABASE_URL,
-            "SQLALCHEMY_ENGINE_OPTIONS": {},
-            "REDIS_URL": E2E_REDIS_URL,
-            "JOBS_INLINE": False,  # the live worker delivers the events
-            "BASE_URL": live_server.url,
-        }
-    )
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    with data_app(live_server) as app:
+        yield app
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Response
 from sqlalchemy import select
 
-from app import create_app
 from app.accounts import services as accounts
 from app.accounts.models import SignupRequest, User
 from app.accounts.rules import Role
@@ -47,7 +46,7 @@ from app.tracking import live
 from app.tracking import services as tracking
 from app.web.surface import GUEST_KEY
 from tests import factories
-from tests.e2e.conftest import E2E_DATABASE_URL, E2E_REDIS_URL
+from tests.e2e.conftest import data_app
 from tests.web.test_surfaces import ANONYMOUS, GUESTS_WELCOME
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -257,21 +256,8 @@ def url_of(app, world: World, visit: Visit) -> str:
 
 @pytest.fixture(scope="module")
 def live_app(live_server):
-    app = create_app(
-        {
-            "TMS_ENV": "test",
-            "SQLALCHEMY_DATABASE_URI": E2E_DATABASE_URL,
-            "SQLALCHEMY_ENGINE_OPTIONS": {},
-            "REDIS_URL": E2E_REDIS_URL,
-            "JOBS_INLINE": False,
-            "BASE_URL": live_server.url,
-            "SECRET_KEY": live_server.env["SECRET_KEY"],  # the emailed links' tokens
-            "PAYMENTS_SANDBOX": True,
-        }
-    )
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    with data_app(live_server, PAYMENTS_SANDBOX=True) as app:
+        yield app
 
 
 def _free_seats(trip: Trip, count: int, book: Callable[[list[str]], object]):

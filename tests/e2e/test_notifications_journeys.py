@@ -9,13 +9,12 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Page, expect
 
-from app import create_app
 from app.core import tx
 from app.core.models import utcnow
 from app.extensions import db
 from app.notifications.models import Notification
 from tests import factories
-from tests.e2e.conftest import E2E_DATABASE_URL, E2E_REDIS_URL
+from tests.e2e.conftest import data_app
 
 POLL_SECONDS = 15
 
@@ -31,19 +30,8 @@ class Customer:
 def live_db(live_server):
     """The app bound to the live server's database, to record portal items as the notification
     jobs do (delivered on creation, unread)."""
-    app = create_app(
-        {
-            "TMS_ENV": "test",
-            "SQLALCHEMY_DATABASE_URI": E2E_DATABASE_URL,
-            "SQLALCHEMY_ENGINE_OPTIONS": {},
-            "REDIS_URL": E2E_REDIS_URL,
-            "JOBS_INLINE": False,
-            "BASE_URL": live_server.url,
-        }
-    )
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    with data_app(live_server) as app:
+        yield app
 
 
 def record_item(live_db, user_id: int, subject: str, body: str, link: str) -> None:

@@ -16,7 +16,6 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from app import create_app
 from app.accounts.rules import Role
 from app.booking.services import orders
 from app.core import tx
@@ -25,7 +24,7 @@ from app.extensions import db
 from app.fleet.models import Trip
 from app.fleet.rules import TripStatus
 from tests import factories
-from tests.e2e.conftest import E2E_DATABASE_URL, E2E_REDIS_URL
+from tests.e2e.conftest import data_app
 from tests.tracking.conftest import KIGALI, MUHANGA, southern_route
 
 
@@ -51,19 +50,8 @@ _settings = itertools.count(1)
 
 @pytest.fixture(scope="module")
 def live_db(live_server):
-    app = create_app(
-        {
-            "TMS_ENV": "test",
-            "SQLALCHEMY_DATABASE_URI": E2E_DATABASE_URL,
-            "SQLALCHEMY_ENGINE_OPTIONS": {},
-            "REDIS_URL": E2E_REDIS_URL,
-            "JOBS_INLINE": False,
-            "BASE_URL": live_server.url,
-        }
-    )
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    with data_app(live_server) as app:
+        yield app
 
 
 def setting(live_db, *, status: str, leaves_in: timedelta) -> Setting:
